@@ -1,0 +1,12 @@
+//! Pure renderers from a [`podmem_schema::report::Report`] to bytes: HTML (minijinja
+//! templates embedded in the binary, autoescaped), JSON and text.
+#![deny(missing_docs)]
+
+use podmem_schema::report::Report;
+
+/// Renders the report as pretty JSON (`podmem-report/1`).
+pub fn render_json(report: &Report) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(report).expect("report serializes");
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,14 @@
+//! podmem's shared vocabulary: the snapshot archive format written by the collector,
+//! the report format produced by the analyzer, and one pure parser per raw input
+//! (kernel and kubelet files), all free of I/O so they apply to old snapshots and can be
+//! fuzzed.
+//!
+//! Data flows one way: collector → [`snapshot`] archive → parsers in [`parse`] and
+//! [`oom`] → analyzer model → [`report`] → renderers.
+#![deny(missing_docs)]
+
+pub mod oom;
+pub mod parse;
+pub mod report;
+pub mod snapshot;
+pub mod units;

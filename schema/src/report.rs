@@ -1,0 +1,295 @@
+//! The analysis the analyzer produces and every renderer consumes: the JSON report
+//! format `podmem-report/1`. The JSON output is this structure serialized as is; HTML
+//! and text are pure functions of it.
+//!
+//! Conventions: byte amounts are `u64` bytes; absent values are `null` (never 0 or -1);
+//! times are RFC 3339 UTC; pod UIDs are dashed; container ids are full ids.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::oom::OomEvent;
+use crate::snapshot::Qos;
+
+/// The `format` field of every report.
+pub const REPORT_FORMAT: &str = "podmem-report/1";
+
+/// A whole analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`REPORT_FORMAT`].
+    pub format: String,
+    /// When the analysis ran.
+    pub generated_at: Timestamp,
+    /// Version of the analyzer.
+    pub analyzer_version: String,
+    /// Every input given, with its problems.
+    pub inputs: Vec<InputReport>,
+    /// Nodes seen.
+    pub nodes: Vec<NodeReport>,
+    /// Pods seen, grouped by node then uid.
+    pub pods: Vec<PodReport>,
+    /// OOM kills, deduplicated, ordered by time.
+    pub oom_events: Vec<OomEvent>,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+}
+
+/// One input path (archive, bundle or directory member) and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputReport {
+    /// Path as given (or `bundle!member` for a snapshot inside a bundle).
+    pub path: String,
+    /// `snapshot`, `bundle`, `directory`, `log`.
+    pub kind: String,
+    /// Snapshots accepted from it.
+    pub snapshots: u32,
+    /// `ok`, `partial` (accepted with problems) or `rejected`.
+    pub status: String,
+    /// Problems, each naming the file and the reason.
+    pub problems: Vec<String>,
+}
+
+/// One node's capture history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    /// Node name.
+    pub name: String,
+    /// Snapshots used (after dropping duplicates).
+    pub snapshots: u32,
+    /// First capture time.
+    pub first: Option<Timestamp>,
+    /// Last capture time.
+    pub last: Option<Timestamp>,
+    /// Kernel release (last seen).
+    pub kernel: Option<String>,
+    /// `v1`, `v2` or `hybrid`.
+    pub cgroup_mode: Option<String>,
+    /// Distinct collector versions.
+    pub collector_versions: Vec<String>,
+    /// Boot ids in order; more than one means the timeline was split by a reboot.
+    pub boots: Vec<String>,
+    /// Node-level figures over time.
+    pub samples: Vec<NodeSample>,
+}
+
+/// Node-wide memory at one capture.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeSample {
+    /// Capture time.
+    pub time: Option<Timestamp>,
+    /// `MemTotal` from meminfo.
+    pub mem_total: Option<u64>,
+    /// `MemAvailable`.
+    pub mem_available: Option<u64>,
+    /// `Shmem` (all tmpfs and shared memory on the node).
+    pub shmem: Option<u64>,
+    /// kubepods cgroup usage.
+    pub kubepods_usage: Option<u64>,
+    /// kubepods cgroup limit (node allocatable).
+    pub kubepods_limit: Option<u64>,
+    /// `/proc/pressure/memory` `some avg10`.
+    pub psi_some_avg10: Option<f64>,
+    /// `/proc/pressure/memory` `full avg10`.
+    pub psi_full_avg10: Option<f64>,
+    /// memory controller `num_cgroups` from `/proc/cgroups` (includes dying ones).
+    pub memcg_count: Option<u64>,
+    /// Live memory cgroups seen in the capture.
+    pub live_cgroups: Option<u64>,
+    /// `nr_dying_descendants` of the root (v2 `cgroup.stat`).
+    pub dying_descendants: Option<u64>,
+}
+
+/// Memory figures of one cgroup (or a derived view) at one capture; `None` = not known.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemStats {
+    /// v1 `usage_in_bytes` / v2 `memory.current`.
+    pub usage: Option<u64>,
+    /// usage − inactive_file, floored at 0 (the cAdvisor/kubelet formula).
+    pub working_set: Option<u64>,
+    /// Hierarchical shmem (tmpfs, shared memory).
+    pub shmem: Option<u64>,
+    /// v1 `total_cache` / v2 `file` (includes shmem).
+    pub cache: Option<u64>,
+    /// v1 `total_rss` / v2 `anon`.
+    pub rss: Option<u64>,
+    /// Hierarchical inactive_file.
+    pub inactive_file: Option<u64>,
+}
+
+/// One pod on one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodReport {
+    /// Node name.
+    pub node: String,
+    /// Dashed UID.
+    pub uid: String,
+    /// Namespace, from the kubelet summary or `/var/log/pods`.
+    pub namespace: Option<String>,
+    /// Pod name.
+    pub name: Option<String>,
+    /// QoS class.
+    pub qos: Option<Qos>,
+    /// Pod cgroup path (relative to the cgroup root) last seen.
+    pub cgroup_path: Option<String>,
+    /// Pod memory limit last seen (None = unlimited or unknown).
+    pub limit: Option<u64>,
+    /// Every container cgroup seen over time.
+    pub containers: Vec<ContainerReport>,
+    /// tmpfs volumes of the pod.
+    pub volumes: Vec<VolumeReport>,
+    /// One sample per capture in which the pod existed.
+    pub samples: Vec<PodSample>,
+    /// Snapshot pairs around each OOM or container restart, with what moved.
+    pub transitions: Vec<Transition>,
+}
+
+/// A container (cgroup) of a pod over its observed life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerReport {
+    /// Full id.
+    pub id: String,
+    /// Container name (summary or `/var/log/pods`), when known.
+    pub name: Option<String>,
+    /// Runtime from the cgroup name.
+    pub runtime: Option<String>,
+    /// First capture that saw it.
+    pub first_seen: Option<Timestamp>,
+    /// Last capture that saw it.
+    pub last_seen: Option<Timestamp>,
+    /// True when a later capture of the pod no longer had it.
+    pub gone: bool,
+    /// Last figures seen for it.
+    pub last: MemStats,
+}
+
+/// A tmpfs volume of a pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeReport {
+    /// Volume name.
+    pub name: String,
+    /// Plugin (`empty-dir` for emptyDir).
+    pub plugin: String,
+    /// tmpfs `size=` in bytes.
+    pub size_bytes: Option<u64>,
+    /// Mount point on the host.
+    pub mount_point: String,
+    /// Largest used bytes seen.
+    pub max_used: Option<u64>,
+}
+
+/// A pod at one capture.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodSample {
+    /// Capture time.
+    pub time: Option<Timestamp>,
+    /// Archive the sample came from.
+    pub snapshot: String,
+    /// Pod cgroup figures (hierarchical: includes dead containers' charges).
+    pub pod: MemStats,
+    /// Pod limit at this capture.
+    pub limit: Option<u64>,
+    /// Live container cgroups, by full id.
+    pub containers: BTreeMap<String, MemStats>,
+    /// Pod − Σ live children, per stat (floored at 0): charge held by no live container.
+    pub unattributed: MemStats,
+    /// Σ container working sets: what `kubectl top` shows.
+    pub kubectl_top: Option<u64>,
+    /// tmpfs used bytes by volume name.
+    pub tmpfs_used: BTreeMap<String, u64>,
+    /// Kubelet summary view at this capture, when captured.
+    pub kubelet: Option<KubeletView>,
+}
+
+/// What the kubelet summary said about a pod.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KubeletView {
+    /// Pod `memory.workingSetBytes` (from the pod cgroup).
+    pub pod_working_set: Option<u64>,
+    /// Container `memory.workingSetBytes` by container name.
+    pub containers: BTreeMap<String, u64>,
+    /// Volume `usedBytes` by volume name.
+    pub volumes: BTreeMap<String, u64>,
+}
+
+/// Two consecutive captures of a pod around an event, and what moved between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    /// Why this pair was chosen: `oom`, `container-restart`.
+    pub reason: String,
+    /// Capture before.
+    pub before: Option<Timestamp>,
+    /// Capture after.
+    pub after: Option<Timestamp>,
+    /// Container ids that appeared.
+    pub appeared: Vec<String>,
+    /// Container ids that disappeared.
+    pub disappeared: Vec<String>,
+    /// Per cgroup view: `pod`, `unattributed`, or a container id.
+    pub rows: Vec<TransitionRow>,
+}
+
+/// One cgroup (or derived view) before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionRow {
+    /// `pod`, `unattributed`, or a container id.
+    pub cgroup: String,
+    /// Figures before (default when absent before).
+    pub before: MemStats,
+    /// Figures after (default when absent after).
+    pub after: MemStats,
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Causes or will cause OOM kills.
+    Critical,
+    /// Worth acting on.
+    Warning,
+    /// Context.
+    Info,
+}
+
+/// A diagnosis with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Rule id: `orphaned-shmem`, `pod-limit-oom`, `hidden-from-kubectl-top`,
+    /// `memory-emptydir-unbounded`, `oom-restart-loop`, `near-limit`, `dying-cgroups`,
+    /// `global-oom`, ...
+    pub id: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Node.
+    pub node: String,
+    /// Pod, when about one.
+    pub pod_uid: Option<String>,
+    /// The amount the finding is about.
+    pub bytes: Option<u64>,
+    /// Full container ids involved.
+    pub container_ids: Vec<String>,
+    /// One line.
+    pub title: String,
+    /// Plain words tying the numbers together, including why the rule fired.
+    pub detail: String,
+    /// What to do.
+    pub recommendation: String,
+    /// Numbers, times and archive files behind it.
+    pub evidence: Vec<Evidence>,
+    /// When it was (first) observed.
+    pub time: Option<Timestamp>,
+}
+
+/// One piece of evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// What it is.
+    pub label: String,
+    /// The value as shown.
+    pub value: String,
+    /// Archive and entry it came from (`<archive>:<entry>`), when from one.
+    pub source: Option<String>,
+}

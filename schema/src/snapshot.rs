@@ -1,0 +1,256 @@
+//! The snapshot archive format (`podmem-snapshot` version 1): what one collector run
+//! writes, and the contract the analyzer reads.
+//!
+//! One `.tar.gz` per capture named `podmem-<node>-<YYYYMMDDTHHMMSS.mmmZ>.tar.gz`.
+//! Entries, in order (raw files verbatim, with their real length):
+//!
+//! | entry | content |
+//! |---|---|
+//! | `manifest.json` | [`Manifest`], always the first entry |
+//! | `cgroup/<rel>/<file>` | a memory cgroup file; `<rel>` is the cgroup's path relative to the cgroup root (empty for the root itself, so root files are `cgroup/<file>`) |
+//! | `proc/meminfo`, `proc/vmstat`, `proc/cgroups`, `proc/pressure/memory`, `proc/mountinfo` | the host's files |
+//! | `tmpfs.json` | `Vec<`[`TmpfsUsage`]`>`: statfs of every memory-backed emptyDir (and other pod tmpfs) |
+//! | `kubelet/summary.json` | the kubelet `/stats/summary` body, verbatim |
+//! | `kernel/kmsg` | raw `/dev/kmsg` records of OOM blocks (`prio,seq,usec,flags;text`), see [`KernelLogInfo`] |
+//! | `kernel/journal.log` | journal kernel lines (`journalctl -o short-iso-precise`), OOM blocks only |
+//! | `kernel/syslog.log` | lines from a kern.log / messages file, OOM blocks only |
+//! | `kernel/node-events.log` | kubelet and container-runtime journal lines about OOM kills, evictions, restarts |
+//! | `logs/pods.txt` | `/var/log/pods` listing: one `<namespace>_<name>_<uid>/<container>/<n>.log` per line |
+//!
+//! Every source gets a [`SourceStatus`] in the manifest; nothing is dropped silently.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The `format` field of every snapshot manifest.
+pub const FORMAT_NAME: &str = "podmem-snapshot";
+/// The format version this crate writes and reads; the analyzer refuses a higher major.
+pub const FORMAT_VERSION: u32 = 1;
+/// Archive entry name of the manifest.
+pub const MANIFEST_ENTRY: &str = "manifest.json";
+/// Prefix of cgroup file entries.
+pub const CGROUP_PREFIX: &str = "cgroup/";
+/// Archive entry of the tmpfs statfs list.
+pub const TMPFS_ENTRY: &str = "tmpfs.json";
+/// Archive entry of the kubelet summary.
+pub const SUMMARY_ENTRY: &str = "kubelet/summary.json";
+/// Archive entry of the `/var/log/pods` listing.
+pub const LOG_PODS_ENTRY: &str = "logs/pods.txt";
+/// Archive entry of the host mountinfo.
+pub const MOUNTINFO_ENTRY: &str = "proc/mountinfo";
+
+/// cgroup v1 memory files captured per cgroup (never the expensive ones such as
+/// `memory.kmem.slabinfo`).
+pub const V1_FILES: &[&str] = &[
+    "memory.stat",
+    "memory.usage_in_bytes",
+    "memory.limit_in_bytes",
+    "memory.max_usage_in_bytes",
+    "memory.failcnt",
+    "memory.memsw.usage_in_bytes",
+    "memory.memsw.limit_in_bytes",
+    "memory.memsw.max_usage_in_bytes",
+    "memory.memsw.failcnt",
+    "memory.oom_control",
+    "memory.soft_limit_in_bytes",
+    "memory.use_hierarchy",
+    "cgroup.procs",
+];
+
+/// cgroup v2 files captured per cgroup.
+pub const V2_FILES: &[&str] = &[
+    "memory.stat",
+    "memory.current",
+    "memory.max",
+    "memory.high",
+    "memory.low",
+    "memory.min",
+    "memory.peak",
+    "memory.events",
+    "memory.events.local",
+    "memory.swap.current",
+    "memory.swap.max",
+    "memory.pressure",
+    "memory.oom.group",
+    "cgroup.stat",
+    "cgroup.procs",
+];
+
+/// `manifest.json`: what was captured, where from, and how each source fared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// [`FORMAT_VERSION`] at write time.
+    pub format_version: u32,
+    /// Version of the collector that wrote it.
+    pub collector_version: String,
+    /// Kubernetes node name (from `--node-name`, `$NODE_NAME` or the hostname).
+    pub node: String,
+    /// Kernel hostname.
+    pub hostname: String,
+    /// `/proc/sys/kernel/random/boot_id`; a change splits a node's timeline.
+    pub boot_id: Option<String>,
+    /// Boot time (from `btime` in `/proc/stat`), used to convert kmsg timestamps.
+    pub boot_time: Option<Timestamp>,
+    /// `uname -r`.
+    pub kernel_release: Option<String>,
+    /// When the capture started (UTC).
+    pub captured_at: Timestamp,
+    /// How long the capture took, in milliseconds.
+    pub duration_ms: u64,
+    /// The cgroup hierarchy captured.
+    pub cgroup: CgroupInfo,
+    /// Per-source outcome, in capture order.
+    pub sources: Vec<SourceStatus>,
+    /// Pods found in the cgroup tree.
+    pub pods: Vec<PodEntry>,
+    /// Where the kernel log was read and how far, so the next snapshot continues there.
+    pub kernel_log: Option<KernelLogInfo>,
+    /// Options the collector ran with that change what was captured (no secrets).
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+/// Which memory cgroup hierarchy was captured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CgroupInfo {
+    /// `v1`, `v2` or `hybrid` (v1 memory controller with a v2 mount beside it).
+    pub mode: CgroupMode,
+    /// The directory read on the host (as mounted), e.g. `/sys/fs/cgroup/memory`.
+    pub root: String,
+    /// The root's own path inside the hierarchy as the kernel names it in OOM logs
+    /// (`/` when the whole hierarchy was captured); memcg paths in kernel messages are
+    /// relative to the hierarchy, so the analyzer strips this prefix to find the
+    /// archive path.
+    pub root_in_hierarchy: String,
+    /// Number of cgroup directories captured.
+    pub cgroups: u64,
+    /// The subtrees walked (relative to root): the kubepods subtree(s) found.
+    pub kubepods: Vec<String>,
+}
+
+/// cgroup mode of the memory controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupMode {
+    /// Legacy hierarchy with a memory controller mount.
+    V1,
+    /// Unified hierarchy only.
+    V2,
+    /// v1 memory controller plus a unified mount (systemd hybrid).
+    Hybrid,
+}
+
+/// Outcome of reading one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// Short source name: `cgroups`, `meminfo`, `mountinfo`, `tmpfs`, `kubelet-summary`,
+    /// `kernel-log`, `node-events`, `log-pods`, ...
+    pub name: String,
+    /// Where it was read from (path or URL without credentials).
+    pub origin: String,
+    /// Archive entry (or prefix) it was written to, if any.
+    pub entry: Option<String>,
+    /// ok / partial / missing / error.
+    pub status: Status,
+    /// Why, when not ok (names the path and the reason); counts for ok.
+    pub message: Option<String>,
+    /// Bytes written to the archive for it.
+    pub bytes: u64,
+    /// Time taken, milliseconds.
+    pub millis: u64,
+}
+
+/// Outcome class of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Fully captured.
+    Ok,
+    /// Captured in part (time budget, size cap, files vanished).
+    Partial,
+    /// Not present on this node (no kubelet, no journal...).
+    Missing,
+    /// Present but failed.
+    Error,
+}
+
+/// QoS class of a pod, from its cgroup placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Qos {
+    /// Directly under kubepods.
+    Guaranteed,
+    /// Under the burstable slice.
+    Burstable,
+    /// Under the besteffort slice.
+    Besteffort,
+}
+
+/// A pod found in the cgroup tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodEntry {
+    /// Canonical dashed UID (or the 32-hex hash of a static pod).
+    pub uid: String,
+    /// QoS class.
+    pub qos: Option<Qos>,
+    /// Pod cgroup path relative to the cgroup root (the archive's `cgroup/<rel>`).
+    pub cgroup_path: String,
+    /// Container cgroups under it.
+    pub containers: Vec<ContainerEntry>,
+}
+
+/// A container cgroup under a pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerEntry {
+    /// Full container id (64 hex usually).
+    pub id: String,
+    /// `containerd`, `crio`, `docker`, or None when the name carries no runtime.
+    pub runtime: Option<String>,
+    /// Cgroup path relative to the cgroup root.
+    pub cgroup_path: String,
+}
+
+/// How the kernel log was read; the next snapshot continues from `next`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelLogInfo {
+    /// `kmsg`, `journal`, or `file`.
+    pub source: String,
+    /// Archive entry holding the lines.
+    pub entry: String,
+    /// Window start used (RFC 3339) when chosen by time.
+    pub since: Option<Timestamp>,
+    /// Continuation point: first kmsg sequence number not yet read, as a string, or the
+    /// journal cursor after the last entry read, or the byte offset for files.
+    pub next: Option<String>,
+    /// The boot the continuation point belongs to (a reboot resets kmsg sequences).
+    pub boot_id: Option<String>,
+    /// Records read in the window and OOM blocks kept.
+    pub records_read: u64,
+    /// OOM blocks kept.
+    pub oom_blocks: u64,
+    /// Records lost to ring-buffer overwrite (kmsg EPIPE), if any.
+    pub lost: u64,
+}
+
+/// statfs of one pod tmpfs (memory-backed emptyDir, or a container's /dev/shm).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TmpfsUsage {
+    /// Pod UID (dashed) parsed from the mount point.
+    pub pod_uid: String,
+    /// Volume name (the directory under `kubernetes.io~empty-dir/`).
+    pub volume: String,
+    /// `empty-dir`, or another plugin name (`secret`, `projected`...) for other tmpfs.
+    pub plugin: String,
+    /// Mount point on the host.
+    pub mount_point: String,
+    /// `size=` mount option in bytes, if present.
+    pub size_option: Option<u64>,
+    /// statfs total bytes.
+    pub total_bytes: Option<u64>,
+    /// statfs used bytes (total − free).
+    pub used_bytes: Option<u64>,
+    /// Error text when statfs failed.
+    pub error: Option<String>,
+}
