@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 
 use crate::report::MemStats;
 
+/// v1 "no limit": `PAGE_COUNTER_MAX` pages of 4 KiB, what `limit_in_bytes` reads back
+/// as after writing `-1`. Larger values (other page sizes, `i64::MAX`) also mean no limit.
+pub const V1_UNLIMITED: u64 = 9_223_372_036_854_771_712;
+
 /// A parsed `memory.stat`: every `key value` line kept, unknown keys included.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryStat {
@@ -17,32 +21,161 @@ impl MemoryStat {
     pub fn get(&self, key: &str) -> Option<u64> {
         self.entries.get(key).copied()
     }
+
+    /// The hierarchical `total_<key>` value, or the local `<key>` when the kernel did not
+    /// print totals (v1 with `use_hierarchy` off, or a trimmed dump).
+    fn total_or_local(&self, key: &str) -> Option<u64> {
+        self.get(&format!("total_{key}")).or_else(|| self.get(key))
+    }
 }
 
 /// Parses a v1 or v2 `memory.stat`; malformed lines are skipped (never fatal).
 pub fn parse_memory_stat(text: &str) -> MemoryStat {
-    let _ = text;
-    todo!("parser helper implements")
+    let mut entries = BTreeMap::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        if let Ok(v) = value.parse::<u64>() {
+            entries.insert(key.to_string(), v);
+        }
+    }
+    MemoryStat { entries }
 }
 
 /// Parses a single-value cgroup file (`memory.current`, `usage_in_bytes`,
 /// `limit_in_bytes`, `memory.max`...): `max` and the v1 unlimited value
 /// (≥ 9223372036854771712) become `Ok(None)`.
+///
+/// `-1` (what tools write to mean "no limit") is also read as `None`. The error names the
+/// file generically; callers that know the archive entry should say which one.
 pub fn parse_limit_or_value(text: &str) -> Result<Option<u64>, super::ParseError> {
-    let _ = text;
-    todo!("parser helper implements")
+    let value = text.trim();
+    if value == "max" || value == "-1" {
+        return Ok(None);
+    }
+    let bad = |reason: String| super::ParseError::BadFile {
+        file: "cgroup value file".to_string(),
+        reason,
+    };
+    if value.is_empty() {
+        return Err(bad("empty, expected a number or `max`".to_string()));
+    }
+    match value.parse::<u64>() {
+        Ok(v) if v >= V1_UNLIMITED => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => Err(bad(format!(
+            "expected a number or `max`, found {:?} ({e})",
+            truncate(value, 40)
+        ))),
+    }
+}
+
+/// Shortens user-visible echoes of bad input so one garbage file cannot flood a report.
+pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// Derived figures of a v1 cgroup from its `memory.stat` (hierarchical `total_*` keys,
 /// falling back to local keys, shmem from anon−rss on kernels without `shmem`) and
 /// `usage_in_bytes`.
 pub fn v1_stats(stat: &MemoryStat, usage: Option<u64>) -> MemStats {
-    let _ = (stat, usage);
-    todo!("parser helper implements")
+    let inactive_file = stat.total_or_local("inactive_file");
+    let rss = stat.total_or_local("rss");
+    let shmem = stat.total_or_local("shmem").or_else(|| {
+        // Kernels before 4.x (RHEL7 3.10) have no shmem key; tmpfs pages sit on the anon
+        // LRUs but are not counted in rss, so the difference estimates them.
+        let anon = |prefix: &str| -> Option<u64> {
+            let active = stat.get(&format!("{prefix}active_anon"))?;
+            let inactive = stat.get(&format!("{prefix}inactive_anon"))?;
+            let rss = stat.get(&format!("{prefix}rss"))?;
+            Some((active.saturating_add(inactive)).saturating_sub(rss))
+        };
+        anon("total_").or_else(|| anon(""))
+    });
+    MemStats {
+        usage,
+        working_set: working_set(usage, inactive_file),
+        shmem,
+        cache: stat.total_or_local("cache"),
+        rss,
+        inactive_file,
+    }
 }
 
 /// Derived figures of a v2 cgroup from its `memory.stat` and `memory.current`.
 pub fn v2_stats(stat: &MemoryStat, current: Option<u64>) -> MemStats {
-    let _ = (stat, current);
-    todo!("parser helper implements")
+    let inactive_file = stat.get("inactive_file");
+    MemStats {
+        usage: current,
+        working_set: working_set(current, inactive_file),
+        shmem: stat.get("shmem"),
+        cache: stat.get("file"),
+        rss: stat.get("anon"),
+        inactive_file,
+    }
+}
+
+/// The cAdvisor/kubelet working set: usage − inactive_file, floored at 0. Without an
+/// inactive_file figure the usage itself is the (upper-bound) working set, as cAdvisor
+/// reports it.
+fn working_set(usage: Option<u64>, inactive_file: Option<u64>) -> Option<u64> {
+    let usage = usage?;
+    Some(usage.saturating_sub(inactive_file.unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits() {
+        assert_eq!(parse_limit_or_value("max\n"), Ok(None));
+        assert_eq!(parse_limit_or_value("9223372036854771712\n"), Ok(None));
+        assert_eq!(parse_limit_or_value("9223372036854775807"), Ok(None));
+        assert_eq!(parse_limit_or_value(" 524288000\n"), Ok(Some(524_288_000)));
+        assert_eq!(parse_limit_or_value("0"), Ok(Some(0)));
+        assert!(parse_limit_or_value("").is_err());
+        assert!(parse_limit_or_value("12 kB").is_err());
+        assert!(parse_limit_or_value("18446744073709551616").is_err());
+    }
+
+    #[test]
+    fn v1_shmem_fallback_from_anon_minus_rss() {
+        let stat = parse_memory_stat(
+            "total_rss 100\ntotal_active_anon 150\ntotal_inactive_anon 70\ntotal_cache 500\n",
+        );
+        let s = v1_stats(&stat, Some(1000));
+        assert_eq!(s.shmem, Some(120));
+        assert_eq!(s.cache, Some(500));
+        // No inactive_file at all: working set is the usage.
+        assert_eq!(s.working_set, Some(1000));
+        assert_eq!(s.inactive_file, None);
+    }
+
+    #[test]
+    fn v1_no_shmem_estimate_without_its_keys() {
+        let stat = parse_memory_stat("total_rss 100\ntotal_cache 5\n");
+        assert_eq!(v1_stats(&stat, None).shmem, None);
+        assert_eq!(v1_stats(&stat, None).working_set, None);
+    }
+
+    #[test]
+    fn working_set_floors_at_zero() {
+        let stat = parse_memory_stat("inactive_file 5000\nanon 1\nfile 2\nshmem 3\n");
+        let s = v2_stats(&stat, Some(4096));
+        assert_eq!(s.working_set, Some(0));
+        assert_eq!((s.rss, s.cache, s.shmem), (Some(1), Some(2), Some(3)));
+    }
+
+    #[test]
+    fn skips_malformed_lines() {
+        let stat = parse_memory_stat("a 1\nb\nc x\nd 2 3\n\ne -4\n f   5 \n");
+        assert_eq!(stat.entries.len(), 2);
+        assert_eq!(stat.get("f"), Some(5));
+    }
 }

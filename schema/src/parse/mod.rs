@@ -33,3 +33,49 @@ pub enum ParseError {
         reason: String,
     },
 }
+
+/// Canonical pod UID from a directory-name form (mountinfo, `/var/log/pods`): a UUID
+/// with dashes or underscores (lowercased, dashed), or a 32-hex static-pod hash
+/// (lowercased); anything else is `None`.
+pub(crate) fn canonical_pod_uid(raw: &str) -> Option<String> {
+    let lower = raw.to_ascii_lowercase();
+    let is_hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if lower.len() == 32 && is_hex(&lower) {
+        return Some(lower);
+    }
+    let dashed = lower.replace('_', "-");
+    let groups: Vec<&str> = dashed.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    if groups.len() == lens.len()
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, len)| g.len() == len && is_hex(g))
+    {
+        return Some(dashed);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_pod_uid;
+
+    #[test]
+    fn pod_uids() {
+        assert_eq!(
+            canonical_pod_uid("22697648_CC63_47d6_ba97_fe420988dfc1").as_deref(),
+            Some("22697648-cc63-47d6-ba97-fe420988dfc1")
+        );
+        assert_eq!(
+            canonical_pod_uid("5795D0C442CB997FF93C49FEEB9F6386").as_deref(),
+            Some("5795d0c442cb997ff93c49feeb9f6386")
+        );
+        assert_eq!(canonical_pod_uid("2345"), None);
+        assert_eq!(canonical_pod_uid("${FILE_UID}"), None);
+        assert_eq!(
+            canonical_pod_uid("22697648-cc63-47d6-ba97_fe420988dfc1x"),
+            None
+        );
+    }
+}
