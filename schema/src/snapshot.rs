@@ -254,3 +254,50 @@ pub struct TmpfsUsage {
     /// Error text when statfs failed.
     pub error: Option<String>,
 }
+
+/// The `format` field of a bundle's `bundle.json`.
+pub const BUNDLE_FORMAT_NAME: &str = "podmem-bundle";
+/// The bundle format version written by the collector's `bundle` command.
+pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// Entry name of the bundle manifest, always a bundle's first entry.
+pub const BUNDLE_MANIFEST_ENTRY: &str = "bundle.json";
+/// Prefix of the snapshot archives inside a bundle (`snapshots/<archive name>`).
+pub const BUNDLE_SNAPSHOT_PREFIX: &str = "snapshots/";
+
+/// `bundle.json`: what a bundle holds. A bundle is an uncompressed tar whose first
+/// entry is this manifest, followed by the snapshot `.tar.gz` archives, unchanged,
+/// as `snapshots/<archive name>`, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleManifest {
+    /// Always [`BUNDLE_FORMAT_NAME`].
+    pub format: String,
+    /// [`BUNDLE_FORMAT_VERSION`] at write time.
+    pub format_version: u32,
+    /// Version of the collector that packed it.
+    pub collector_version: String,
+    /// When the bundle was made.
+    pub created_at: Timestamp,
+    /// Nodes whose snapshots it holds, sorted.
+    pub nodes: Vec<String>,
+    /// Number of snapshots.
+    pub count: u64,
+    /// Capture time of the oldest snapshot.
+    pub first: Option<Timestamp>,
+    /// Capture time of the newest snapshot.
+    pub last: Option<Timestamp>,
+    /// The snapshots, in entry order.
+    pub snapshots: Vec<BundleSnapshot>,
+}
+
+/// One snapshot listed in a bundle manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleSnapshot {
+    /// Entry name inside the bundle.
+    pub entry: String,
+    /// Node.
+    pub node: String,
+    /// Capture time.
+    pub captured_at: Timestamp,
+    /// Archive size in bytes.
+    pub bytes: u64,
+}

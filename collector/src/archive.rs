@@ -1,0 +1,439 @@
+//! Snapshot archives on disk: the in-memory entry list (with the total-size cap), the
+//! atomic writer (`.podmem-*.tmp`, fsync, link into place under a unique name), the
+//! cleanup of temporary files a killed run left, and listing/reading the archives
+//! already in an output directory (for retention and kernel-log continuation).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use jiff::Timestamp;
+use podmem_schema::snapshot::{Manifest, MANIFEST_ENTRY};
+
+/// Prefix of temporary archive files.
+pub const TMP_PREFIX: &str = ".podmem-";
+/// Suffix of temporary archive files.
+pub const TMP_SUFFIX: &str = ".tmp";
+/// A temporary file older than this is stale even if its pid is alive (pid reuse).
+const STALE_AGE: Duration = Duration::from_secs(600);
+
+/// Raw entries of one snapshot, in archive order, with the total-size cap.
+#[derive(Debug, Default)]
+pub struct Entries {
+    items: Vec<(String, Vec<u8>)>,
+    total: u64,
+    cap: u64,
+    refused: u64,
+}
+
+impl Entries {
+    /// An empty list holding at most `cap` bytes.
+    pub fn new(cap: u64) -> Self {
+        Entries {
+            cap,
+            ..Default::default()
+        }
+    }
+
+    /// Adds an entry; false (and nothing kept) when it would pass the total cap.
+    pub fn push(&mut self, name: impl Into<String>, data: Vec<u8>) -> bool {
+        let len = data.len() as u64;
+        if self.total + len > self.cap {
+            self.refused += 1;
+            return false;
+        }
+        self.total += len;
+        self.items.push((name.into(), data));
+        true
+    }
+
+    /// Bytes kept so far.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Entries refused by the cap.
+    pub fn refused(&self) -> u64 {
+        self.refused
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.items.iter().map(|(n, d)| (n.as_str(), d.as_slice()))
+    }
+}
+
+/// File name of an archive: `podmem-<node>-<YYYYMMDDTHHMMSS.mmmZ>.tar.gz`, with
+/// `-<n>` before `.tar.gz` when `n > 0` (a second archive in the same millisecond).
+pub fn archive_name(node: &str, at: Timestamp, n: u32) -> String {
+    let stamp = at.strftime("%Y%m%dT%H%M%S%.3fZ");
+    let node = sanitize_node(node);
+    if n == 0 {
+        format!("podmem-{node}-{stamp}.tar.gz")
+    } else {
+        format!("podmem-{node}-{stamp}-{n}.tar.gz")
+    }
+}
+
+/// A node name made safe as a file-name part (letters, digits, `.`, `_`, `-`).
+pub fn sanitize_node(node: &str) -> String {
+    let s: String = node
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+/// An archive found in an output directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveFile {
+    /// Full path.
+    pub path: PathBuf,
+    /// Node part of the name.
+    pub node: String,
+    /// Time part of the name (`YYYYMMDDTHHMMSS.mmmZ`), sortable.
+    pub stamp: String,
+    /// Collision suffix (0 when none).
+    pub seq: u32,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Parses an archive file name into (node, stamp, seq).
+pub fn parse_archive_name(name: &str) -> Option<(String, String, u32)> {
+    let core = name.strip_prefix("podmem-")?.strip_suffix(".tar.gz")?;
+    // The stamp is fixed-width: 8 digits, T, 6 digits, '.', 3 digits, Z = 20 chars.
+    let (head, seq) = match core.rsplit_once('-') {
+        Some((h, s))
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && h.ends_with('Z') =>
+        {
+            (h, s.parse().ok()?)
+        }
+        _ => (core, 0),
+    };
+    if head.len() < 22 {
+        return None;
+    }
+    let (node, stamp) = head.split_at(head.len() - 20);
+    let node = node.strip_suffix('-')?;
+    let b = stamp.as_bytes();
+    let shape_ok = b[8] == b'T' && b[15] == b'.' && b[19] == b'Z';
+    (shape_ok && !node.is_empty()).then(|| (node.to_string(), stamp.to_string(), seq))
+}
+
+/// Archives in `dir`, oldest first; `node` restricts to one node's archives.
+pub fn list_archives(dir: &Path, node: Option<&str>) -> io::Result<Vec<ArchiveFile>> {
+    let want = node.map(sanitize_node);
+    let mut out = Vec::new();
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for ent in rd {
+        let ent = ent?;
+        let name = ent.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((n, stamp, seq)) = parse_archive_name(name) else {
+            continue;
+        };
+        if want.as_deref().is_some_and(|w| w != n) {
+            continue;
+        }
+        let Ok(md) = ent.metadata() else { continue };
+        if !md.is_file() {
+            continue;
+        }
+        out.push(ArchiveFile {
+            path: ent.path(),
+            node: n,
+            stamp,
+            seq,
+            size: md.len(),
+        });
+    }
+    out.sort_by(|a, b| (&a.stamp, a.seq, &a.node).cmp(&(&b.stamp, b.seq, &b.node)));
+    Ok(out)
+}
+
+/// Reads the manifest (the first entry) of an archive.
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let f = File::open(path).with_context(|| format!("{}: open", path.display()))?;
+    let mut ar = tar::Archive::new(GzDecoder::new(io::BufReader::new(f)));
+    let mut entries = ar
+        .entries()
+        .with_context(|| format!("{}: not a tar.gz", path.display()))?;
+    let mut first = entries
+        .next()
+        .with_context(|| format!("{}: empty archive", path.display()))?
+        .with_context(|| format!("{}: unreadable first entry", path.display()))?;
+    let name = first.path()?.to_string_lossy().into_owned();
+    anyhow::ensure!(
+        name == MANIFEST_ENTRY,
+        "{}: first entry is {name:?}, not {MANIFEST_ENTRY}",
+        path.display()
+    );
+    let mut text = Vec::new();
+    (&mut first)
+        .take(16 << 20)
+        .read_to_end(&mut text)
+        .with_context(|| format!("{}: reading manifest", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{}: bad manifest.json", path.display()))
+}
+
+/// Removes temporary files left in `dir` by killed runs: those whose writer pid is gone,
+/// or older than ten minutes. Returns how many were removed.
+pub fn clean_stale_temps(dir: &Path) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for ent in rd.flatten() {
+        let name = ent.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(core) = name
+            .strip_prefix(TMP_PREFIX)
+            .and_then(|n| n.strip_suffix(TMP_SUFFIX))
+        else {
+            continue;
+        };
+        let pid: Option<i32> = core.split('-').next().and_then(|p| p.parse().ok());
+        let alive = pid.is_some_and(|p| p == std::process::id() as i32 || pid_alive(p));
+        let old = ent
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age > STALE_AGE);
+        if (!alive || old)
+            && pid != Some(std::process::id() as i32)
+            && fs::remove_file(ent.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence and permission.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Writes `manifest` (first) and `entries` as a tar.gz in `dir` under a temporary name,
+/// syncs it, and links it into place as the first free
+/// [`archive_name`]; returns the final path. On error the temporary file is removed.
+pub fn write_archive(
+    dir: &Path,
+    node: &str,
+    manifest: &Manifest,
+    entries: &Entries,
+) -> Result<PathBuf> {
+    fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
+    let tmp = dir.join(format!(
+        "{TMP_PREFIX}{}-{}{TMP_SUFFIX}",
+        std::process::id(),
+        manifest
+            .captured_at
+            .as_nanosecond()
+            .rem_euclid(1_000_000_000_000)
+    ));
+    let result = write_tmp(&tmp, manifest, entries)
+        .and_then(|_| link_unique(&tmp, dir, node, manifest.captured_at));
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+fn write_tmp(tmp: &Path, manifest: &Manifest, entries: &Entries) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(tmp)
+        .with_context(|| format!("{}: cannot create temporary archive", tmp.display()))?;
+    let mtime = manifest.captured_at.as_second().max(0) as u64;
+    let gz = GzEncoder::new(
+        BufWriter::with_capacity(256 << 10, file),
+        Compression::new(6),
+    );
+    let mut tar = tar::Builder::new(gz);
+    let manifest_json = serde_json::to_vec_pretty(manifest).context("serializing manifest")?;
+    let ctx = || format!("{}: writing archive", tmp.display());
+    append(&mut tar, MANIFEST_ENTRY, &manifest_json, mtime).with_context(ctx)?;
+    for (name, data) in entries.iter() {
+        append(&mut tar, name, data, mtime).with_context(ctx)?;
+    }
+    let gz = tar.into_inner().with_context(ctx)?;
+    let buf = gz.finish().with_context(ctx)?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(ctx)?;
+    file.sync_all().with_context(ctx)?;
+    Ok(())
+}
+
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    data: &[u8],
+    mtime: u64,
+) -> io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(mtime);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    // append_data writes GNU long-name records for paths over 100 bytes (deep
+    // systemd cgroup paths are longer).
+    tar.append_data(&mut h, name, data)
+}
+
+/// Links `tmp` to the first unused archive name (hard links never replace), falling
+/// back to a no-replace check plus rename where links are not supported.
+fn link_unique(tmp: &Path, dir: &Path, node: &str, at: Timestamp) -> Result<PathBuf> {
+    for n in 0..10_000u32 {
+        let target = dir.join(archive_name(node, at, n));
+        match fs::hard_link(tmp, &target) {
+            Ok(()) => {
+                sync_dir(dir);
+                return Ok(target);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(_) if !target.exists() => {
+                fs::rename(tmp, &target)
+                    .with_context(|| format!("{}: cannot rename into place", target.display()))?;
+                sync_dir(dir);
+                return Ok(target);
+            }
+            Err(_) => continue,
+        }
+    }
+    anyhow::bail!("{}: no free archive name", dir.display())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Retention: keeps the newest `keep` archives of `node` in `dir` and, with `max_disk`,
+/// removes the oldest until their total size fits (the newest is always kept).
+/// Returns the removed paths.
+pub fn apply_retention(
+    dir: &Path,
+    node: &str,
+    keep: Option<usize>,
+    max_disk: Option<u64>,
+) -> io::Result<Vec<PathBuf>> {
+    let mut list = list_archives(dir, Some(node))?;
+    let mut removed = Vec::new();
+    let mut drop_oldest = |list: &mut Vec<ArchiveFile>| -> io::Result<()> {
+        let a = list.remove(0);
+        match fs::remove_file(&a.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", a.path.display()),
+                ))
+            }
+        }
+        removed.push(a.path);
+        Ok(())
+    };
+    if let Some(k) = keep {
+        while list.len() > k.max(1) {
+            drop_oldest(&mut list)?;
+        }
+    }
+    if let Some(max) = max_disk {
+        while list.len() > 1 && list.iter().map(|a| a.size).sum::<u64>() > max {
+            drop_oldest(&mut list)?;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_sort() {
+        let at: Timestamp = "2026-11-28T04:13:00.5Z".parse().unwrap();
+        let n0 = archive_name("node-1.example", at, 0);
+        assert_eq!(n0, "podmem-node-1.example-20261128T041300.500Z.tar.gz");
+        let n1 = archive_name("node-1.example", at, 1);
+        assert_eq!(
+            parse_archive_name(&n0),
+            Some(("node-1.example".into(), "20261128T041300.500Z".into(), 0))
+        );
+        assert_eq!(
+            parse_archive_name(&n1),
+            Some(("node-1.example".into(), "20261128T041300.500Z".into(), 1))
+        );
+        assert_eq!(parse_archive_name("podmem-x.tar.gz"), None);
+        assert_eq!(parse_archive_name("other.tar.gz"), None);
+        assert_eq!(sanitize_node("a/b c"), "a_b_c");
+        assert_eq!(sanitize_node(""), "_");
+    }
+
+    #[test]
+    fn entries_respect_total_cap() {
+        let mut e = Entries::new(10);
+        assert!(e.push("a", vec![0; 6]));
+        assert!(!e.push("b", vec![0; 6]));
+        assert!(e.push("c", vec![0; 4]));
+        assert_eq!((e.total(), e.refused(), e.len()), (10, 1, 2));
+    }
+
+    #[test]
+    fn stale_temps_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 0x7ffffff0 does not exist.
+        let dead = dir
+            .path()
+            .join(format!("{TMP_PREFIX}2147483632-1{TMP_SUFFIX}"));
+        let mine = dir
+            .path()
+            .join(format!("{TMP_PREFIX}{}-1{TMP_SUFFIX}", std::process::id()));
+        let other = dir.path().join("keep.txt");
+        for p in [&dead, &mine, &other] {
+            fs::write(p, "x").unwrap();
+        }
+        assert_eq!(clean_stale_temps(dir.path()), 1);
+        assert!(!dead.exists() && mine.exists() && other.exists());
+    }
+}

@@ -1,0 +1,401 @@
+//! The kubelet `/stats/summary` body, fetched over HTTP(S) from the local kubelet (IP
+//! literals only: a static glibc binary must not need NSS), or read from a file saved
+//! with `kubectl get --raw`. The bearer token is sent and never recorded: it appears in
+//! no manifest field, message or error.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use podmem_schema::snapshot::Status;
+use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig};
+
+use crate::budget::Budget;
+use crate::hostpaths::{read_into, read_trimmed, HostPaths};
+
+/// Where the summary comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeletSource {
+    /// Not fetched (`--no-kubelet`).
+    Disabled,
+    /// A saved summary (`--kubelet-summary-file`).
+    File(PathBuf),
+    /// `https://127.0.0.1:10250` with the service-account token, then
+    /// `http://127.0.0.1:10255`.
+    Auto,
+    /// An explicit base URL or full summary URL.
+    Url(String),
+}
+
+/// Kubelet access options.
+#[derive(Debug, Clone)]
+pub struct KubeletOptions {
+    /// Source.
+    pub source: KubeletSource,
+    /// Bearer token file (default: the pod's service-account token).
+    pub token_file: Option<PathBuf>,
+    /// CA bundle for the kubelet's serving certificate.
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification.
+    pub insecure: bool,
+}
+
+/// Outcome of fetching the summary.
+#[derive(Debug, Clone)]
+pub struct SummaryFetch {
+    /// URL or file read (no credentials).
+    pub origin: String,
+    /// Body, when any was read.
+    pub body: Option<Vec<u8>>,
+    /// Status.
+    pub status: Status,
+    /// Why, when not ok; how (TLS mode) when ok.
+    pub message: Option<String>,
+}
+
+/// Longest wait per kubelet request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Fetches or reads the summary.
+pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64) -> SummaryFetch {
+    match &opts.source {
+        KubeletSource::Disabled => SummaryFetch {
+            origin: "-".into(),
+            body: None,
+            status: Status::Missing,
+            message: Some("not fetched (--no-kubelet)".into()),
+        },
+        KubeletSource::File(p) => {
+            let mut buf = Vec::new();
+            match read_into(p, cap, &mut buf) {
+                Ok(cut) => SummaryFetch {
+                    origin: p.display().to_string(),
+                    body: Some(buf),
+                    status: if cut { Status::Partial } else { Status::Ok },
+                    message: cut.then(|| format!("{}: cut at the {cap}-byte cap", p.display())),
+                },
+                Err(e) => SummaryFetch {
+                    origin: p.display().to_string(),
+                    body: None,
+                    status: Status::Error,
+                    message: Some(e.to_string()),
+                },
+            }
+        }
+        KubeletSource::Url(u) => {
+            let url = summary_url(u);
+            let token = load_token(opts, paths, true);
+            let mut f = get(&url, token.as_deref(), opts, paths, budget, cap);
+            if f.status == Status::Error && token.is_none() && url.starts_with("https:") {
+                f.message = f.message.map(|m| format!("{m} (no bearer token: none at --kubelet-token-file or the service-account path)"));
+            }
+            f
+        }
+        KubeletSource::Auto => {
+            let token = load_token(opts, paths, false);
+            let mut tried = Vec::new();
+            let mut all_refused = true;
+            if let Some(t) = token.as_deref() {
+                let f = get(
+                    "https://127.0.0.1:10250/stats/summary",
+                    Some(t),
+                    opts,
+                    paths,
+                    budget,
+                    cap,
+                );
+                if f.body.is_some() {
+                    return f;
+                }
+                all_refused &= f.message.as_deref().is_some_and(is_refused);
+                tried.push(f.message.unwrap_or_default());
+            } else {
+                tried.push(format!(
+                    "https://127.0.0.1:10250 not tried: no service-account token at {}",
+                    opts.token_file
+                        .as_ref()
+                        .unwrap_or(&paths.sa_token)
+                        .display()
+                ));
+            }
+            let f = get(
+                "http://127.0.0.1:10255/stats/summary",
+                None,
+                opts,
+                paths,
+                budget,
+                cap,
+            );
+            if f.body.is_some() {
+                return f;
+            }
+            all_refused &= f.message.as_deref().is_some_and(is_refused);
+            tried.push(f.message.unwrap_or_default());
+            SummaryFetch {
+                origin: "auto (127.0.0.1:10250, 127.0.0.1:10255)".into(),
+                body: None,
+                status: if all_refused { Status::Missing } else { Status::Error },
+                message: Some(format!(
+                    "{}; use --kubelet-summary-file with `kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary`, or --no-kubelet",
+                    tried.join("; ")
+                )),
+            }
+        }
+    }
+}
+
+fn is_refused(msg: &str) -> bool {
+    msg.contains("refused") || msg.contains("ConnectionRefused")
+}
+
+/// `http://h:p` → `http://h:p/stats/summary`; a URL with a path is kept.
+pub fn summary_url(base: &str) -> String {
+    let t = base.trim_end_matches('/');
+    let after_scheme = t.split_once("://").map(|(_, r)| r).unwrap_or(t);
+    if after_scheme.contains('/') {
+        t.to_string()
+    } else {
+        format!("{t}/stats/summary")
+    }
+}
+
+fn load_token(opts: &KubeletOptions, paths: &HostPaths, _explicit_url: bool) -> Option<String> {
+    let p = opts.token_file.as_ref().unwrap_or(&paths.sa_token);
+    read_trimmed(p)
+}
+
+fn tls_config(opts: &KubeletOptions, paths: &HostPaths) -> Result<(TlsConfig, String), String> {
+    if opts.insecure {
+        return Ok((
+            TlsConfig::builder().disable_verification(true).build(),
+            "certificate not verified (--kubelet-insecure)".into(),
+        ));
+    }
+    let ca = opts
+        .ca_file
+        .clone()
+        .or_else(|| paths.sa_ca.exists().then(|| paths.sa_ca.clone()));
+    let Some(ca) = ca else {
+        return Ok((
+            TlsConfig::builder().build(),
+            "verified against public roots".into(),
+        ));
+    };
+    let pem = std::fs::read(&ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+    let certs: Vec<_> = parse_pem(&pem)
+        .filter_map(|i| match i {
+            Ok(PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", ca.display()));
+    }
+    Ok((
+        TlsConfig::builder()
+            .root_certs(RootCerts::new_with_certs(&certs))
+            .build(),
+        format!("verified against {}", ca.display()),
+    ))
+}
+
+fn get(
+    url: &str,
+    token: Option<&str>,
+    opts: &KubeletOptions,
+    paths: &HostPaths,
+    budget: &Budget,
+    cap: u64,
+) -> SummaryFetch {
+    let fail = |status, msg: String| SummaryFetch {
+        origin: url.to_string(),
+        body: None,
+        status,
+        message: Some(msg),
+    };
+    let timeout = REQUEST_TIMEOUT
+        .min(budget.remaining())
+        .max(Duration::from_millis(200));
+    let (tls, how) = match tls_config(opts, paths) {
+        Ok(t) => t,
+        Err(e) => return fail(Status::Error, format!("{url}: {e}")),
+    };
+    let config = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    let mut req = agent.get(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(e) => {
+            let mut msg = format!("{url}: {e}");
+            if matches!(e, ureq::Error::StatusCode(401 | 403)) {
+                msg.push_str(
+                    " (the token needs `get` on nodes/stats, and the kubelet webhook authn/authz)",
+                );
+            }
+            if !opts.insecure && url.starts_with("https:") && e.to_string().contains("certificate")
+            {
+                msg.push_str(" (pass --kubelet-ca FILE, or --kubelet-insecure)");
+            }
+            return fail(Status::Error, msg);
+        }
+    };
+    let mut body = Vec::new();
+    let mut reader = resp.into_body().into_reader().take(cap + 1);
+    if let Err(e) = reader.read_to_end(&mut body) {
+        return SummaryFetch {
+            origin: url.to_string(),
+            status: Status::Partial,
+            message: Some(format!("{url}: body cut short: {e}")),
+            body: Some(body),
+        };
+    }
+    let cut = body.len() as u64 > cap;
+    body.truncate(cap as usize);
+    SummaryFetch {
+        origin: url.to_string(),
+        status: if cut { Status::Partial } else { Status::Ok },
+        message: Some(if cut {
+            format!("{url}: cut at the {cap}-byte cap")
+        } else if url.starts_with("https:") {
+            format!("TLS {how}; bearer token used")
+        } else {
+            "plain HTTP".to_string()
+        }),
+        body: Some(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    #[test]
+    fn summary_urls() {
+        assert_eq!(
+            summary_url("http://127.0.0.1:10255"),
+            "http://127.0.0.1:10255/stats/summary"
+        );
+        assert_eq!(
+            summary_url("http://127.0.0.1:10255/"),
+            "http://127.0.0.1:10255/stats/summary"
+        );
+        assert_eq!(
+            summary_url("http://10.0.0.1:1/x/y"),
+            "http://10.0.0.1:1/x/y"
+        );
+    }
+
+    /// A one-shot HTTP server: returns the request head it saw.
+    fn serve_once(
+        body: &'static str,
+        status: &'static str,
+    ) -> (String, std::thread::JoinHandle<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            head
+        });
+        (url, h)
+    }
+
+    #[test]
+    fn fetches_with_bearer_token_and_never_reports_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = dir.path().join("token");
+        std::fs::write(&tok, "s3cr3t-token\n").unwrap();
+        let (url, h) = serve_once("{\"pods\":[]}", "200 OK");
+        let opts = KubeletOptions {
+            source: KubeletSource::Url(url),
+            token_file: Some(tok),
+            ca_file: None,
+            insecure: false,
+        };
+        let f = fetch(
+            &opts,
+            &HostPaths::new(dir.path()),
+            &Budget::new(Duration::from_secs(5), None),
+            1 << 20,
+        );
+        let head = h.join().unwrap();
+        assert!(head.contains("GET /stats/summary"), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("authorization: bearer s3cr3t-token"),
+            "{head}"
+        );
+        assert_eq!(f.status, Status::Ok);
+        assert_eq!(f.body.as_deref(), Some(&b"{\"pods\":[]}"[..]));
+        assert!(!format!("{f:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn unauthorized_is_an_error_without_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = dir.path().join("token");
+        std::fs::write(&tok, "s3cr3t-token").unwrap();
+        let (url, h) = serve_once("Unauthorized", "401 Unauthorized");
+        let opts = KubeletOptions {
+            source: KubeletSource::Url(url),
+            token_file: Some(tok),
+            ca_file: None,
+            insecure: false,
+        };
+        let f = fetch(
+            &opts,
+            &HostPaths::new(dir.path()),
+            &Budget::new(Duration::from_secs(5), None),
+            1 << 20,
+        );
+        h.join().unwrap();
+        assert_eq!(f.status, Status::Error);
+        let m = f.message.unwrap();
+        assert!(m.contains("401") && m.contains("nodes/stats"), "{m}");
+        assert!(!m.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn body_over_cap_is_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, h) = serve_once("0123456789", "200 OK");
+        let opts = KubeletOptions {
+            source: KubeletSource::Url(url),
+            token_file: Some(dir.path().join("none")),
+            ca_file: None,
+            insecure: false,
+        };
+        let f = fetch(
+            &opts,
+            &HostPaths::new(dir.path()),
+            &Budget::new(Duration::from_secs(5), None),
+            4,
+        );
+        h.join().unwrap();
+        assert_eq!(f.status, Status::Partial);
+        assert_eq!(f.body.unwrap(), b"0123");
+    }
+}

@@ -1,0 +1,126 @@
+//! The host mountinfo and the statfs of every pod tmpfs (memory-backed emptyDir and
+//! other tmpfs-backed pod volumes), matched by mount point whatever the kubelet root.
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use podmem_schema::parse::mountinfo::{parse_size_option, pod_volume, Mount};
+use podmem_schema::snapshot::TmpfsUsage;
+
+use crate::hostpaths::{read_small, HostPaths, ReadError};
+
+/// Reads the host mountinfo from the first readable candidate; returns where it came
+/// from and its bytes, or every failure.
+pub fn read_mountinfo(paths: &HostPaths, cap: u64) -> Result<(PathBuf, Vec<u8>), Vec<ReadError>> {
+    let mut errs = Vec::new();
+    for p in paths.mountinfo_candidates() {
+        match read_small(&p, cap) {
+            Ok(b) => return Ok((p, b)),
+            Err(e) => errs.push(e),
+        }
+    }
+    Err(errs)
+}
+
+/// statfs of every tmpfs mounted on a pod volume path, once per mount point.
+pub fn tmpfs_usage(mounts: &[Mount], paths: &HostPaths) -> Vec<TmpfsUsage> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for m in mounts {
+        if m.fs_type != "tmpfs" || !seen.insert(m.mount_point.clone()) {
+            continue;
+        }
+        let Some(vol) = pod_volume(&m.mount_point) else {
+            continue;
+        };
+        let size_option = m.super_option("size").and_then(|s| parse_size_option(&s));
+        let (total_bytes, used_bytes, error) = match statvfs(&paths.on_host(&m.mount_point)) {
+            Ok((t, u)) => (Some(t), Some(u), None),
+            Err(e) => (None, None, Some(e)),
+        };
+        out.push(TmpfsUsage {
+            pod_uid: vol.pod_uid,
+            volume: vol.name,
+            plugin: vol.plugin,
+            mount_point: m.mount_point.clone(),
+            size_option,
+            total_bytes,
+            used_bytes,
+            error,
+        });
+    }
+    out
+}
+
+/// (total, used) bytes of the filesystem holding `path`.
+pub fn statvfs(path: &Path) -> Result<(u64, u64), String> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: path contains NUL", path.display()))?;
+    // SAFETY: statvfs fills the zeroed struct; the path is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if r != 0 {
+        return Err(format!(
+            "{}: statfs: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    let frsize = st.f_frsize as u64;
+    let total = st.f_blocks as u64 * frsize;
+    let used = (st.f_blocks as u64).saturating_sub(st.f_bfree as u64) * frsize;
+    Ok((total, used))
+}
+
+/// (free bytes available to us, total bytes) of the filesystem holding `path`.
+pub fn free_space(path: &Path) -> Result<(u64, u64), String> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: path contains NUL", path.display()))?;
+    // SAFETY: as above.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if r != 0 {
+        return Err(format!(
+            "{}: statfs: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    let frsize = st.f_frsize as u64;
+    Ok((st.f_bavail as u64 * frsize, st.f_blocks as u64 * frsize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podmem_schema::parse::mountinfo::parse_mountinfo;
+
+    #[test]
+    fn finds_pod_tmpfs_and_statfs_them() {
+        let d = tempfile::tempdir().unwrap();
+        let vol = "var/lib/kubelet/pods/0a1b2c3d-0000-4000-8000-000000000001/volumes/kubernetes.io~empty-dir/cache";
+        std::fs::create_dir_all(d.path().join(vol)).unwrap();
+        let text = format!(
+            "100 1 0:50 / /{vol} rw,relatime shared:5 - tmpfs tmpfs rw,size=65536k\n\
+             101 1 0:50 / /{vol} rw,relatime shared:5 - tmpfs tmpfs rw,size=65536k\n\
+             102 1 0:51 / /dev/shm rw - tmpfs tmpfs rw\n\
+             103 1 8:1 / /var/lib/kubelet/pods/0a1b2c3d-0000-4000-8000-000000000001/volumes/kubernetes.io~empty-dir/disk rw - ext4 /dev/vda rw\n"
+        );
+        let (mounts, errs) = parse_mountinfo(&text);
+        assert!(errs.is_empty());
+        let t = tmpfs_usage(&mounts, &HostPaths::new(d.path()));
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0].plugin, "empty-dir");
+        assert_eq!(t[0].volume, "cache");
+        assert_eq!(t[0].size_option, Some(64 << 20));
+        assert!(t[0].total_bytes.is_some() && t[0].error.is_none());
+    }
+
+    #[test]
+    fn statfs_error_names_the_path() {
+        let e = statvfs(Path::new("/nonexistent/podmem")).unwrap_err();
+        assert!(e.contains("/nonexistent/podmem"), "{e}");
+    }
+}
