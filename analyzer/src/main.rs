@@ -1,1 +1,207 @@
-fn main() {}
+//! `podmem-analyzer`: the command line. Parses arguments, runs the library, and writes
+//! exactly one output (stdout, or `-o FILE` via a temporary file in the same directory
+//! renamed into place, so a failed run never leaves a half-written report).
+//!
+//! Exit codes: 0 every input was fully usable; 1 some inputs were refused or had
+//! problems but a report was produced; 2 no input was usable, or a usage or output
+//! error. A closed pipe on stdout (`| head`) is not an error.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use podmem_analyzer::{analyze, exit_status, exit_status_of, load::Limits, ooms_in_log};
+
+/// Explain Kubernetes pod memory and OOM kills from podmem snapshots.
+#[derive(Debug, Parser)]
+#[command(name = "podmem-analyzer", version, about, max_term_width = 98)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Analyze snapshots and write a report with findings.
+    ///
+    /// Exit status: 0 all inputs good, 1 some inputs refused or with problems (a report
+    /// is still written), 2 no usable input or a usage/output error.
+    Report {
+        /// Snapshot archives (.tar.gz), bundles (a tar of snapshots) or directories of
+        /// them (searched recursively), from one or many nodes.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Output file; `-` (the default) writes to standard output.
+        #[arg(short, long, value_name = "FILE", default_value = "-")]
+        output: PathBuf,
+    },
+    /// List the OOM kills in kernel log text of any form (dmesg, dmesg -T, journalctl,
+    /// syslog, kern.log, /dev/kmsg records, pastes).
+    Ooms {
+        /// Log files; `-` reads standard input.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OomFormat::Text)]
+        format: OomFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Html,
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OomFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("podmem-analyzer: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Report {
+            inputs,
+            format,
+            output,
+        } => {
+            if format == ReportFormat::Html {
+                // TODO(lead): wire `podmem_reports::render_html(&report)` once it lands.
+                bail!(
+                    "--format html is not available in this build yet; use --format json or text"
+                );
+            }
+            let report = analyze(&inputs, &Limits::default(), jiff::Timestamp::now());
+            for input in &report.inputs {
+                for p in &input.problems {
+                    eprintln!("podmem-analyzer: {p}");
+                }
+            }
+            let code = exit_status(&report);
+            write_output(&output, |w| match format {
+                // Streamed rather than built in memory: a long series is large as JSON.
+                // Same bytes as `podmem_reports::render_json`.
+                ReportFormat::Json => {
+                    serde_json::to_writer_pretty(&mut *w, &report)?;
+                    w.write_all(b"\n")?;
+                    Ok(())
+                }
+                ReportFormat::Text => {
+                    Ok(w.write_all(podmem_reports::render_text(&report).as_bytes())?)
+                }
+                ReportFormat::Html => unreachable!("refused above"),
+            })?;
+            if code == 2 {
+                eprintln!("podmem-analyzer: no usable snapshot in the inputs");
+            }
+            Ok(code)
+        }
+        Command::Ooms { files, format } => {
+            let mut events = Vec::new();
+            let mut reports = Vec::new();
+            for f in &files {
+                let (ev, rep) = if f.as_os_str() == "-" {
+                    ooms_in_log(io::stdin().lock(), "-")
+                } else {
+                    match std::fs::File::open(f) {
+                        Ok(file) => ooms_in_log(file, &f.display().to_string()),
+                        Err(e) => {
+                            eprintln!("podmem-analyzer: {}: cannot open: {e}", f.display());
+                            continue;
+                        }
+                    }
+                };
+                for p in &rep.problems {
+                    eprintln!("podmem-analyzer: {p}");
+                }
+                events.extend(ev);
+                reports.push(rep);
+            }
+            let mut code = exit_status_of(&reports);
+            if reports.len() < files.len() && code == 0 {
+                code = 1;
+            }
+            write_output(Path::new("-"), |w| match format {
+                OomFormat::Json => {
+                    serde_json::to_writer_pretty(&mut *w, &events)?;
+                    w.write_all(b"\n")?;
+                    Ok(())
+                }
+                OomFormat::Text => {
+                    Ok(w.write_all(podmem_reports::text::render_oom_events(&events).as_bytes())?)
+                }
+            })?;
+            Ok(code)
+        }
+    }
+}
+
+/// Writes to stdout (`-`) or to `path` through a temporary file in the same directory,
+/// renamed into place only when complete.
+fn write_output(path: &Path, body: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    if path.as_os_str() == "-" {
+        let stdout = io::stdout();
+        let mut w = io::BufWriter::new(stdout.lock());
+        body(&mut w)?;
+        w.flush()?;
+        return Ok(());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".podmem-report-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        body(&mut w).with_context(|| format!("writing {}", path.display()))?;
+        w.flush()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    tmp.persist(path)
+        .with_context(|| format!("cannot move the report into place at {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

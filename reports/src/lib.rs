@@ -4,6 +4,9 @@
 
 use podmem_schema::report::Report;
 
+pub mod text;
+pub use text::render_text;
+
 /// Renders the report as pretty JSON (`podmem-report/1`).
 pub fn render_json(report: &Report) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(report).expect("report serializes");

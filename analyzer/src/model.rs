@@ -1,0 +1,473 @@
+//! One snapshot, parsed: the pod and container cgroups found in the archive with their
+//! derived memory figures, node-wide figures, tmpfs usage, the kubelet's view, names,
+//! and the OOM kills in its kernel-log entries. Raw texts are dropped once parsed, so a
+//! long series stays small.
+//!
+//! Pods and containers are found from the archive's own `cgroup/` entries (named by
+//! [`cgroup_path::identify`]), not from the manifest's list, so a manifest that lies
+//! cannot hide or invent a pod; where the two disagree the snapshot gets a problem.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use podmem_schema::oom::{self, OomEvent};
+use podmem_schema::parse::cgroup_path::{self, Level};
+use podmem_schema::parse::kubelet_summary::parse_summary;
+use podmem_schema::parse::log_pods::parse_log_pods;
+use podmem_schema::parse::memory_stat::{
+    parse_limit_or_value, parse_memory_stat, v1_stats, v2_stats,
+};
+use podmem_schema::parse::proc_files::{
+    parse_flat_keyed, parse_meminfo, parse_pressure, parse_proc_cgroups,
+};
+use podmem_schema::report::{KubeletView, MemStats, NodeSample};
+use podmem_schema::snapshot::{
+    CgroupMode, Qos, TmpfsUsage, CGROUP_PREFIX, LOG_PODS_ENTRY, SUMMARY_ENTRY, TMPFS_ENTRY,
+};
+
+use crate::load::RawSnapshot;
+
+/// A parsed snapshot.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Archive display name (path or `bundle!member`).
+    pub archive: String,
+    /// Node name.
+    pub node: String,
+    /// Boot id (None when the collector could not read it).
+    pub boot_id: Option<String>,
+    /// Capture time.
+    pub captured_at: Timestamp,
+    /// Kernel release.
+    pub kernel: Option<String>,
+    /// cgroup mode as the files show it (the manifest's when no file decides).
+    pub mode: CgroupMode,
+    /// Collector version.
+    pub collector_version: String,
+    /// The cgroup root's own path in the hierarchy (for kernel memcg paths).
+    pub root_in_hierarchy: String,
+    /// Node-wide figures.
+    pub node_sample: NodeSample,
+    /// Pods found in the cgroup tree.
+    pub pods: Vec<PodObs>,
+    /// tmpfs statfs list.
+    pub tmpfs: Vec<TmpfsUsage>,
+    /// Kubelet summary view by pod UID.
+    pub kubelet: BTreeMap<String, KubeletPod>,
+    /// Names from `/var/log/pods` by pod UID: (namespace, name, container names).
+    pub log_names: BTreeMap<String, (String, String, Vec<String>)>,
+    /// OOM kills found in the kernel-log entries (not yet deduplicated).
+    pub ooms: Vec<OomEvent>,
+}
+
+/// A pod cgroup at one capture.
+#[derive(Debug, Clone)]
+pub struct PodObs {
+    /// Dashed UID.
+    pub uid: String,
+    /// QoS class.
+    pub qos: Option<Qos>,
+    /// Cgroup path relative to the root (archive `cgroup/<path>`).
+    pub cgroup_path: String,
+    /// Pod cgroup figures (hierarchical).
+    pub stats: MemStats,
+    /// Pod limit (None = unlimited or unknown).
+    pub limit: Option<u64>,
+    /// v2 `cgroup.stat` `nr_dying_descendants` of the pod cgroup.
+    pub dying: Option<u64>,
+    /// Direct child cgroups.
+    pub children: Vec<ChildObs>,
+}
+
+/// A direct child cgroup of a pod (a container, or anything else living there).
+#[derive(Debug, Clone)]
+pub struct ChildObs {
+    /// Full container id, or the directory name when it names no container.
+    pub id: String,
+    /// Runtime from the cgroup name.
+    pub runtime: Option<String>,
+    /// Cgroup path relative to the root.
+    pub cgroup_path: String,
+    /// Figures.
+    pub stats: MemStats,
+}
+
+/// The kubelet summary's view of one pod.
+#[derive(Debug, Clone, Default)]
+pub struct KubeletPod {
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Figures.
+    pub view: KubeletView,
+}
+
+/// The files of one cgroup directory that the analysis uses.
+#[derive(Default)]
+struct CgFiles {
+    stat: Option<String>,
+    usage_v1: Option<String>,
+    current_v2: Option<String>,
+    limit_v1: Option<String>,
+    max_v2: Option<String>,
+    cgroup_stat: Option<String>,
+}
+
+/// Cgroup figures plus what the archive entries were.
+struct CgParsed {
+    stats: MemStats,
+    limit: Option<u64>,
+    dying: Option<u64>,
+}
+
+/// Parses a raw snapshot; problems (naming archive and entry) go to `problems`.
+pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snapshot {
+    let archive = raw.archive.clone();
+    check_manifest_sizes(&raw, problems);
+    let m = &raw.manifest;
+    let mut snap = Snapshot {
+        archive: archive.clone(),
+        node: m.node.clone(),
+        boot_id: m.boot_id.clone().filter(|b| !b.trim().is_empty()),
+        captured_at: m.captured_at,
+        kernel: m.kernel_release.clone(),
+        mode: m.cgroup.mode,
+        collector_version: m.collector_version.clone(),
+        root_in_hierarchy: m.cgroup.root_in_hierarchy.clone(),
+        node_sample: NodeSample {
+            time: Some(m.captured_at),
+            ..NodeSample::default()
+        },
+        pods: Vec::new(),
+        tmpfs: Vec::new(),
+        kubelet: BTreeMap::new(),
+        log_names: BTreeMap::new(),
+        ooms: Vec::new(),
+    };
+    let manifest_pods: Vec<(String, String)> = m
+        .pods
+        .iter()
+        .map(|p| (p.uid.clone(), p.cgroup_path.trim_matches('/').to_string()))
+        .collect();
+    let manifest_mode = m.cgroup.mode;
+    let boot_time = m.boot_time;
+
+    // Group cgroup entries by directory, keeping only the files used.
+    let mut dirs: BTreeMap<String, CgFiles> = BTreeMap::new();
+    let cgroup_entries: Vec<String> = raw
+        .files
+        .keys()
+        .filter(|k| k.starts_with(CGROUP_PREFIX))
+        .cloned()
+        .collect();
+    for entry in cgroup_entries {
+        let rel = &entry[CGROUP_PREFIX.len()..];
+        let (dir, file) = match rel.rsplit_once('/') {
+            Some((d, f)) => (d.to_string(), f.to_string()),
+            None => (String::new(), rel.to_string()),
+        };
+        let slot = dirs.entry(dir).or_default();
+        let target = match file.as_str() {
+            "memory.stat" => &mut slot.stat,
+            "memory.usage_in_bytes" => &mut slot.usage_v1,
+            "memory.current" => &mut slot.current_v2,
+            "memory.limit_in_bytes" => &mut slot.limit_v1,
+            "memory.max" => &mut slot.max_v2,
+            "cgroup.stat" => &mut slot.cgroup_stat,
+            _ => {
+                raw.files.remove(&entry);
+                continue;
+            }
+        };
+        *target = raw.text(&entry);
+    }
+    problems.append(&mut raw.problems);
+
+    // Parse every directory, then classify.
+    let mut parsed: BTreeMap<String, CgParsed> = BTreeMap::new();
+    let mut saw_v1 = false;
+    let mut saw_v2 = false;
+    for (dir, files) in &dirs {
+        let p = parse_cgroup(&archive, dir, files, manifest_mode, problems);
+        if files.usage_v1.is_some() || files.limit_v1.is_some() {
+            saw_v1 = true;
+        }
+        if files.current_v2.is_some() || files.max_v2.is_some() {
+            saw_v2 = true;
+        }
+        parsed.insert(dir.clone(), p);
+    }
+    let file_mode = match (saw_v1, saw_v2) {
+        (true, false) => Some(CgroupMode::V1),
+        (false, true) => Some(CgroupMode::V2),
+        _ => None,
+    };
+    if let Some(fm) = file_mode {
+        let manifest_v2 = manifest_mode == CgroupMode::V2;
+        if manifest_v2 != (fm == CgroupMode::V2) {
+            problems.push(format!(
+                "{archive}:manifest.json: says cgroup mode {manifest_mode:?} but the cgroup files are {fm:?}; the files are believed"
+            ));
+            snap.mode = fm;
+        }
+    }
+    snap.node_sample.live_cgroups = Some(dirs.len() as u64);
+
+    let mut pods: BTreeMap<String, PodObs> = BTreeMap::new();
+    let mut children: Vec<(String, ChildObs)> = Vec::new();
+    let mut kubepods: Option<(String, &CgParsed)> = None;
+    for (dir, p) in &parsed {
+        let ident = cgroup_path::identify(&format!("/{dir}"));
+        match ident.level {
+            Level::Pod => {
+                let Some(uid) = ident.pod_uid.clone() else {
+                    continue;
+                };
+                pods.insert(
+                    dir.clone(),
+                    PodObs {
+                        uid,
+                        qos: ident.qos,
+                        cgroup_path: dir.clone(),
+                        stats: p.stats.clone(),
+                        limit: p.limit,
+                        dying: p.dying,
+                        children: Vec::new(),
+                    },
+                );
+            }
+            Level::Kubepods if kubepods.as_ref().is_none_or(|(d, _)| dir.len() < d.len()) => {
+                kubepods = Some((dir.clone(), p));
+            }
+            _ => {}
+        }
+        if let Some((parent, name)) = dir.rsplit_once('/') {
+            let is_container = ident.level == Level::Container;
+            children.push((
+                parent.to_string(),
+                ChildObs {
+                    id: if is_container {
+                        ident
+                            .container_id
+                            .clone()
+                            .unwrap_or_else(|| name.to_string())
+                    } else {
+                        name.to_string()
+                    },
+                    runtime: ident.runtime.clone(),
+                    cgroup_path: dir.clone(),
+                    stats: p.stats.clone(),
+                },
+            ));
+        }
+    }
+    for (parent, child) in children {
+        if let Some(pod) = pods.get_mut(&parent) {
+            pod.children.push(child);
+        }
+    }
+    for (uid, path) in &manifest_pods {
+        if !pods.contains_key(path) {
+            problems.push(format!(
+                "{archive}:manifest.json: lists pod {uid} at cgroup/{path}, but the archive holds no memory files for it"
+            ));
+        }
+    }
+    if let Some((_, k)) = kubepods {
+        snap.node_sample.kubepods_usage = k.stats.usage;
+        snap.node_sample.kubepods_limit = k.limit;
+    }
+    snap.node_sample.dying_descendants = parsed
+        .get("")
+        .and_then(|p| p.dying)
+        .or_else(|| kubepods.and_then(|(_, k)| k.dying));
+    snap.pods = pods.into_values().collect();
+
+    // Node files.
+    if let Some(t) = raw.text("proc/meminfo") {
+        let mi = parse_meminfo(&t);
+        snap.node_sample.mem_total = mi.get("MemTotal").copied();
+        snap.node_sample.mem_available = mi.get("MemAvailable").copied();
+        snap.node_sample.shmem = mi.get("Shmem").copied();
+    }
+    if let Some(t) = raw.text("proc/pressure/memory") {
+        let p = parse_pressure(&t);
+        snap.node_sample.psi_some_avg10 = p.some.map(|l| l.avg10).filter(|v| v.is_finite());
+        snap.node_sample.psi_full_avg10 = p.full.map(|l| l.avg10).filter(|v| v.is_finite());
+    }
+    if let Some(t) = raw.text("proc/cgroups") {
+        snap.node_sample.memcg_count = parse_proc_cgroups(&t)
+            .into_iter()
+            .find(|c| c.subsys == "memory")
+            .map(|c| c.num_cgroups);
+    }
+
+    if let Some(bytes) = raw.files.remove(TMPFS_ENTRY) {
+        match serde_json::from_slice::<Vec<TmpfsUsage>>(&bytes) {
+            Ok(list) => snap.tmpfs = list,
+            Err(e) => problems.push(format!(
+                "{archive}:{TMPFS_ENTRY}: unreadable ({e}); tmpfs usage unknown"
+            )),
+        }
+    }
+    if let Some(t) = raw.text(SUMMARY_ENTRY) {
+        match parse_summary(&t) {
+            Ok(summary) => {
+                for pod in summary.pods {
+                    let Some(r) = pod.pod_ref else { continue };
+                    let Some(uid) = r.uid.as_deref().map(canonical_uid) else {
+                        continue;
+                    };
+                    let mut view = KubeletView {
+                        pod_working_set: pod.memory.as_ref().and_then(|m| m.working_set_bytes),
+                        ..KubeletView::default()
+                    };
+                    for c in pod.containers {
+                        if let (Some(n), Some(ws)) =
+                            (c.name, c.memory.and_then(|m| m.working_set_bytes))
+                        {
+                            view.containers.insert(n, ws);
+                        }
+                    }
+                    for v in pod.volumes {
+                        if let (Some(n), Some(u)) = (v.name, v.used_bytes) {
+                            view.volumes.insert(n, u);
+                        }
+                    }
+                    snap.kubelet.insert(
+                        uid,
+                        KubeletPod {
+                            namespace: r.namespace,
+                            name: r.name,
+                            view,
+                        },
+                    );
+                }
+            }
+            Err(e) => problems.push(format!("{archive}:{SUMMARY_ENTRY}: unreadable ({e})")),
+        }
+    }
+    if let Some(t) = raw.text(LOG_PODS_ENTRY) {
+        for p in parse_log_pods(&t) {
+            let containers = p.containers.into_iter().map(|(n, _)| n).collect();
+            snap.log_names
+                .insert(p.uid, (p.namespace, p.name, containers));
+        }
+    }
+
+    let kernel_entries: Vec<String> = raw
+        .files
+        .keys()
+        .filter(|k| k.starts_with("kernel/") && !k.ends_with("node-events.log"))
+        .cloned()
+        .collect();
+    for entry in kernel_entries {
+        let Some(text) = raw.text(&entry) else {
+            continue;
+        };
+        let opts = oom::ParseOptions {
+            boot_time,
+            year: Some(
+                snap.captured_at
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .year(),
+            ),
+            node: Some(snap.node.clone()),
+            source: Some(format!("{archive}:{entry}")),
+        };
+        snap.ooms.extend(oom::parse_log(&text, &opts));
+    }
+    problems.append(&mut raw.problems);
+    snap
+}
+
+/// Lowercased dashed form of a UID as the kubelet prints it.
+fn canonical_uid(raw: &str) -> String {
+    raw.trim().to_ascii_lowercase().replace('_', "-")
+}
+
+/// A manifest that claims a byte count for a single entry must match the entry.
+fn check_manifest_sizes(raw: &RawSnapshot, problems: &mut Vec<String>) {
+    for s in &raw.manifest.sources {
+        let Some(entry) = s.entry.as_deref() else {
+            continue;
+        };
+        if entry.ends_with('/') {
+            continue;
+        }
+        if let Some(content) = raw.files.get(entry) {
+            if content.len() as u64 != s.bytes {
+                problems.push(format!(
+                    "{}:manifest.json: says source `{}` wrote {} bytes to {entry}, but the entry holds {} bytes",
+                    raw.archive,
+                    s.name,
+                    s.bytes,
+                    content.len()
+                ));
+            }
+        }
+    }
+}
+
+fn parse_cgroup(
+    archive: &str,
+    dir: &str,
+    f: &CgFiles,
+    mode: CgroupMode,
+    problems: &mut Vec<String>,
+) -> CgParsed {
+    let v2 = f.current_v2.is_some() || (f.usage_v1.is_none() && mode == CgroupMode::V2);
+    let entry = |file: &str| {
+        if dir.is_empty() {
+            format!("{archive}:cgroup/{file}")
+        } else {
+            format!("{archive}:cgroup/{dir}/{file}")
+        }
+    };
+    let mut value = |text: &Option<String>, file: &str| -> Option<u64> {
+        let t = text.as_deref()?;
+        match parse_limit_or_value(t) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(format!("{}: {}", entry(file), reason_of(&e)));
+                None
+            }
+        }
+    };
+    let (usage, limit) = if v2 {
+        (
+            value(&f.current_v2, "memory.current"),
+            value(&f.max_v2, "memory.max"),
+        )
+    } else {
+        (
+            value(&f.usage_v1, "memory.usage_in_bytes"),
+            value(&f.limit_v1, "memory.limit_in_bytes"),
+        )
+    };
+    let stat = f.stat.as_deref().map(parse_memory_stat).unwrap_or_default();
+    let stats = if v2 {
+        v2_stats(&stat, usage)
+    } else {
+        v1_stats(&stat, usage)
+    };
+    let dying = f
+        .cgroup_stat
+        .as_deref()
+        .and_then(|t| parse_flat_keyed(t).get("nr_dying_descendants").copied());
+    CgParsed {
+        stats,
+        limit,
+        dying,
+    }
+}
+
+fn reason_of(e: &podmem_schema::parse::ParseError) -> String {
+    match e {
+        podmem_schema::parse::ParseError::BadFile { reason, .. } => reason.clone(),
+        podmem_schema::parse::ParseError::BadLine { line, reason, .. } => {
+            format!("line {line}: {reason}")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! OOM kills across snapshots: deduplicated (consecutive snapshots' kernel-log windows
+//! overlap), ordered by time, and tied to the archive's cgroup paths.
+//!
+//! Two events are the same kill when node, boot, pid and process name agree and their
+//! times are within [`SAME_KILL_WINDOW_SECS`] (journal and kmsg clocks differ a little;
+//! pids are not reused that fast), or, without wall times, their uptimes agree.
+
+use podmem_schema::oom::OomEvent;
+
+/// Seconds within which two reports of one pid/comm are one kill.
+pub const SAME_KILL_WINDOW_SECS: i64 = 5;
+
+/// An OOM event with the boot it belongs to.
+#[derive(Debug, Clone)]
+pub struct BootEvent {
+    /// Boot id of the snapshot it was read from.
+    pub boot: Option<String>,
+    /// The event.
+    pub event: OomEvent,
+}
+
+/// Deduplicates and orders events (time-less ones last, in reading order).
+pub fn dedup(mut events: Vec<BootEvent>) -> Vec<OomEvent> {
+    events.sort_by(|a, b| match (a.event.time, b.event.time) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let mut kept: Vec<BootEvent> = Vec::new();
+    for e in events {
+        let same = kept.iter().rev().take(64).any(|k| same_kill(k, &e));
+        if !same {
+            kept.push(e);
+        }
+    }
+    kept.into_iter().map(|k| k.event).collect()
+}
+
+fn same_kill(a: &BootEvent, b: &BootEvent) -> bool {
+    let (x, y) = (&a.event, &b.event);
+    if a.boot != b.boot || x.node != y.node || x.pid != y.pid || x.comm != y.comm {
+        return false;
+    }
+    match (x.time, y.time) {
+        (Some(t1), Some(t2)) => (t1.as_second() - t2.as_second()).abs() <= SAME_KILL_WINDOW_SECS,
+        _ => match (x.uptime_secs, y.uptime_secs) {
+            (Some(u1), Some(u2)) => (u1 - u2).abs() < 1.0,
+            // Nothing to tell them apart by: one report of the same kill, as overlapping
+            // windows would produce.
+            _ => x.oom_memcg == y.oom_memcg && x.task_memcg == y.task_memcg,
+        },
+    }
+}
+
+/// The archive path (`<rel>`, relative to the captured cgroup root) of a memcg path as
+/// the kernel prints it, given the root's own path in the hierarchy; None when the memcg
+/// lies outside the captured root.
+pub fn archive_cgroup_path(memcg: &str, root_in_hierarchy: &str) -> Option<String> {
+    let root = root_in_hierarchy.trim_end_matches('/');
+    let rest = if root.is_empty() {
+        memcg
+    } else {
+        let r = memcg.strip_prefix(root)?;
+        if !(r.is_empty() || r.starts_with('/')) {
+            return None;
+        }
+        r
+    };
+    Some(rest.trim_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podmem_schema::oom::OomScope;
+
+    fn ev(pid: u32, secs: i64) -> BootEvent {
+        BootEvent {
+            boot: Some("b".into()),
+            event: OomEvent {
+                node: Some("n".into()),
+                time: Some(jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()),
+                uptime_secs: None,
+                pid: Some(pid),
+                comm: Some("java".into()),
+                invoker: None,
+                anon_rss: None,
+                file_rss: None,
+                shmem_rss: None,
+                total_vm: None,
+                oom_score_adj: None,
+                constraint: None,
+                oom_memcg: None,
+                task_memcg: None,
+                scope: OomScope::Pod,
+                pod_uid: None,
+                container_id: None,
+                memcg_usage: None,
+                memcg_limit: None,
+                excerpt: vec![],
+                source: None,
+            },
+        }
+    }
+
+    #[test]
+    fn overlapping_reports_are_one_kill() {
+        let mut other_boot = ev(1, 0);
+        other_boot.boot = Some("c".into());
+        let out = dedup(vec![ev(1, 2), ev(1, 0), ev(2, 0), ev(1, 600), other_boot]);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].pid, Some(1));
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            archive_cgroup_path("/kubepods/pod1/c", "/").as_deref(),
+            Some("kubepods/pod1/c")
+        );
+        assert_eq!(
+            archive_cgroup_path("/a/b/kubepods/x", "/a/b").as_deref(),
+            Some("kubepods/x")
+        );
+        assert_eq!(archive_cgroup_path("/a/bc/kubepods", "/a/b"), None);
+        assert_eq!(archive_cgroup_path("/a/b", "/a/b").as_deref(), Some(""));
+    }
+}

@@ -1,0 +1,409 @@
+//! Per-node and per-pod timelines from parsed snapshots: samples in capture order,
+//! unattributed memory (pod − Σ live child cgroups, per stat), what `kubectl top` shows,
+//! container lifecycles, tmpfs volumes, kubelet figures, names, and the snapshot pairs
+//! around each OOM kill or container change.
+//!
+//! Duplicates (same node, capture time and boot) are dropped; a boot id change splits a
+//! node's timeline into segments, and nothing (lifecycles' "gone" aside) is compared
+//! across a reboot.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use podmem_schema::oom::OomEvent;
+use podmem_schema::report::{
+    ContainerReport, MemStats, NodeReport, PodReport, PodSample, Transition, TransitionRow,
+    VolumeReport,
+};
+use podmem_schema::snapshot::CgroupMode;
+
+use crate::model::Snapshot;
+
+/// A pod's timeline plus what the rules need beyond the report.
+#[derive(Debug, Clone)]
+pub struct PodTimeline {
+    /// The report part.
+    pub report: PodReport,
+    /// Boot segment index of each sample (parallel to `report.samples`).
+    pub segment: Vec<usize>,
+    /// v2 `nr_dying_descendants` of the pod cgroup per sample.
+    pub dying: Vec<Option<u64>>,
+    /// Container id → cgroup path (relative to the root), last seen.
+    pub container_paths: BTreeMap<String, String>,
+    /// Pod cgroup path per sample (for evidence entries).
+    pub pod_paths: Vec<String>,
+}
+
+/// Everything built from the snapshots.
+#[derive(Debug, Clone, Default)]
+pub struct Timelines {
+    /// Nodes.
+    pub nodes: Vec<NodeReport>,
+    /// Pods, by node then uid.
+    pub pods: Vec<PodTimeline>,
+    /// Per node: the snapshots' archive names, times and boot ids, in order.
+    pub node_snapshots: BTreeMap<String, Vec<(String, Timestamp, Option<String>)>>,
+    /// Archive → problem for each dropped duplicate.
+    pub dropped: Vec<(String, String)>,
+}
+
+/// Snapshots by node, in capture order.
+pub type ByNode = BTreeMap<String, Vec<Snapshot>>;
+
+/// Orders and deduplicates snapshots per node; also returns (archive, problem) for each
+/// duplicate dropped.
+pub fn group(snapshots: Vec<Snapshot>) -> (ByNode, Vec<(String, String)>) {
+    let mut by_node: BTreeMap<String, Vec<Snapshot>> = BTreeMap::new();
+    for s in snapshots {
+        by_node.entry(s.node.clone()).or_default().push(s);
+    }
+    let mut dropped = Vec::new();
+    for snaps in by_node.values_mut() {
+        snaps.sort_by(|a, b| {
+            a.captured_at
+                .cmp(&b.captured_at)
+                .then_with(|| a.archive.cmp(&b.archive))
+        });
+        let mut kept: Vec<Snapshot> = Vec::with_capacity(snaps.len());
+        for s in snaps.drain(..) {
+            let dup = kept
+                .iter()
+                .rev()
+                .take_while(|k| k.captured_at == s.captured_at)
+                .find(|k| k.boot_id == s.boot_id)
+                .map(|k| k.archive.clone());
+            match dup {
+                Some(first) => dropped.push((
+                    s.archive.clone(),
+                    format!(
+                        "{}: duplicate of {first} (same node {}, capture time {} and boot); ignored",
+                        s.archive, s.node, s.captured_at
+                    ),
+                )),
+                None => kept.push(s),
+            }
+        }
+        *snaps = kept;
+    }
+    (by_node, dropped)
+}
+
+/// Builds node and pod timelines. `ooms` (deduplicated) decide which transitions are
+/// about an OOM.
+pub fn build(by_node: &BTreeMap<String, Vec<Snapshot>>, ooms: &[OomEvent]) -> Timelines {
+    let mut out = Timelines::default();
+    for (node, snaps) in by_node {
+        out.nodes.push(node_report(node, snaps));
+        out.node_snapshots.insert(
+            node.clone(),
+            snaps
+                .iter()
+                .map(|s| (s.archive.clone(), s.captured_at, s.boot_id.clone()))
+                .collect(),
+        );
+        let segments = segments(snaps);
+        let mut pods: BTreeMap<String, PodTimeline> = BTreeMap::new();
+        let mut names: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (i, snap) in snaps.iter().enumerate() {
+            for obs in &snap.pods {
+                let pt = pods.entry(obs.uid.clone()).or_insert_with(|| PodTimeline {
+                    report: PodReport {
+                        node: node.clone(),
+                        uid: obs.uid.clone(),
+                        namespace: None,
+                        name: None,
+                        qos: obs.qos,
+                        cgroup_path: None,
+                        limit: None,
+                        containers: Vec::new(),
+                        volumes: Vec::new(),
+                        samples: Vec::new(),
+                        transitions: Vec::new(),
+                    },
+                    segment: Vec::new(),
+                    dying: Vec::new(),
+                    container_paths: BTreeMap::new(),
+                    pod_paths: Vec::new(),
+                });
+                let r = &mut pt.report;
+                r.qos = obs.qos.or(r.qos);
+                r.cgroup_path = Some(obs.cgroup_path.clone());
+                r.limit = obs.limit;
+                let mut containers = BTreeMap::new();
+                for c in &obs.children {
+                    containers.insert(c.id.clone(), c.stats.clone());
+                    pt.container_paths
+                        .insert(c.id.clone(), c.cgroup_path.clone());
+                    match r.containers.iter_mut().find(|x| x.id == c.id) {
+                        Some(x) => {
+                            x.last_seen = Some(snap.captured_at);
+                            x.last = c.stats.clone();
+                        }
+                        None => r.containers.push(ContainerReport {
+                            id: c.id.clone(),
+                            name: None,
+                            runtime: c.runtime.clone(),
+                            first_seen: Some(snap.captured_at),
+                            last_seen: Some(snap.captured_at),
+                            gone: false,
+                            last: c.stats.clone(),
+                        }),
+                    }
+                }
+                let unattributed = unattributed(&obs.stats, containers.values());
+                let kubectl_top = sum_opt(containers.values().map(|c| c.working_set));
+                let mut tmpfs_used = BTreeMap::new();
+                for t in snap.tmpfs.iter().filter(|t| t.pod_uid == obs.uid) {
+                    if let Some(u) = t.used_bytes {
+                        tmpfs_used.insert(t.volume.clone(), u);
+                    }
+                    let size = t.size_option.or(t.total_bytes);
+                    match r.volumes.iter_mut().find(|v| v.name == t.volume) {
+                        Some(v) => {
+                            v.size_bytes = size.or(v.size_bytes);
+                            v.max_used = v.max_used.max(t.used_bytes);
+                        }
+                        None => r.volumes.push(VolumeReport {
+                            name: t.volume.clone(),
+                            plugin: t.plugin.clone(),
+                            size_bytes: size,
+                            mount_point: t.mount_point.clone(),
+                            max_used: t.used_bytes,
+                        }),
+                    }
+                }
+                let kubelet = snap.kubelet.get(&obs.uid);
+                if let Some(k) = kubelet {
+                    if k.name.is_some() {
+                        r.name = k.name.clone();
+                        r.namespace = k.namespace.clone();
+                    }
+                    // Container names: the summary names containers but gives no ids;
+                    // match each to the cgroup with the same working set.
+                    for (cname, ws) in &k.view.containers {
+                        let tol = (*ws / 50).max(1 << 20);
+                        let close: Vec<&String> = containers
+                            .iter()
+                            .filter(|(_, s)| s.working_set.is_some_and(|w| w.abs_diff(*ws) <= tol))
+                            .map(|(id, _)| id)
+                            .collect();
+                        if let [id] = close.as_slice() {
+                            names
+                                .entry(obs.uid.clone())
+                                .or_default()
+                                .insert((*id).clone(), cname.clone());
+                        }
+                    }
+                }
+                if r.name.is_none() {
+                    if let Some((ns, name, _)) = snap.log_names.get(&obs.uid) {
+                        r.namespace = Some(ns.clone());
+                        r.name = Some(name.clone());
+                    }
+                }
+                r.samples.push(PodSample {
+                    time: Some(snap.captured_at),
+                    snapshot: snap.archive.clone(),
+                    pod: obs.stats.clone(),
+                    limit: obs.limit,
+                    containers,
+                    unattributed,
+                    kubectl_top,
+                    tmpfs_used,
+                    kubelet: kubelet.map(|k| k.view.clone()),
+                });
+                pt.segment.push(segments[i]);
+                pt.dying.push(obs.dying);
+                pt.pod_paths.push(obs.cgroup_path.clone());
+            }
+        }
+        for (uid, mut pt) in pods {
+            let last = pt.report.samples.last().and_then(|s| s.time);
+            for c in &mut pt.report.containers {
+                c.gone = c.last_seen < last;
+                if let Some(n) = names.get(&uid).and_then(|m| m.get(&c.id)) {
+                    c.name = Some(n.clone());
+                }
+            }
+            pt.report.transitions = transitions(&pt, ooms);
+            out.pods.push(pt);
+        }
+    }
+    out
+}
+
+/// Boot segment index per snapshot: a new segment at every boot id change.
+fn segments(snaps: &[Snapshot]) -> Vec<usize> {
+    let mut seg = 0;
+    let mut out = Vec::with_capacity(snaps.len());
+    for (i, s) in snaps.iter().enumerate() {
+        if i > 0 && s.boot_id != snaps[i - 1].boot_id {
+            seg += 1;
+        }
+        out.push(seg);
+    }
+    out
+}
+
+fn node_report(node: &str, snaps: &[Snapshot]) -> NodeReport {
+    let mut boots: Vec<String> = Vec::new();
+    let mut versions: BTreeSet<String> = BTreeSet::new();
+    for s in snaps {
+        let b = s.boot_id.clone().unwrap_or_else(|| "unknown".to_string());
+        if boots.last() != Some(&b) {
+            boots.push(b);
+        }
+        versions.insert(s.collector_version.clone());
+    }
+    let last = snaps.last();
+    NodeReport {
+        name: node.to_string(),
+        snapshots: snaps.len() as u32,
+        first: snaps.first().map(|s| s.captured_at),
+        last: last.map(|s| s.captured_at),
+        kernel: last.and_then(|s| s.kernel.clone()),
+        cgroup_mode: last.map(|s| mode_name(s.mode).to_string()),
+        collector_versions: versions.into_iter().collect(),
+        boots,
+        samples: snaps.iter().map(|s| s.node_sample.clone()).collect(),
+    }
+}
+
+/// `v1`, `v2` or `hybrid`, as in the manifest.
+pub fn mode_name(m: CgroupMode) -> &'static str {
+    match m {
+        CgroupMode::V1 => "v1",
+        CgroupMode::V2 => "v2",
+        CgroupMode::Hybrid => "hybrid",
+    }
+}
+
+/// Sum of known values (saturating); None when none is known.
+pub fn sum_opt(values: impl Iterator<Item = Option<u64>>) -> Option<u64> {
+    let mut total: Option<u64> = None;
+    for v in values.flatten() {
+        total = Some(total.unwrap_or(0).saturating_add(v));
+    }
+    total
+}
+
+/// Pod − Σ children per stat, floored at 0; unknown when the pod's figure is unknown or
+/// any child lacks it (a partial sum would overstate what no one holds).
+pub fn unattributed<'a>(
+    pod: &MemStats,
+    children: impl Iterator<Item = &'a MemStats> + Clone,
+) -> MemStats {
+    let diff = |get: fn(&MemStats) -> Option<u64>| -> Option<u64> {
+        let p = get(pod)?;
+        let mut sum = 0u64;
+        for c in children.clone() {
+            sum = sum.saturating_add(get(c)?);
+        }
+        Some(p.saturating_sub(sum))
+    };
+    MemStats {
+        usage: diff(|s| s.usage),
+        working_set: diff(|s| s.working_set),
+        shmem: diff(|s| s.shmem),
+        cache: diff(|s| s.cache),
+        rss: diff(|s| s.rss),
+        inactive_file: diff(|s| s.inactive_file),
+    }
+}
+
+/// Snapshot pairs (within one boot) where containers came or went, or an OOM of the pod
+/// happened in between.
+fn transitions(pt: &PodTimeline, ooms: &[OomEvent]) -> Vec<Transition> {
+    let r = &pt.report;
+    let mut out = Vec::new();
+    for i in 1..r.samples.len() {
+        if pt.segment[i] != pt.segment[i - 1] {
+            continue;
+        }
+        let (a, b) = (&r.samples[i - 1], &r.samples[i]);
+        let appeared: Vec<String> = b
+            .containers
+            .keys()
+            .filter(|k| !a.containers.contains_key(*k))
+            .cloned()
+            .collect();
+        let disappeared: Vec<String> = a
+            .containers
+            .keys()
+            .filter(|k| !b.containers.contains_key(*k))
+            .cloned()
+            .collect();
+        let oom = ooms.iter().any(|e| {
+            e.node.as_deref() == Some(r.node.as_str())
+                && e.pod_uid.as_deref() == Some(r.uid.as_str())
+                && e.time.is_some_and(|t| {
+                    a.time.is_some_and(|ta| t > ta) && b.time.is_some_and(|tb| t <= tb)
+                })
+        });
+        if appeared.is_empty() && disappeared.is_empty() && !oom {
+            continue;
+        }
+        let mut rows = vec![
+            TransitionRow {
+                cgroup: "pod".to_string(),
+                before: a.pod.clone(),
+                after: b.pod.clone(),
+            },
+            TransitionRow {
+                cgroup: "unattributed".to_string(),
+                before: a.unattributed.clone(),
+                after: b.unattributed.clone(),
+            },
+        ];
+        let ids: BTreeSet<&String> = a.containers.keys().chain(b.containers.keys()).collect();
+        for id in ids {
+            rows.push(TransitionRow {
+                cgroup: id.clone(),
+                before: a.containers.get(id).cloned().unwrap_or_default(),
+                after: b.containers.get(id).cloned().unwrap_or_default(),
+            });
+        }
+        out.push(Transition {
+            reason: if oom { "oom" } else { "container-restart" }.to_string(),
+            before: a.time,
+            after: b.time,
+            appeared,
+            disappeared,
+            rows,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(usage: u64, shmem: u64) -> MemStats {
+        MemStats {
+            usage: Some(usage),
+            working_set: Some(usage),
+            shmem: Some(shmem),
+            cache: Some(shmem),
+            rss: Some(usage - shmem),
+            inactive_file: Some(0),
+        }
+    }
+
+    #[test]
+    fn unattributed_per_stat_floors_and_saturates() {
+        let pod = ms(100, 64);
+        let kids = [ms(30, 0), ms(10, 0)];
+        let u = unattributed(&pod, kids.iter());
+        assert_eq!((u.usage, u.shmem, u.rss), (Some(60), Some(64), Some(0)));
+        let huge = [ms(u64::MAX, 0), ms(u64::MAX, 0)];
+        assert_eq!(unattributed(&pod, huge.iter()).usage, Some(0));
+        let unknown = [MemStats::default()];
+        assert_eq!(unattributed(&pod, unknown.iter()).usage, None);
+        assert_eq!(
+            sum_opt([None, Some(1), Some(u64::MAX)].into_iter()),
+            Some(u64::MAX)
+        );
+        assert_eq!(sum_opt([None, None].into_iter()), None);
+    }
+}

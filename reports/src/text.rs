@@ -1,0 +1,505 @@
+//! The terminal summary a support engineer reads first: a header (nodes, span,
+//! snapshots, input problems), the findings by severity with their explanation and key
+//! numbers, then per pod (pods with findings first) a compact table over time,
+//! downsampled to at most [`MAX_ROWS`] rows while keeping the captures around events.
+//!
+//! Pure functions of the report; names from snapshots are printed with control
+//! characters replaced so a hostile name cannot drive the terminal.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use podmem_schema::oom::{OomEvent, OomScope};
+use podmem_schema::report::{Finding, PodReport, PodSample, Report, Severity};
+use podmem_schema::units::fmt_bytes;
+
+/// Most rows of a pod's table.
+pub const MAX_ROWS: usize = 20;
+/// Pods shown with a full table when they have no finding.
+pub const MAX_QUIET_POD_TABLES: usize = 10;
+/// Width text paragraphs are wrapped at.
+const WIDTH: usize = 100;
+
+/// Renders the text summary.
+pub fn render_text(r: &Report) -> String {
+    let mut o = String::new();
+    header(r, &mut o);
+    findings(r, &mut o);
+    pods(r, &mut o);
+    o
+}
+
+/// Control characters (escape sequences) out of untrusted strings.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map(fmt_bytes).unwrap_or_else(|| "-".to_string())
+}
+
+fn short(id: &str) -> String {
+    clean(&id[..id.len().min(12)])
+}
+
+fn time(t: Option<jiff::Timestamp>) -> String {
+    match t {
+        Some(t) => {
+            let s = t.strftime("%Y-%m-%d %H:%M:%S").to_string();
+            s
+        }
+        None => "-".to_string(),
+    }
+}
+
+fn pod_name(p: &PodReport) -> String {
+    match (&p.namespace, &p.name) {
+        (Some(ns), Some(n)) => clean(&format!("{ns}/{n}")),
+        (None, Some(n)) => clean(n),
+        _ => format!("pod {}", clean(&p.uid)),
+    }
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRITICAL",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+/// Wraps `text` at [`WIDTH`] with `indent` before every line.
+fn wrap(text: &str, indent: &str, o: &mut String) {
+    let mut line = String::new();
+    for word in clean(text).split_whitespace() {
+        if !line.is_empty()
+            && indent.len() + line.chars().count() + 1 + word.chars().count() > WIDTH
+        {
+            let _ = writeln!(o, "{indent}{line}");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(o, "{indent}{line}");
+    }
+}
+
+fn header(r: &Report, o: &mut String) {
+    let _ = writeln!(
+        o,
+        "podmem report ({}, analyzer {}, generated {})",
+        r.format,
+        clean(&r.analyzer_version),
+        time(Some(r.generated_at))
+    );
+    let snaps: u32 = r.nodes.iter().map(|n| n.snapshots).sum();
+    let first = r.nodes.iter().filter_map(|n| n.first).min();
+    let last = r.nodes.iter().filter_map(|n| n.last).max();
+    let _ = writeln!(
+        o,
+        "{} node(s), {} snapshot(s), {} → {}, {} pod(s), {} OOM kill(s)",
+        r.nodes.len(),
+        snaps,
+        time(first),
+        time(last),
+        r.pods.len(),
+        r.oom_events.len()
+    );
+    for n in &r.nodes {
+        let _ = writeln!(
+            o,
+            "  node {}: {} snapshot(s) {} → {}, kernel {}, cgroup {}{}",
+            clean(&n.name),
+            n.snapshots,
+            time(n.first),
+            time(n.last),
+            clean(n.kernel.as_deref().unwrap_or("?")),
+            clean(n.cgroup_mode.as_deref().unwrap_or("?")),
+            if n.boots.len() > 1 {
+                format!(", {} boots (timeline split at each reboot)", n.boots.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    let bad: Vec<_> = r.inputs.iter().filter(|i| i.status != "ok").collect();
+    let rejected = bad.iter().filter(|i| i.status == "rejected").count();
+    let _ = writeln!(
+        o,
+        "inputs: {} read, {} with problems, {} rejected",
+        r.inputs.len(),
+        bad.len() - rejected,
+        rejected
+    );
+    let mut shown = 0;
+    let total: usize = bad.iter().map(|i| i.problems.len()).sum();
+    for i in &bad {
+        for p in &i.problems {
+            if shown < 10 {
+                wrap(p, "  ! ", o);
+                shown += 1;
+            }
+        }
+    }
+    if total > shown {
+        let _ = writeln!(
+            o,
+            "  ! ... {} more problem(s), see the JSON report",
+            total - shown
+        );
+    }
+    o.push('\n');
+}
+
+fn findings(r: &Report, o: &mut String) {
+    let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
+    let _ = writeln!(
+        o,
+        "FINDINGS: {} critical, {} warning, {} info",
+        count(Severity::Critical),
+        count(Severity::Warning),
+        count(Severity::Info)
+    );
+    if r.findings.is_empty() {
+        let _ = writeln!(o, "  none: no rule fired.");
+    }
+    for f in &r.findings {
+        finding(f, o);
+    }
+    o.push('\n');
+}
+
+fn finding(f: &Finding, o: &mut String) {
+    let _ = writeln!(
+        o,
+        "\n{} {} [{}]{}",
+        severity_word(f.severity),
+        clean(&f.id),
+        clean(&f.node),
+        f.bytes
+            .map(|b| format!(" {}", fmt_bytes(b)))
+            .unwrap_or_default()
+    );
+    wrap(&f.title, "  ", o);
+    wrap(&f.detail, "    ", o);
+    if !f.container_ids.is_empty() {
+        let ids: Vec<String> = f.container_ids.iter().map(|c| clean(c)).collect();
+        wrap(&format!("containers: {}", ids.join(", ")), "    ", o);
+    }
+    wrap(&format!("→ {}", f.recommendation), "    ", o);
+    for e in f.evidence.iter().take(8) {
+        let src = e
+            .source
+            .as_deref()
+            .map(|s| format!("  ({})", clean(s)))
+            .unwrap_or_default();
+        let _ = writeln!(o, "      · {}: {}{}", clean(&e.label), clean(&e.value), src);
+    }
+    if f.evidence.len() > 8 {
+        let _ = writeln!(o, "      · ... {} more", f.evidence.len() - 8);
+    }
+}
+
+fn pods(r: &Report, o: &mut String) {
+    let flagged: BTreeSet<(&str, &str)> = r
+        .findings
+        .iter()
+        .filter_map(|f| Some((f.node.as_str(), f.pod_uid.as_deref()?)))
+        .collect();
+    let (mut with, mut without): (Vec<&PodReport>, Vec<&PodReport>) = r
+        .pods
+        .iter()
+        .partition(|p| flagged.contains(&(p.node.as_str(), p.uid.as_str())));
+    let worst = |p: &PodReport| {
+        r.findings
+            .iter()
+            .filter(|f| f.node == p.node && f.pod_uid.as_deref() == Some(p.uid.as_str()))
+            .map(|f| f.severity)
+            .min()
+    };
+    with.sort_by_key(|p| worst(p));
+    without.sort_by_key(|p| std::cmp::Reverse(p.samples.last().and_then(|s| s.pod.working_set)));
+    let _ = writeln!(o, "PODS");
+    for p in &with {
+        let ids: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.node == p.node && f.pod_uid.as_deref() == Some(p.uid.as_str()))
+            .map(|f| f.id.as_str())
+            .collect();
+        pod_table(r, p, &ids, o);
+    }
+    for p in without.iter().take(MAX_QUIET_POD_TABLES) {
+        pod_table(r, p, &[], o);
+    }
+    if without.len() > MAX_QUIET_POD_TABLES {
+        let _ = writeln!(
+            o,
+            "\n{} more pod(s) without findings (latest working set / limit):",
+            without.len() - MAX_QUIET_POD_TABLES
+        );
+        for p in &without[MAX_QUIET_POD_TABLES..] {
+            let last = p.samples.last();
+            let _ = writeln!(
+                o,
+                "  {} [{}] {} / {}",
+                pod_name(p),
+                clean(&p.node),
+                opt(last.and_then(|s| s.pod.working_set)),
+                opt(p.limit)
+            );
+        }
+    }
+}
+
+/// Indices of at most `max` rows: first, last and captures around events kept first,
+/// then evenly spread others.
+pub fn pick_rows(n: usize, events: &BTreeSet<usize>, max: usize) -> Vec<usize> {
+    if n <= max {
+        return (0..n).collect();
+    }
+    let mut keep: BTreeSet<usize> = BTreeSet::new();
+    keep.insert(0);
+    keep.insert(n - 1);
+    let ev: Vec<usize> = events.iter().copied().filter(|i| *i < n).collect();
+    if ev.len() + 2 > max {
+        let slots = max - 2;
+        for k in 0..slots {
+            keep.insert(ev[k * ev.len() / slots]);
+        }
+        return keep.into_iter().collect();
+    }
+    keep.extend(ev);
+    let mut step = 0;
+    let free = max.saturating_sub(keep.len());
+    while keep.len() < max && step < free * 4 {
+        let i = step * (n - 1) / (free * 4).max(1);
+        keep.insert(i);
+        step += 1;
+    }
+    keep.into_iter().take(max).collect()
+}
+
+fn pod_table(r: &Report, p: &PodReport, ids: &[&str], o: &mut String) {
+    let _ = writeln!(
+        o,
+        "\n{} [{}] uid {}, {}, limit {}{}",
+        pod_name(p),
+        clean(&p.node),
+        clean(&p.uid),
+        p.qos
+            .map(|q| format!("{q:?}").to_lowercase())
+            .unwrap_or_else(|| "qos ?".to_string()),
+        opt(p.limit),
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!(" — findings: {}", ids.join(", "))
+        }
+    );
+    for c in &p.containers {
+        let _ = writeln!(
+            o,
+            "  container {} {}{} seen {} → {}{}",
+            short(&c.id),
+            c.name.as_deref().map(clean).unwrap_or_else(|| "-".into()),
+            c.runtime
+                .as_deref()
+                .map(|r| format!(" ({})", clean(r)))
+                .unwrap_or_default(),
+            time(c.first_seen),
+            time(c.last_seen),
+            if c.gone { " (gone)" } else { "" }
+        );
+    }
+    for v in &p.volumes {
+        let _ = writeln!(
+            o,
+            "  volume {} ({}) size {} max used {}",
+            clean(&v.name),
+            clean(&v.plugin),
+            opt(v.size_bytes),
+            opt(v.max_used)
+        );
+    }
+    let mut events: BTreeSet<usize> = BTreeSet::new();
+    let mut oom_rows: BTreeSet<usize> = BTreeSet::new();
+    for t in &p.transitions {
+        for (i, s) in p.samples.iter().enumerate() {
+            if s.time == t.before || s.time == t.after {
+                events.insert(i);
+                if t.reason == "oom" && s.time == t.after {
+                    oom_rows.insert(i);
+                }
+            }
+        }
+    }
+    let ooms = r
+        .oom_events
+        .iter()
+        .filter(|e| {
+            e.node.as_deref() == Some(p.node.as_str())
+                && e.pod_uid.as_deref() == Some(p.uid.as_str())
+        })
+        .count();
+    let rows = pick_rows(p.samples.len(), &events, MAX_ROWS);
+    if rows.len() < p.samples.len() {
+        let _ = writeln!(
+            o,
+            "  ({} of {} captures shown; * = container change, ! = OOM kill before it; {} OOM kill(s))",
+            rows.len(),
+            p.samples.len(),
+            ooms
+        );
+    } else if !events.is_empty() || ooms > 0 {
+        let _ = writeln!(
+            o,
+            "  (* = container change, ! = OOM kill before it; {ooms} OOM kill(s))"
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  {:<19}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>4}",
+        "time",
+        "usage",
+        "workingset",
+        "kubect.top",
+        "shmem",
+        "unattrib.",
+        "unattr.shm",
+        "tmpfs",
+        "limit",
+        "ctrs"
+    );
+    for i in rows {
+        let s: &PodSample = &p.samples[i];
+        let mark = if oom_rows.contains(&i) {
+            '!'
+        } else if events.contains(&i) {
+            '*'
+        } else {
+            ' '
+        };
+        let tmpfs = if s.tmpfs_used.is_empty() {
+            None
+        } else {
+            Some(
+                s.tmpfs_used
+                    .values()
+                    .fold(0u64, |a, b| a.saturating_add(*b)),
+            )
+        };
+        let _ = writeln!(
+            o,
+            "{mark} {:<19}  {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>4}",
+            time(s.time),
+            opt(s.pod.usage),
+            opt(s.pod.working_set),
+            opt(s.kubectl_top),
+            opt(s.pod.shmem),
+            opt(s.unattributed.usage),
+            opt(s.unattributed.shmem),
+            opt(tmpfs),
+            opt(s.limit),
+            s.containers.len()
+        );
+    }
+}
+
+/// Renders OOM events as a table plus one paragraph per kill (the `ooms` command).
+pub fn render_oom_events(events: &[OomEvent]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} OOM kill(s)", events.len());
+    for e in events {
+        let scope = match e.scope {
+            OomScope::Container => "container limit",
+            OomScope::Pod => "POD limit",
+            OomScope::Kubepods => "kubepods (node allocatable)",
+            OomScope::Global => "GLOBAL (whole node)",
+            OomScope::Other => "other memcg",
+        };
+        let when = match (e.time, e.uptime_secs) {
+            (Some(t), _) => time(Some(t)),
+            (None, Some(u)) => format!("{u:.3}s after boot"),
+            _ => "time unknown".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "\n{when}  {} (pid {})  scope: {scope}",
+            clean(e.comm.as_deref().unwrap_or("?")),
+            e.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+        );
+        if e.pod_uid.is_some() || e.container_id.is_some() {
+            let _ = writeln!(
+                o,
+                "  pod {}  container {}",
+                clean(e.pod_uid.as_deref().unwrap_or("-")),
+                clean(e.container_id.as_deref().unwrap_or("-"))
+            );
+        }
+        if e.oom_memcg.is_some() || e.task_memcg.is_some() {
+            let _ = writeln!(
+                o,
+                "  oom_memcg  {}",
+                clean(e.oom_memcg.as_deref().unwrap_or("-"))
+            );
+            let _ = writeln!(
+                o,
+                "  task_memcg {}",
+                clean(e.task_memcg.as_deref().unwrap_or("-"))
+            );
+        }
+        if e.memcg_usage.is_some() || e.memcg_limit.is_some() {
+            let _ = writeln!(
+                o,
+                "  memcg usage {} limit {}",
+                opt(e.memcg_usage),
+                opt(e.memcg_limit)
+            );
+        }
+        if e.anon_rss.is_some() || e.file_rss.is_some() || e.shmem_rss.is_some() {
+            let _ = writeln!(
+                o,
+                "  victim anon-rss {} file-rss {} shmem-rss {}",
+                opt(e.anon_rss),
+                opt(e.file_rss),
+                opt(e.shmem_rss)
+            );
+        }
+        if let Some(s) = &e.source {
+            let _ = writeln!(o, "  source {}", clean(s));
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_events_and_ends() {
+        let ev: BTreeSet<usize> = [50, 51, 700].into_iter().collect();
+        let rows = pick_rows(1000, &ev, 20);
+        assert_eq!(rows.len(), 20);
+        for i in [0, 50, 51, 700, 999] {
+            assert!(rows.contains(&i), "{i} missing from {rows:?}");
+        }
+        assert_eq!(pick_rows(5, &ev, 20), vec![0, 1, 2, 3, 4]);
+        let many: BTreeSet<usize> = (0..100).map(|i| i * 3).collect();
+        let rows = pick_rows(300, &many, 20);
+        assert_eq!(rows.len(), 20);
+        assert!(rows.contains(&0) && rows.contains(&299));
+    }
+
+    #[test]
+    fn control_characters_are_neutralized() {
+        assert_eq!(clean("a\x1b[31mb\n"), "a?[31mb?");
+    }
+}
