@@ -14,13 +14,12 @@ use std::path::{Component, Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 use podmem_schema::report::InputReport;
-use podmem_schema::snapshot::{Manifest, FORMAT_NAME, FORMAT_VERSION, MANIFEST_ENTRY};
+use podmem_schema::snapshot::{
+    Manifest, BUNDLE_FORMAT_NAME as BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION,
+    BUNDLE_MANIFEST_ENTRY as BUNDLE_ENTRY, FORMAT_NAME, FORMAT_VERSION, MANIFEST_ENTRY,
+};
 use podmem_schema::units::fmt_bytes;
 
-/// The `format` of a bundle's `bundle.json`.
-pub const BUNDLE_FORMAT: &str = "podmem-bundle";
-/// Name of the bundle descriptor entry.
-pub const BUNDLE_ENTRY: &str = "bundle.json";
 /// Problems kept per input; the rest are counted, so one hostile file cannot flood a
 /// report.
 pub const MAX_PROBLEMS_PER_INPUT: usize = 50;
@@ -558,13 +557,19 @@ fn read_bundle<R: Read>(
                 continue;
             }
             match serde_json::from_slice::<serde_json::Value>(&buf) {
-                Ok(v) if v.get("format").and_then(|f| f.as_str()) == Some(BUNDLE_FORMAT) => {}
-                Ok(_) => report.problems.push(format!(
-                    "{display}: format is not \"{BUNDLE_FORMAT}\"; bundle read anyway"
-                )),
-                Err(e) => report.problems.push(format!(
-                    "{display}: not valid JSON ({e}); bundle read anyway"
-                )),
+                Ok(v) if v.get("format").and_then(|f| f.as_str()) != Some(BUNDLE_FORMAT) => report
+                    .problems
+                    .push(format!("{display}: format is not \"{BUNDLE_FORMAT}\"; bundle read anyway")),
+                Ok(v) if v.get("format_version").and_then(|f| f.as_u64()).unwrap_or(0) > u64::from(BUNDLE_FORMAT_VERSION) => {
+                    report.problems.push(format!(
+                        "{display}: bundle format version {} is newer than this analyzer understands ({BUNDLE_FORMAT_VERSION}); its snapshots are read anyway",
+                        v["format_version"]
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => report
+                    .problems
+                    .push(format!("{display}: not valid JSON ({e}); bundle read anyway")),
             }
             continue;
         }

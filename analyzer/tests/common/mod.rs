@@ -1,0 +1,401 @@
+//! Hand-built snapshot archives for the analyzer's tests: a small spec of cgroups,
+//! tmpfs volumes and kernel-log text written as a real `podmem-snapshot` `.tar.gz`
+//! (tar + gzip in memory, then one file), plus the DESIGN §1 story and a healthy node.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use podmem_schema::snapshot::TmpfsUsage;
+
+pub const MIB: u64 = 1 << 20;
+
+/// One cgroup directory's figures.
+#[derive(Clone, Debug)]
+pub struct Cg {
+    pub rel: String,
+    pub usage: u64,
+    pub limit: Option<u64>,
+    pub shmem: u64,
+    pub rss: u64,
+    pub inactive_file: u64,
+    pub dying: Option<u64>,
+}
+
+impl Cg {
+    pub fn new(rel: &str, usage: u64, shmem: u64, rss: u64) -> Cg {
+        Cg {
+            rel: rel.to_string(),
+            usage,
+            limit: None,
+            shmem,
+            rss,
+            inactive_file: 0,
+            dying: None,
+        }
+    }
+    pub fn limit(mut self, l: u64) -> Cg {
+        self.limit = Some(l);
+        self
+    }
+}
+
+/// A snapshot to write.
+#[derive(Clone, Debug)]
+pub struct Snap {
+    pub node: String,
+    pub boot: String,
+    pub at: String,
+    pub v2: bool,
+    pub cgroups: Vec<Cg>,
+    pub tmpfs: Vec<TmpfsUsage>,
+    /// (entry, text) kernel-log entries.
+    pub kernel: Vec<(String, String)>,
+    /// Extra raw entries (name, bytes).
+    pub extra: Vec<(String, Vec<u8>)>,
+    /// Replaces the manifest JSON entirely when set.
+    pub manifest_override: Option<String>,
+    /// Pods the manifest lists (uid, cgroup path).
+    pub manifest_pods: Vec<(String, String)>,
+}
+
+impl Snap {
+    pub fn new(node: &str, boot: &str, at: &str, v2: bool) -> Snap {
+        Snap {
+            node: node.into(),
+            boot: boot.into(),
+            at: at.into(),
+            v2,
+            cgroups: Vec::new(),
+            tmpfs: Vec::new(),
+            kernel: Vec::new(),
+            extra: Vec::new(),
+            manifest_override: None,
+            manifest_pods: Vec::new(),
+        }
+    }
+
+    pub fn manifest_json(&self) -> String {
+        if let Some(m) = &self.manifest_override {
+            return m.clone();
+        }
+        let pods: Vec<serde_json::Value> = self
+            .manifest_pods
+            .iter()
+            .map(|(uid, path)| serde_json::json!({"uid": uid, "qos": "burstable", "cgroup_path": path, "containers": []}))
+            .collect();
+        serde_json::json!({
+            "format": "podmem-snapshot",
+            "format_version": 1,
+            "collector_version": "0.1.0-test",
+            "node": self.node,
+            "hostname": self.node,
+            "boot_id": self.boot,
+            "boot_time": "2026-11-28T00:00:00Z",
+            "kernel_release": if self.v2 { "6.1.0-test" } else { "5.4.0-test" },
+            "captured_at": self.at,
+            "duration_ms": 12,
+            "cgroup": {
+                "mode": if self.v2 { "v2" } else { "v1" },
+                "root": if self.v2 { "/sys/fs/cgroup" } else { "/sys/fs/cgroup/memory" },
+                "root_in_hierarchy": "/",
+                "cgroups": self.cgroups.len(),
+                "kubepods": ["kubepods"],
+            },
+            "sources": [],
+            "pods": pods,
+            "kernel_log": null,
+        })
+        .to_string()
+    }
+
+    /// The archive's entries, manifest first.
+    pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = vec![(
+            "manifest.json".to_string(),
+            self.manifest_json().into_bytes(),
+        )];
+        for c in &self.cgroups {
+            let dir = if c.rel.is_empty() {
+                "cgroup".to_string()
+            } else {
+                format!("cgroup/{}", c.rel)
+            };
+            let cache = c.shmem + c.inactive_file;
+            if self.v2 {
+                out.push((
+                    format!("{dir}/memory.stat"),
+                    format!(
+                        "anon {}\nfile {}\nshmem {}\ninactive_file {}\nactive_file 0\ninactive_anon {}\nactive_anon 0\n",
+                        c.rss, cache, c.shmem, c.inactive_file, c.rss + c.shmem
+                    )
+                    .into_bytes(),
+                ));
+                out.push((
+                    format!("{dir}/memory.current"),
+                    format!("{}\n", c.usage).into_bytes(),
+                ));
+                out.push((
+                    format!("{dir}/memory.max"),
+                    c.limit
+                        .map(|l| format!("{l}\n"))
+                        .unwrap_or_else(|| "max\n".into())
+                        .into_bytes(),
+                ));
+                if let Some(d) = c.dying {
+                    out.push((
+                        format!("{dir}/cgroup.stat"),
+                        format!("nr_descendants 2\nnr_dying_descendants {d}\n").into_bytes(),
+                    ));
+                }
+            } else {
+                out.push((
+                    format!("{dir}/memory.stat"),
+                    format!(
+                        "cache 0\nrss 0\nshmem 0\ntotal_cache {}\ntotal_rss {}\ntotal_shmem {}\ntotal_inactive_file {}\ntotal_active_file 0\ntotal_inactive_anon {}\ntotal_active_anon 0\nhierarchical_memory_limit {}\n",
+                        cache,
+                        c.rss,
+                        c.shmem,
+                        c.inactive_file,
+                        c.rss + c.shmem,
+                        c.limit.unwrap_or(9_223_372_036_854_771_712)
+                    )
+                    .into_bytes(),
+                ));
+                out.push((
+                    format!("{dir}/memory.usage_in_bytes"),
+                    format!("{}\n", c.usage).into_bytes(),
+                ));
+                out.push((
+                    format!("{dir}/memory.limit_in_bytes"),
+                    format!("{}\n", c.limit.unwrap_or(9_223_372_036_854_771_712)).into_bytes(),
+                ));
+            }
+        }
+        out.push((
+            "proc/meminfo".to_string(),
+            b"MemTotal:        8000000 kB\nMemAvailable:    4000000 kB\nShmem:            70000 kB\n".to_vec(),
+        ));
+        out.push((
+            "proc/cgroups".to_string(),
+            format!(
+                "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t4\t{}\t1\n",
+                self.cgroups.len()
+            )
+            .into_bytes(),
+        ));
+        out.push((
+            "tmpfs.json".to_string(),
+            serde_json::to_vec(&self.tmpfs).unwrap(),
+        ));
+        for (e, t) in &self.kernel {
+            out.push((e.clone(), t.clone().into_bytes()));
+        }
+        out.extend(self.extra.iter().cloned());
+        out
+    }
+
+    /// Writes the archive to `dir` and returns its path.
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        let name = format!(
+            "podmem-{}-{}.tar.gz",
+            self.node,
+            self.at.replace([':', '-'], "")
+        );
+        let path = dir.join(name);
+        std::fs::write(&path, gzip(&tar_of(&self.entries()))).unwrap();
+        path
+    }
+}
+
+/// A plain tar of regular-file entries.
+pub fn tar_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+pub const POD_UID: &str = "5f1c2d3e-1111-4222-8333-944445555666";
+pub const A_ID: &str = "aaaaaaaaaaaa1111111111111111111111111111111111111111111111111111";
+pub const B_ID: &str = "bbbbbbbbbbbb2222222222222222222222222222222222222222222222222222";
+pub const C_ID: &str = "cccccccccccc3333333333333333333333333333333333333333333333333333";
+pub const PAUSE_ID: &str = "9999999999999999999999999999999999999999999999999999999999999999";
+
+pub fn pod_rel(v2: bool) -> String {
+    if v2 {
+        format!(
+            "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice",
+            POD_UID.replace('-', "_")
+        )
+    } else {
+        format!("kubepods/burstable/pod{POD_UID}")
+    }
+}
+
+pub fn ctr_rel(v2: bool, id: &str) -> String {
+    if v2 {
+        format!("{}/cri-containerd-{id}.scope", pod_rel(v2))
+    } else {
+        format!("{}/{id}", pod_rel(v2))
+    }
+}
+
+fn kubepods_rel(v2: bool) -> &'static str {
+    if v2 {
+        "kubepods.slice"
+    } else {
+        "kubepods"
+    }
+}
+
+fn volume(v2: bool, used: u64) -> TmpfsUsage {
+    let _ = v2;
+    TmpfsUsage {
+        pod_uid: POD_UID.to_string(),
+        volume: "cache".to_string(),
+        plugin: "empty-dir".to_string(),
+        mount_point: format!(
+            "/var/lib/kubelet/pods/{POD_UID}/volumes/kubernetes.io~empty-dir/cache"
+        ),
+        size_option: Some(100 * MIB),
+        total_bytes: Some(100 * MIB),
+        used_bytes: Some(used),
+        error: None,
+    }
+}
+
+/// The pod-level OOM of container B as kernel log text: journal lines (v1) or kmsg
+/// records (v2, boot time 2026-11-28T00:00:00Z; 04:01:30 = 14490 s after boot).
+pub fn oom_log(v2: bool) -> (String, String) {
+    let pod = format!("/{}", pod_rel(v2));
+    let task = format!("/{}", ctr_rel(v2, B_ID));
+    let lines = [
+        "java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=985".to_string(),
+        "memory: usage 102400kB, limit 102400kB, failcnt 12".to_string(),
+        format!("oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg={pod},task_memcg={task},task=java,pid=4242,uid=0"),
+        "Memory cgroup out of memory: Killed process 4242 (java) total-vm:1000000kB, anon-rss:37888kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:200kB oom_score_adj:985".to_string(),
+    ];
+    if v2 {
+        let text = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                format!(
+                    "6,{},{},-;{l}\n",
+                    1000 + i,
+                    14_490_000_000u64 + i as u64 * 100
+                )
+            })
+            .collect();
+        ("kernel/kmsg".to_string(), text)
+    } else {
+        let text = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                format!(
+                    "2026-11-28T04:01:30.{:06}+00:00 node-a kernel: {l}\n",
+                    100 + i
+                )
+            })
+            .collect();
+        ("kernel/journal.log".to_string(), text)
+    }
+}
+
+/// DESIGN §1: container A writes 64 MiB into a memory emptyDir and is removed; B
+/// starts, and a pod-level OOM kills B while the pod still holds A's 64 MiB; C follows.
+pub fn story(v2: bool) -> Vec<Snap> {
+    let node = "node-a";
+    let lim = 100 * MIB;
+    let pod = pod_rel(v2);
+    let base = |at: &str| {
+        let mut s = Snap::new(node, "boot-1", at, v2);
+        s.cgroups
+            .push(Cg::new(kubepods_rel(v2), 500 * MIB, 64 * MIB, 300 * MIB).limit(7000 * MIB));
+        s.manifest_pods.push((POD_UID.to_string(), pod.clone()));
+        s
+    };
+    let mut t0 = base("2026-11-28T04:00:00Z");
+    t0.cgroups
+        .push(Cg::new(&pod, 85 * MIB, 64 * MIB, 21 * MIB).limit(lim));
+    t0.cgroups
+        .push(Cg::new(&ctr_rel(v2, PAUSE_ID), MIB, 0, MIB));
+    t0.cgroups
+        .push(Cg::new(&ctr_rel(v2, A_ID), 84 * MIB, 64 * MIB, 20 * MIB));
+    t0.tmpfs.push(volume(v2, 64 * MIB));
+
+    let mut t1 = base("2026-11-28T04:01:00Z");
+    let mut p1 = Cg::new(&pod, 75 * MIB, 64 * MIB, 11 * MIB).limit(lim);
+    p1.dying = Some(1);
+    t1.cgroups.push(p1);
+    t1.cgroups
+        .push(Cg::new(&ctr_rel(v2, PAUSE_ID), MIB, 0, MIB));
+    t1.cgroups
+        .push(Cg::new(&ctr_rel(v2, B_ID), 10 * MIB, 0, 10 * MIB));
+    t1.tmpfs.push(volume(v2, 64 * MIB));
+
+    let mut t2 = base("2026-11-28T04:02:00Z");
+    let mut p2 = Cg::new(&pod, 70 * MIB, 64 * MIB, 6 * MIB).limit(lim);
+    p2.dying = Some(2);
+    t2.cgroups.push(p2);
+    t2.cgroups
+        .push(Cg::new(&ctr_rel(v2, PAUSE_ID), MIB, 0, MIB));
+    t2.cgroups
+        .push(Cg::new(&ctr_rel(v2, C_ID), 5 * MIB, 0, 5 * MIB));
+    t2.tmpfs.push(volume(v2, 64 * MIB));
+    t2.kernel.push(oom_log(v2));
+    vec![t0, t1, t2]
+}
+
+/// A healthy node: one pod well under its limit, no tmpfs, no OOM.
+pub fn healthy(node: &str, n: usize) -> Vec<Snap> {
+    let uid = "0a0b0c0d-0000-4000-8000-000000000001";
+    let pod = format!("kubepods/burstable/pod{uid}");
+    (0..n)
+        .map(|i| {
+            let mut s = Snap::new(node, "boot-h", &format!("2026-11-28T05:{i:02}:00Z"), false);
+            s.cgroups
+                .push(Cg::new("kubepods", 300 * MIB, 0, 200 * MIB).limit(7000 * MIB));
+            s.cgroups
+                .push(Cg::new(&pod, 50 * MIB + i as u64, 0, 50 * MIB).limit(200 * MIB));
+            s.cgroups
+                .push(Cg::new(&format!("{pod}/{PAUSE_ID}"), MIB, 0, MIB));
+            s.cgroups.push(Cg::new(
+                &format!("{pod}/{A_ID}"),
+                49 * MIB + i as u64,
+                0,
+                49 * MIB,
+            ));
+            s
+        })
+        .collect()
+}
+
+/// Where the real-world samples live, relative to the workspace.
+pub fn realworld() -> PathBuf {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/realworld"
+    ));
+    assert!(
+        p.is_dir(),
+        "the real-world samples are missing at {} (the repository is expected beside shared/realworld)",
+        p.display()
+    );
+    p
+}
