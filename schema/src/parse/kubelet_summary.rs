@@ -25,6 +25,10 @@ pub struct NodeStats {
     /// Node memory.
     #[serde(default)]
     pub memory: Option<MemoryStats>,
+    /// System containers (`kubelet`, `runtime`, `pods`, `misc`...); the `pods` entry is
+    /// the kubepods cgroup.
+    #[serde(default)]
+    pub system_containers: Vec<ContainerStats>,
 }
 
 /// A pod entry.
@@ -34,6 +38,9 @@ pub struct PodStats {
     /// Name, namespace, uid.
     #[serde(default)]
     pub pod_ref: Option<PodRef>,
+    /// Pod start time (RFC 3339; `null` on old kubelets for stopped pods).
+    #[serde(default)]
+    pub start_time: Option<String>,
     /// Containers.
     #[serde(default)]
     pub containers: Vec<ContainerStats>,
@@ -43,6 +50,9 @@ pub struct PodStats {
     /// Volumes.
     #[serde(default, rename = "volume")]
     pub volumes: Vec<VolumeStats>,
+    /// Pod swap (k8s ≥ 1.30).
+    #[serde(default)]
+    pub swap: Option<SwapStats>,
 }
 
 /// Pod reference.
@@ -67,9 +77,30 @@ pub struct ContainerStats {
     /// Container name.
     #[serde(default)]
     pub name: Option<String>,
+    /// Start time of this container instance (changes on restart).
+    #[serde(default)]
+    pub start_time: Option<String>,
     /// Container memory.
     #[serde(default)]
     pub memory: Option<MemoryStats>,
+    /// Container swap (k8s ≥ 1.30).
+    #[serde(default)]
+    pub swap: Option<SwapStats>,
+}
+
+/// A swap stats block.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapStats {
+    /// Sample time.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// swapAvailableBytes (absent when swap is unlimited or unknown).
+    #[serde(default)]
+    pub swap_available_bytes: Option<u64>,
+    /// swapUsageBytes.
+    #[serde(default)]
+    pub swap_usage_bytes: Option<u64>,
 }
 
 /// Memory stats block.
@@ -117,8 +148,111 @@ pub struct VolumeStats {
     pub available_bytes: Option<u64>,
 }
 
+/// Keys that make a top-level object a bare memory block (`jq .node.memory`).
+const MEMORY_KEYS: [&str; 4] = [
+    "workingSetBytes",
+    "usageBytes",
+    "availableBytes",
+    "rssBytes",
+];
+
 /// Parses a summary body; a single PodStats object (a fragment) is accepted as one pod.
+///
+/// Three shapes are accepted: a full summary (top-level `node` or `pods`), one pod entry
+/// (top-level `podRef`) as a summary with that pod, and a bare memory block (top-level
+/// `workingSetBytes`/`usageBytes`/`availableBytes`/`rssBytes`, as `jq .node.memory`
+/// prints) as a node-only summary. Anything else, and any number that is negative,
+/// fractional or beyond `u64`, is a [`super::ParseError::BadFile`] with the position.
 pub fn parse_summary(text: &str) -> Result<Summary, super::ParseError> {
-    let _ = text;
-    todo!("parser helper implements")
+    let bad = |reason: String| super::ParseError::BadFile {
+        file: "stats/summary".to_string(),
+        reason,
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let Some(top) = value.as_object() else {
+        return Err(bad(format!(
+            "expected a JSON object, found {}",
+            json_kind(&value)
+        )));
+    };
+    // Decoding from the text (not the Value) keeps line/column in type errors.
+    let typed = |what: &str, e: serde_json::Error| bad(format!("{what}: {e}"));
+    if top.contains_key("node") || top.contains_key("pods") {
+        serde_json::from_str::<Summary>(text).map_err(|e| typed("summary", e))
+    } else if top.contains_key("podRef") {
+        let pod = serde_json::from_str::<PodStats>(text).map_err(|e| typed("pod entry", e))?;
+        Ok(Summary {
+            node: None,
+            pods: vec![pod],
+        })
+    } else if MEMORY_KEYS.iter().any(|k| top.contains_key(*k)) {
+        let memory =
+            serde_json::from_str::<MemoryStats>(text).map_err(|e| typed("memory block", e))?;
+        Ok(Summary {
+            node: Some(NodeStats {
+                memory: Some(memory),
+                ..NodeStats::default()
+            }),
+            pods: Vec::new(),
+        })
+    } else {
+        Err(bad(
+            "neither a summary (node/pods), a pod entry (podRef) nor a memory block \
+             (workingSetBytes/usageBytes)"
+                .to_string(),
+        ))
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let s = parse_summary(
+            r#"{"pods":[{"podRef":{"uid":"u"},"volume":[{"name":"v","usedBytes":1}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.pods[0].volumes[0].used_bytes, Some(1));
+        let s = parse_summary("\u{feff}{\"podRef\":{},\"startTime\":null}\r\n").unwrap();
+        assert_eq!(s.pods.len(), 1);
+        let s = parse_summary(r#"{"usageBytes":18446744073709551615}"#).unwrap();
+        assert_eq!(s.node.unwrap().memory.unwrap().usage_bytes, Some(u64::MAX));
+    }
+
+    #[test]
+    fn bad_numbers_and_shapes_are_errors() {
+        for text in [
+            r#"{"usageBytes":18446744073709551616}"#,
+            r#"{"usageBytes":-1}"#,
+            r#"{"usageBytes":1.5}"#,
+            r#"{"usageBytes":NaN}"#,
+            r#"{"pods":[{"memory":{"workingSetBytes":-5}}]}"#,
+            r#"{"pods":{}}"#,
+            "{}",
+            "[]",
+            "",
+            "null",
+        ] {
+            let err = parse_summary(text).unwrap_err();
+            assert!(
+                matches!(err, super::super::ParseError::BadFile { .. }),
+                "{text}: {err}"
+            );
+        }
+    }
 }
