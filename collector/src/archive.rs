@@ -281,7 +281,7 @@ fn write_tmp(tmp: &Path, manifest: &Manifest, entries: &Entries) -> Result<()> {
     let mtime = manifest.captured_at.as_second().max(0) as u64;
     let gz = GzEncoder::new(
         BufWriter::with_capacity(256 << 10, file),
-        Compression::new(6),
+        Compression::fast(),
     );
     let mut tar = tar::Builder::new(gz);
     let manifest_json = serde_json::to_vec_pretty(manifest).context("serializing manifest")?;
@@ -306,15 +306,16 @@ fn append<W: Write>(
     data: &[u8],
     mtime: u64,
 ) -> io::Result<()> {
-    let mut h = tar::Header::new_gnu();
+    // ustar splits paths up to 255 bytes into prefix + name, so deep cgroup paths need
+    // no extra long-name records (half the bytes to compress on a 400-cgroup node).
+    let mut h = tar::Header::new_ustar();
     h.set_size(data.len() as u64);
     h.set_mode(0o644);
     h.set_mtime(mtime);
     h.set_uid(0);
     h.set_gid(0);
     h.set_entry_type(tar::EntryType::Regular);
-    // append_data writes GNU long-name records for paths over 100 bytes (deep
-    // systemd cgroup paths are longer).
+    // append_data still writes a GNU long-name record for a path ustar cannot hold.
     tar.append_data(&mut h, name, data)
 }
 

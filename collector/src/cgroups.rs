@@ -13,7 +13,9 @@ use walkdir::WalkDir;
 
 use crate::archive::Entries;
 use crate::budget::{Budget, Caps};
-use crate::hostpaths::{read_into, HostPaths};
+use std::os::unix::fs::OpenOptionsExt;
+
+use crate::hostpaths::HostPaths;
 
 /// Deepest directory visited below the root (kind-in-podman nests kubepods 8 deep,
 /// plus pod and container levels).
@@ -180,16 +182,116 @@ pub struct WalkOutcome {
     pub partial: Option<String>,
 }
 
+/// Threads reading cgroup files: the cost is per-file syscalls in the kernel, and two
+/// readers halve the wall time of a 400-cgroup node on two cores, which keeps the
+/// snapshot a consistent moment.
+const READERS: usize = 2;
+
+/// One cgroup directory's files as read.
+#[derive(Debug, Default)]
+struct DirRead {
+    files: Vec<(&'static str, Vec<u8>)>,
+    cut: Vec<String>,
+    errors: Vec<String>,
+    gone: bool,
+}
+
+/// Reads `files` of one cgroup directory through a directory fd (no per-file path walk
+/// from `/`, and the directory cannot be swapped for a symlink between reads).
+fn read_cgroup_dir(dir: &Path, files: &[&'static str], cap: u64, buf: &mut Vec<u8>) -> DirRead {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    let mut r = DirRead::default();
+    let dfd = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV) {
+                r.gone = true;
+            } else {
+                r.errors.push(format!("{}: {e}", dir.display()));
+            }
+            return r;
+        }
+    };
+    for f in files {
+        let name = std::ffi::CString::new(std::ffi::OsStr::new(f).as_bytes()).expect("no NUL");
+        // SAFETY: openat on a live directory fd with a valid C string.
+        let fd = unsafe {
+            libc::openat(
+                dfd.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                // This kernel lacks the file (memsw without swap accounting, peak on
+                // old kernels): not an error.
+                Some(libc::ENOENT) => continue,
+                Some(libc::ENODEV) => {
+                    r.gone = true;
+                    break;
+                }
+                _ => {
+                    r.errors.push(format!("{}: {e}", dir.join(f).display()));
+                    continue;
+                }
+            }
+        }
+        // SAFETY: fd is a fresh descriptor we own.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        buf.clear();
+        match std::io::Read::read_to_end(&mut std::io::Read::take(&file, cap + 1), buf) {
+            Ok(_) => {
+                if buf.len() as u64 > cap {
+                    buf.truncate(cap as usize);
+                    r.cut.push(format!(
+                        "{}: cut at the {cap}-byte file cap",
+                        dir.join(f).display()
+                    ));
+                }
+                r.files.push((f, buf.clone()));
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(libc::ENODEV) =>
+            {
+                r.gone = true;
+                break;
+            }
+            Err(e) => r.errors.push(format!("{}: {e}", dir.join(f).display())),
+        }
+    }
+    r
+}
+
 /// Walks the hierarchy under `root`: captures the root, its direct children, and every
 /// cgroup of each kubepods subtree, at any depth, never following symlinks nor leaving
 /// the filesystem.
 pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) -> WalkOutcome {
-    let files: &[&str] = match root.mode {
+    let files: &[&'static str] = match root.mode {
         CgroupMode::V2 => V2_FILES,
         _ => V1_FILES,
     };
     let mut res = WalkOutcome::default();
-    let mut buf = Vec::with_capacity(16 << 10);
+    let budget_note = |res: &WalkOutcome, n: usize| {
+        if budget.cancelled() {
+            "stopped by signal before the walk finished".to_string()
+        } else {
+            format!(
+                "time budget exhausted after {} cgroups; the rest of the tree was not read",
+                res.cgroups.len().max(n)
+            )
+        }
+    };
+
+    // 1. Which directories to capture (directory listing only, cheap).
+    let mut dirs: Vec<(String, PathBuf)> = Vec::new();
     let mut it = WalkDir::new(&root.dir)
         .follow_links(false)
         .same_file_system(true)
@@ -197,19 +299,11 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.file_type().is_dir());
-    // Relative path prefixes of kubepods roots found so far (walk order is depth-first,
-    // so a subtree's members follow its root).
+    // Depth-first order: a kubepods subtree's members follow its root.
     let mut current_kp: Option<String> = None;
     loop {
         if budget.expired() {
-            res.partial = Some(if budget.cancelled() {
-                "stopped by signal before the walk finished".into()
-            } else {
-                format!(
-                    "time budget exhausted after {} cgroups; the rest of the tree was not read",
-                    res.cgroups.len()
-                )
-            });
+            res.partial = Some(budget_note(&res, dirs.len()));
             break;
         }
         let Some(next) = it.next() else { break };
@@ -233,9 +327,9 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
             .strip_prefix(&root.dir)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let in_kp = current_kp
-            .as_deref()
-            .is_some_and(|kp| rel == kp || rel.starts_with(&format!("{kp}/")));
+        let in_kp = current_kp.as_deref().is_some_and(|kp| {
+            rel.len() > kp.len() && rel.starts_with(kp) && rel.as_bytes()[kp.len()] == b'/'
+        });
         if !in_kp {
             current_kp = None;
         }
@@ -245,58 +339,66 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
             current_kp = Some(rel.clone());
             res.kubepods.push(rel.clone());
         }
-        let capture = ent.depth() <= 1 || in_kp || starts_kp;
-        if !capture {
-            continue;
+        if ent.depth() <= 1 || in_kp || starts_kp {
+            dirs.push((rel, ent.into_path()));
         }
-        let prefix = if rel.is_empty() {
-            CGROUP_PREFIX.to_string()
-        } else {
-            format!("{CGROUP_PREFIX}{rel}/")
-        };
-        let mut any = false;
-        let mut gone = false;
-        for f in files {
-            let p = ent.path().join(f);
-            match read_into(&p, caps.per_file, &mut buf) {
-                Ok(cut) => {
-                    if cut {
-                        res.errors.push(format!(
-                            "{}: cut at the {}-byte file cap",
-                            p.display(),
-                            caps.per_file
-                        ));
+    }
+
+    // 2. Read their files, in contiguous chunks per reader so the order stays the walk's.
+    let chunk = dirs.len().div_ceil(READERS).max(1);
+    let results: Vec<Vec<DirRead>> = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut buf = Vec::with_capacity(16 << 10);
+                    let mut v = Vec::with_capacity(part.len());
+                    for (_, path) in part {
+                        if budget.expired() {
+                            break;
+                        }
+                        v.push(read_cgroup_dir(path, files, caps.per_file, &mut buf));
                     }
-                    let n = buf.len() as u64;
-                    if out.push(format!("{prefix}{f}"), buf.clone()) {
-                        res.files += 1;
-                        res.bytes += n;
-                        any = true;
-                    } else if res.partial.is_none() {
-                        res.partial =
-                            Some(format!("total size cap of {} bytes reached", caps.total));
-                    }
-                }
-                // A file this kernel lacks (memsw without swap accounting, peak on old
-                // kernels) is not an error.
-                Err(e) if e.not_found() => {
-                    if !ent.path().exists() {
-                        gone = true;
-                        break;
-                    }
-                }
-                Err(e) if e.vanished() => {
-                    gone = true;
-                    break;
-                }
-                Err(e) => res.errors.push(e.to_string()),
+                    v
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let read_count: usize = results.iter().map(Vec::len).sum();
+    if read_count < dirs.len() && res.partial.is_none() {
+        res.partial = Some(budget_note(&res, read_count));
+    }
+    let chunks = dirs.chunks(chunk);
+    for (part, reads) in chunks.zip(results) {
+        for ((rel, _), r) in part.iter().zip(reads) {
+            if r.gone {
+                res.vanished += 1;
             }
-        }
-        if gone {
-            res.vanished += 1;
-        }
-        if any {
-            res.cgroups.push(rel);
+            res.errors.extend(r.errors);
+            res.errors.extend(r.cut);
+            let prefix = if rel.is_empty() {
+                CGROUP_PREFIX.to_string()
+            } else {
+                format!("{CGROUP_PREFIX}{rel}/")
+            };
+            let mut any = false;
+            for (f, data) in r.files {
+                let n = data.len() as u64;
+                if out.push(format!("{prefix}{f}"), data) {
+                    res.files += 1;
+                    res.bytes += n;
+                    any = true;
+                } else if res.partial.is_none() {
+                    res.partial = Some(format!("total size cap of {} bytes reached", caps.total));
+                }
+            }
+            if any {
+                res.cgroups.push(rel.clone());
+            }
         }
     }
     res

@@ -1,0 +1,465 @@
+//! The collector on the real kernel: a node-shaped cgroup v1 memory tree built inside
+//! this test's own memory cgroup, a real tmpfs emptyDir written by a process charged to
+//! a container cgroup, and the real binary run on it. The archive is checked against
+//! what the kernel shows. Needs root and a writable cgroup v1 memory hierarchy; without
+//! them the tests FAIL loudly unless PODMEM_ALLOW_NO_KERNEL=1 is set (then they print
+//! that they were skipped).
+
+mod common;
+
+use std::ffi::CString;
+use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use podmem_schema::parse::memory_stat::parse_memory_stat;
+use podmem_schema::snapshot::{Qos, TmpfsUsage};
+
+/// Our own memory cgroup directory (v1), or why it cannot be used.
+fn own_memory_cgroup() -> Result<(PathBuf, String), String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not running as root".into());
+    }
+    let cg = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+    let rel = cg
+        .lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
+            ctrl.split(',')
+                .any(|c| c == "memory")
+                .then(|| path.to_string())
+        })
+        .ok_or("no cgroup v1 memory controller in /proc/self/cgroup")?;
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+    let (mounts, _) = podmem_schema::parse::mountinfo::parse_mountinfo(&mi);
+    let m = mounts
+        .iter()
+        .find(|m| m.fs_type == "cgroup" && m.super_options.split(',').any(|o| o == "memory"))
+        .ok_or("no cgroup v1 memory mount")?;
+    let sub = rel
+        .strip_prefix(m.root.trim_end_matches('/'))
+        .unwrap_or(&rel);
+    let dir = Path::new(&m.mount_point).join(sub.trim_start_matches('/'));
+    let probe = dir.join(format!("podmem-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).map_err(|e| format!("{}: not writable: {e}", dir.display()))?;
+    std::fs::remove_dir(&probe).map_err(|e| e.to_string())?;
+    Ok((dir, rel))
+}
+
+/// None (after printing loudly) when the kernel setup is impossible and skipping is
+/// allowed; panics when it is not allowed.
+fn kernel_or_skip(test: &str) -> Option<(PathBuf, String)> {
+    match own_memory_cgroup() {
+        Ok(x) => Some(x),
+        Err(why) if std::env::var("PODMEM_ALLOW_NO_KERNEL").as_deref() == Ok("1") => {
+            eprintln!("\n!!!!!!!! {test}: SKIPPED, real kernel setup impossible: {why} !!!!!!!!\n");
+            None
+        }
+        Err(why) => panic!(
+            "{test}: needs root and a writable cgroup v1 memory hierarchy: {why}. \
+             Set PODMEM_ALLOW_NO_KERNEL=1 to skip (loudly) where this is impossible."
+        ),
+    }
+}
+
+/// Everything a test created, undone on drop (also when the test fails): processes
+/// killed, tmpfs unmounted, cgroups removed children first.
+#[derive(Default)]
+struct Guard {
+    children: Vec<Child>,
+    mounts: Vec<PathBuf>,
+    cgroups: Vec<PathBuf>,
+}
+
+impl Guard {
+    fn mkcg(&mut self, dir: PathBuf) -> PathBuf {
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        self.cgroups.push(dir.clone());
+        dir
+    }
+
+    fn mount_tmpfs(&mut self, at: &Path, size: &str) {
+        std::fs::create_dir_all(at).unwrap();
+        let src = CString::new("tmpfs").unwrap();
+        let target = CString::new(at.as_os_str().as_bytes()).unwrap();
+        let data = CString::new(format!("size={size}")).unwrap();
+        // SAFETY: valid C strings; mounting a fresh tmpfs on a directory we created.
+        let r = unsafe {
+            libc::mount(
+                src.as_ptr(),
+                target.as_ptr(),
+                src.as_ptr(),
+                0,
+                data.as_ptr().cast(),
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "mount tmpfs at {}: {}",
+            at.display(),
+            std::io::Error::last_os_error()
+        );
+        self.mounts.push(at.to_path_buf());
+    }
+
+    /// Starts `script` with its shell already moved into `cgroup`; waits for "ready".
+    fn spawn_in(&mut self, cgroup: &Path, script: &str) -> u32 {
+        let full = format!(
+            "echo $$ > '{}/cgroup.procs' || exit 1; {script}; echo ready; exec sleep 1000",
+            cgroup.display()
+        );
+        let mut c = Command::new("sh")
+            .arg("-c")
+            .arg(full)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(c.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let pid = c.id();
+        self.children.push(c);
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "process in {} did not start",
+            cgroup.display()
+        );
+        pid
+    }
+
+    fn kill_all(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.kill_all();
+        for m in self.mounts.drain(..).rev() {
+            let t = CString::new(m.as_os_str().as_bytes()).unwrap();
+            // SAFETY: unmounting a tmpfs this test mounted.
+            unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
+        }
+        for d in self.cgroups.drain(..).rev() {
+            // A cgroup whose last task just exited can be busy for a moment.
+            for _ in 0..50 {
+                if std::fs::remove_dir(&d).is_ok() || !d.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn uid(i: u32) -> String {
+    format!("{:08x}-7e57-4c0d-9e00-{:012x}", 0x0d0d_0000 + i, i)
+}
+
+fn cid(pod: u32, c: u32) -> String {
+    format!("{:032x}{:032x}", 0xc0ffee_u128 + pod as u128, c as u128)
+}
+
+fn run_collector(root: &Path, out: &Path) -> PathBuf {
+    let o = Command::new(bin())
+        .args([
+            "snapshot",
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "--node-name",
+            "real-node",
+            "-o",
+        ])
+        .arg(out)
+        .arg("--cgroup-root")
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    PathBuf::from(String::from_utf8(o.stdout).unwrap().trim())
+}
+
+fn stat_of(es: &[(String, Vec<u8>)], rel: &str) -> podmem_schema::parse::memory_stat::MemoryStat {
+    let data = entry(es, &format!("cgroup/{rel}/memory.stat"))
+        .unwrap_or_else(|| panic!("no memory.stat for {rel}"));
+    assert!(!data.is_empty(), "{rel}: empty memory.stat");
+    parse_memory_stat(std::str::from_utf8(data).unwrap())
+}
+
+fn near(got: u64, want: u64, slack: u64) -> bool {
+    got.abs_diff(want) <= slack
+}
+
+#[test]
+fn real_kernel_snapshot_matches_the_kernel() {
+    let Some((own, own_rel)) = kernel_or_skip("real_kernel_snapshot_matches_the_kernel") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut g = Guard::default();
+    let name = format!("podmem-collector-real-{}", std::process::id());
+    let root = g.mkcg(own.join(&name));
+    let kp = g.mkcg(root.join("kubepods"));
+    let bu = g.mkcg(kp.join("burstable"));
+    let be = g.mkcg(kp.join("besteffort"));
+    // (uid index, parent, qos, containers)
+    let layout: Vec<(u32, &Path, Qos, u32)> = vec![
+        (1, &bu, Qos::Burstable, 2),
+        (2, &bu, Qos::Burstable, 2),
+        (3, &bu, Qos::Burstable, 2),
+        (4, &kp, Qos::Guaranteed, 1),
+        (5, &be, Qos::Besteffort, 1),
+    ];
+    let mut containers = Vec::new();
+    for (i, parent, _, n) in &layout {
+        let pod = g.mkcg(parent.join(format!("pod{}", uid(*i))));
+        for c in 0..*n {
+            containers.push((*i, g.mkcg(pod.join(cid(*i, c)))));
+        }
+    }
+    // A memory-backed emptyDir of pod 1, written by its first container.
+    let vol = tmp.path().join(format!(
+        "var/lib/kubelet/pods/{}/volumes/kubernetes.io~empty-dir/cache",
+        uid(1)
+    ));
+    g.mount_tmpfs(&vol, "64m");
+    let writer_cg = containers[0].1.clone();
+    let writer = g.spawn_in(
+        &writer_cg,
+        &format!("head -c 33554432 /dev/zero > '{}/f'", vol.display()),
+    );
+    let idle = g.spawn_in(&containers[2].1, "true");
+
+    let out = tmp.path().join("out");
+    let t = Instant::now();
+    let path = run_collector(&root, &out);
+    eprintln!(
+        "real kernel, 5 pods: snapshot in {:?} (wall, debug build)",
+        t.elapsed()
+    );
+    let es = entries(&path);
+    let m = manifest(&es);
+    assert_eq!(
+        m.cgroup.root_in_hierarchy,
+        format!("{}/{name}", own_rel.trim_end_matches('/'))
+    );
+    assert_eq!(m.cgroup.kubepods, ["kubepods"]);
+    // root, kubepods, 2 QoS, 5 pods, 8 containers
+    assert_eq!(m.cgroup.cgroups, 17);
+    for d in &g.cgroups {
+        let rel = d
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let stat = if rel.is_empty() {
+            entry(&es, "cgroup/memory.stat")
+        } else {
+            entry(&es, &format!("cgroup/{rel}/memory.stat"))
+        };
+        let stat = stat.unwrap_or_else(|| panic!("{rel}: memory.stat missing"));
+        assert!(
+            std::str::from_utf8(stat).unwrap().contains("total_rss "),
+            "{rel}: not a real v1 memory.stat"
+        );
+    }
+    // Pods and container ids as the kernel tree has them.
+    assert_eq!(m.pods.len(), 5);
+    for (i, _, qos, n) in &layout {
+        let p = m
+            .pods
+            .iter()
+            .find(|p| p.uid == uid(*i))
+            .unwrap_or_else(|| panic!("pod {} not found", uid(*i)));
+        assert_eq!(p.qos, Some(*qos));
+        let mut ids: Vec<&str> = p.containers.iter().map(|c| c.id.as_str()).collect();
+        ids.sort();
+        let want: Vec<String> = (0..*n).map(|c| cid(*i, c)).collect();
+        assert_eq!(ids, want.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    // The 32 MiB written to tmpfs are shmem of the writer's container and of its pod.
+    let wrel = writer_cg
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let cs = stat_of(&es, &wrel);
+    assert!(
+        near(cs.get("shmem").unwrap(), 32 << 20, 1 << 20),
+        "container shmem {:?}",
+        cs.get("shmem")
+    );
+    let prel = format!("kubepods/burstable/pod{}", uid(1));
+    let ps = stat_of(&es, &prel);
+    assert!(
+        near(ps.get("total_shmem").unwrap(), 32 << 20, 1 << 20),
+        "pod total_shmem {:?}",
+        ps.get("total_shmem")
+    );
+    let procs = String::from_utf8(
+        entry(&es, &format!("cgroup/{wrel}/cgroup.procs"))
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        procs.lines().any(|l| l == writer.to_string()),
+        "writer pid in cgroup.procs: {procs}"
+    );
+    let idle_rel = containers[2]
+        .1
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let procs = String::from_utf8(
+        entry(&es, &format!("cgroup/{idle_rel}/cgroup.procs"))
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(procs.lines().any(|l| l == idle.to_string()));
+    // statfs of the emptyDir agrees.
+    let tmpfs: Vec<TmpfsUsage> = serde_json::from_slice(entry(&es, "tmpfs.json").unwrap()).unwrap();
+    let t = tmpfs
+        .iter()
+        .find(|t| Path::new(&t.mount_point) == vol)
+        .unwrap_or_else(|| panic!("{} not in tmpfs.json: {tmpfs:?}", vol.display()));
+    assert_eq!(
+        (t.pod_uid.as_str(), t.volume.as_str(), t.plugin.as_str()),
+        (uid(1).as_str(), "cache", "empty-dir")
+    );
+    assert_eq!(t.size_option, Some(64 << 20));
+    assert!(
+        near(t.used_bytes.unwrap(), 32 << 20, 1 << 20),
+        "tmpfs used {:?}",
+        t.used_bytes
+    );
+
+    // The case podmem exists for: the writer dies, its cgroup is removed, the tmpfs
+    // pages stay charged to the pod (held by a dying memcg no directory shows).
+    g.children.retain_mut(|c| {
+        if c.id() == writer {
+            let _ = c.kill();
+            let _ = c.wait();
+            false
+        } else {
+            true
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::remove_dir(&writer_cg).unwrap();
+    g.cgroups.retain(|d| d != &writer_cg);
+    let path2 = run_collector(&root, &out);
+    let es2 = entries(&path2);
+    let m2 = manifest(&es2);
+    let pod = m2.pods.iter().find(|p| p.uid == uid(1)).unwrap();
+    assert_eq!(pod.containers.len(), 1, "removed container is gone");
+    let ps2 = stat_of(&es2, &prel);
+    assert!(
+        near(ps2.get("total_shmem").unwrap(), 32 << 20, 1 << 20),
+        "pod keeps the charge: {:?}",
+        ps2.get("total_shmem")
+    );
+    let live: u64 = pod
+        .containers
+        .iter()
+        .map(|c| {
+            stat_of(&es2, &c.cgroup_path)
+                .get("total_shmem")
+                .unwrap_or(0)
+        })
+        .sum();
+    assert!(live < 1 << 20, "no live container holds it: {live}");
+}
+
+#[test]
+fn real_kernel_110_pods() {
+    let Some((own, _)) = kernel_or_skip("real_kernel_110_pods") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut g = Guard::default();
+    let root = g.mkcg(own.join(format!("podmem-collector-110-{}", std::process::id())));
+    let kp = g.mkcg(root.join("kubepods"));
+    let bu = g.mkcg(kp.join("burstable"));
+    let be = g.mkcg(kp.join("besteffort"));
+    let mut n = 4;
+    for i in 0..110u32 {
+        let parent = [&bu, &be, &kp][i as usize % 3];
+        let pod = g.mkcg(parent.join(format!("pod{}", uid(100 + i))));
+        n += 1;
+        for c in 0..(2 + (i % 2 == 0) as u32) {
+            g.mkcg(pod.join(cid(100 + i, c)));
+            n += 1;
+        }
+    }
+    let out = tmp.path().join("out");
+    let t = Instant::now();
+    let path = run_collector(&root, &out);
+    let wall = t.elapsed();
+    let es = entries(&path);
+    let m = manifest(&es);
+    assert_eq!(m.cgroup.cgroups, n);
+    assert_eq!(m.pods.len(), 110);
+    let stats = es
+        .iter()
+        .filter(|e| e.0.ends_with("/memory.stat") || e.0 == "cgroup/memory.stat")
+        .count() as u64;
+    assert_eq!(stats, n, "every cgroup's memory.stat");
+    assert!(es
+        .iter()
+        .filter(|e| e.0.ends_with("memory.stat"))
+        .all(|e| !e.1.is_empty()));
+    eprintln!(
+        "real kernel, 110 pods, {n} cgroups: manifest duration {} ms, wall {:?} (this build; see docs/collector.md for release numbers)",
+        m.duration_ms, wall
+    );
+
+    // kill -9 at spread-out moments of a real-kernel run: never a broken archive.
+    let kout = tmp.path().join("killed");
+    for i in 0..30u64 {
+        let mut c = Command::new(bin())
+            .args([
+                "snapshot",
+                "--no-kubelet",
+                "--kernel-log",
+                "none",
+                "--node-name",
+                "k",
+                "-o",
+            ])
+            .arg(&kout)
+            .arg("--cgroup-root")
+            .arg(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(i * 2000));
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    for a in archives(&kout) {
+        assert_eq!(manifest(&entries(&a)).pods.len(), 110, "{}", a.display());
+    }
+}
