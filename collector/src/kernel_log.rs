@@ -52,6 +52,18 @@ pub enum KernelLogMode {
     None,
 }
 
+impl std::fmt::Display for KernelLogMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KernelLogMode::Auto => f.write_str("auto"),
+            KernelLogMode::Journal => f.write_str("journal"),
+            KernelLogMode::Kmsg => f.write_str("kmsg"),
+            KernelLogMode::File(p) => write!(f, "{}", p.display()),
+            KernelLogMode::None => f.write_str("none"),
+        }
+    }
+}
+
 impl std::str::FromStr for KernelLogMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

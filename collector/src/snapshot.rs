@@ -547,10 +547,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
             .as_ref()
             .map_or("discovered".into(), |p| p.display().to_string()),
     );
-    options.insert(
-        "kernel_log".into(),
-        format!("{:?}", opts.kernel_log).to_lowercase(),
-    );
+    options.insert("kernel_log".into(), opts.kernel_log.to_string());
     options.insert(
         "since".into(),
         opts.since

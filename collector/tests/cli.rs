@@ -603,3 +603,33 @@ fn kill_9_never_leaves_a_broken_archive() {
         m.cgroup.cgroups, m.duration_ms
     );
 }
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let out = tempfile::tempdir().unwrap();
+    let mut c = Command::new(bin())
+        .args([
+            "snapshot",
+            "--no-nice",
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "-o",
+        ])
+        .arg(out.path())
+        .arg("--host-root")
+        .arg(host("v2-systemd-containerd"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(c.stdout.take());
+    let o = c.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(archives(out.path()).len(), 1);
+}
