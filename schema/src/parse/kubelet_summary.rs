@@ -11,7 +11,7 @@ pub struct Summary {
     #[serde(default)]
     pub node: Option<NodeStats>,
     /// Pod stats.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub pods: Vec<PodStats>,
 }
 
@@ -27,7 +27,7 @@ pub struct NodeStats {
     pub memory: Option<MemoryStats>,
     /// System containers (`kubelet`, `runtime`, `pods`, `misc`...); the `pods` entry is
     /// the kubepods cgroup.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub system_containers: Vec<ContainerStats>,
 }
 
@@ -42,13 +42,13 @@ pub struct PodStats {
     #[serde(default)]
     pub start_time: Option<String>,
     /// Containers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub containers: Vec<ContainerStats>,
     /// Pod memory (from the pod cgroup).
     #[serde(default)]
     pub memory: Option<MemoryStats>,
     /// Volumes.
-    #[serde(default, rename = "volume")]
+    #[serde(default, rename = "volume", deserialize_with = "null_as_empty")]
     pub volumes: Vec<VolumeStats>,
     /// Pod swap (k8s ≥ 1.30).
     #[serde(default)]
@@ -148,6 +148,16 @@ pub struct VolumeStats {
     pub available_bytes: Option<u64>,
 }
 
+/// Go encodes a nil slice as `null` (`"containers": null` for a pod whose containers
+/// are all gone): read it as empty rather than rejecting the whole summary.
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Keys that make a top-level object a bare memory block (`jq .node.memory`).
 const MEMORY_KEYS: [&str; 4] = [
     "workingSetBytes",
@@ -230,6 +240,15 @@ mod tests {
         assert_eq!(s.pods[0].volumes[0].used_bytes, Some(1));
         let s = parse_summary("\u{feff}{\"podRef\":{},\"startTime\":null}\r\n").unwrap();
         assert_eq!(s.pods.len(), 1);
+        let s = parse_summary(
+            r#"{"node":{"systemContainers":null},"pods":[{"podRef":{},"containers":null,"volume":null}]}"#,
+        )
+        .unwrap();
+        assert!(s.pods[0].containers.is_empty() && s.pods[0].volumes.is_empty());
+        assert_eq!(
+            parse_summary(r#"{"pods":null}"#).unwrap(),
+            Summary::default()
+        );
         let s = parse_summary(r#"{"usageBytes":18446744073709551615}"#).unwrap();
         assert_eq!(s.node.unwrap().memory.unwrap().usage_bytes, Some(u64::MAX));
     }
