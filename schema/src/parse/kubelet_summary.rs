@@ -255,6 +255,12 @@ mod tests {
 
     #[test]
     fn bad_numbers_and_shapes_are_errors() {
+        // Nesting beyond serde_json's recursion limit is an error, not a stack overflow.
+        let deep = format!(
+            "{{\"pods\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         for text in [
             r#"{"usageBytes":18446744073709551616}"#,
             r#"{"usageBytes":-1}"#,
@@ -266,6 +272,7 @@ mod tests {
             "[]",
             "",
             "null",
+            &deep,
         ] {
             let err = parse_summary(text).unwrap_err();
             assert!(
