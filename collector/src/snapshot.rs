@@ -173,9 +173,10 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
     let boot_id = read_trimmed(&paths.proc("sys/kernel/random/boot_id"));
     let boot_time = boot_time(paths);
 
-    // Mountinfo first: the cgroup root and the tmpfs list both come from it.
+    // Mountinfo first: the cgroup root and the tmpfs list both come from it, so it is
+    // never cut at a small --max-file-size.
     let t = Instant::now();
-    let mounts = match mounts::read_mountinfo(paths, caps.per_file) {
+    let mounts = match mounts::read_mountinfo(paths, caps.per_file.max(16 << 20)) {
         Ok((origin, bytes)) => {
             let (mounts, errs) = parse_mountinfo(&String::from_utf8_lossy(&bytes));
             let n = bytes.len() as u64;

@@ -633,3 +633,28 @@ fn closed_stdout_is_not_an_error() {
     );
     assert_eq!(archives(out.path()).len(), 1);
 }
+
+#[test]
+fn exhausted_budget_writes_what_it_has_marked_partial_exit_1() {
+    let out = tempfile::tempdir().unwrap();
+    let (o, path) = snapshot("v1-cgroupfs-docker", out.path(), &["--no-kubelet", "--kernel-log", "none", "--budget", "0s"]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&entries(&path));
+    let cg = m.sources.iter().find(|s| s.name == "cgroups").unwrap();
+    assert_eq!(cg.status, Status::Partial);
+    assert!(cg.message.as_deref().unwrap().contains("time budget exhausted"), "{cg:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cgroups partial"));
+    // The cheap host files are still there.
+    assert_eq!(m.sources.iter().find(|s| s.name == "meminfo").unwrap().status, Status::Ok);
+}
+
+#[test]
+fn file_cap_cuts_and_marks_partial() {
+    let out = tempfile::tempdir().unwrap();
+    let (o, path) = snapshot("v1-cgroupfs-docker", out.path(), &["--no-kubelet", "--kernel-log", "none", "--max-file-size", "100"]);
+    assert_eq!(o.status.code(), Some(1));
+    let es = entries(&path);
+    let m = manifest(&es);
+    assert_eq!(m.sources.iter().find(|s| s.name == "cgroups").unwrap().status, Status::Partial);
+    assert!(es.iter().filter(|e| e.0.starts_with("cgroup/")).all(|e| e.1.len() <= 100));
+}
