@@ -299,7 +299,16 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.file_type().is_dir());
-    // Depth-first order: a kubepods subtree's members follow its root.
+    // Depth-first order: a kubepods subtree's members follow its root. A root that is
+    // itself in a kubepods subtree (`--cgroup-root .../kubepods.slice`) is all captured.
+    let root_in_kp = root.root_in_hierarchy.split('/').any(is_kubepods_name)
+        || root
+            .dir
+            .file_name()
+            .is_some_and(|n| is_kubepods_name(&n.to_string_lossy()));
+    if root_in_kp {
+        res.kubepods.push(String::new());
+    }
     let mut current_kp: Option<String> = None;
     loop {
         if budget.expired() {
@@ -339,7 +348,7 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
             current_kp = Some(rel.clone());
             res.kubepods.push(rel.clone());
         }
-        if ent.depth() <= 1 || in_kp || starts_kp {
+        if ent.depth() <= 1 || in_kp || starts_kp || root_in_kp {
             dirs.push((rel, ent.into_path()));
         }
     }
@@ -404,18 +413,37 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
     res
 }
 
-/// The pods (and their containers) named by the captured cgroup paths.
-pub fn pods_of(cgroups: &[String]) -> Vec<PodEntry> {
+/// The pods (and their containers) named by the captured cgroup paths. Paths are
+/// identified as the kernel names them (`root_in_hierarchy` + relative path), so a root
+/// inside a kubepods subtree, or below unknown prefixes, still yields its pods; the
+/// paths recorded are relative to the root again.
+pub fn pods_of(cgroups: &[String], root_in_hierarchy: &str) -> Vec<PodEntry> {
+    let base = root_in_hierarchy.trim_end_matches('/');
+    let to_rel = |hier: &str| -> String {
+        hier.strip_prefix(base)
+            .unwrap_or(hier)
+            .trim_start_matches('/')
+            .to_string()
+    };
     let mut pods: Vec<PodEntry> = Vec::new();
     for rel in cgroups {
-        if rel.is_empty() {
+        if rel.is_empty() && base.is_empty() {
             continue;
         }
-        let id = identify(&format!("/{rel}"));
+        let full = if rel.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}/{rel}")
+        };
+        let id = identify(&full);
         let (Some(uid), Some(pod_path)) = (id.pod_uid.clone(), id.pod_path.clone()) else {
             continue;
         };
-        let pod_rel = pod_path.trim_start_matches('/').to_string();
+        // A pod cgroup above the root (root inside a pod) is not ours to report.
+        if pod_path.len() < base.len() {
+            continue;
+        }
+        let pod_rel = to_rel(&pod_path);
         let idx = match pods
             .iter()
             .position(|p| p.uid == uid && p.cgroup_path == pod_rel)

@@ -559,7 +559,7 @@ pub fn is_node_event(line: &str) -> bool {
 }
 
 /// kubelet / containerd / cri-o / docker journal lines about OOMs, evictions and restarts
-/// since `since`; Ok(None) when journalctl is absent.
+/// since `since`, and the number of lines read; Err names why journalctl failed.
 pub fn node_events(
     paths: &HostPaths,
     since: Timestamp,

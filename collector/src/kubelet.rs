@@ -84,7 +84,7 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
         }
         KubeletSource::Url(u) => {
             let url = summary_url(u);
-            let token = load_token(opts, paths, true);
+            let token = load_token(opts, paths);
             let mut f = get(&url, token.as_deref(), opts, paths, budget, cap);
             if f.status == Status::Error && token.is_none() && url.starts_with("https:") {
                 f.message = f.message.map(|m| format!("{m} (no bearer token: none at --kubelet-token-file or the service-account path)"));
@@ -92,7 +92,7 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
             f
         }
         KubeletSource::Auto => {
-            let token = load_token(opts, paths, false);
+            let token = load_token(opts, paths);
             let mut tried = Vec::new();
             let mut all_refused = true;
             if let Some(t) = token.as_deref() {
@@ -159,7 +159,7 @@ pub fn summary_url(base: &str) -> String {
     }
 }
 
-fn load_token(opts: &KubeletOptions, paths: &HostPaths, _explicit_url: bool) -> Option<String> {
+fn load_token(opts: &KubeletOptions, paths: &HostPaths) -> Option<String> {
     let p = opts.token_file.as_ref().unwrap_or(&paths.sa_token);
     read_trimmed(p)
 }

@@ -254,27 +254,33 @@ fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
     for n in &out.captured.notes {
         note(n);
     }
-    for s in &out.captured.manifest.sources {
-        if matches!(
-            s.status,
-            podmem_schema::snapshot::Status::Partial | podmem_schema::snapshot::Status::Error
-        ) {
-            let st = if s.status == podmem_schema::snapshot::Status::Partial {
-                "partial"
-            } else {
-                "error"
-            };
-            note(&format!(
-                "{} {st}: {}",
-                s.name,
-                s.message.as_deref().unwrap_or("")
-            ));
-        }
+    for line in problems(&out.captured.manifest) {
+        note(&line);
     }
     if let Some(p) = &out.path {
         say(&p.display().to_string())?;
     }
     Ok(if out.captured.degraded() { 1 } else { 0 })
+}
+
+/// One line per partial or failed source: name, status, and why.
+fn problems(m: &podmem_schema::snapshot::Manifest) -> Vec<String> {
+    use podmem_schema::snapshot::Status;
+    m.sources
+        .iter()
+        .filter_map(|s| {
+            let st = match s.status {
+                Status::Partial => "partial",
+                Status::Error => "error",
+                _ => return None,
+            };
+            Some(format!(
+                "{} {st}: {}",
+                s.name,
+                s.message.as_deref().unwrap_or("")
+            ))
+        })
+        .collect()
 }
 
 fn run_watch(args: &WatchArgs) -> Result<u8> {
@@ -290,10 +296,19 @@ fn run_watch(args: &WatchArgs) -> Result<u8> {
         min_free_fraction: (args.min_free_percent / 100.0).clamp(0.0, 1.0),
     };
     let mut print_err = None;
+    // Source problems are printed when they change, not every interval.
+    let mut last_problems: Vec<String> = Vec::new();
     let sum = watch::watch(
         &opts,
         stop,
-        |p, _| {
+        |p, out| {
+            let problems = problems(&out.captured.manifest);
+            if problems != last_problems {
+                for line in &problems {
+                    note(line);
+                }
+                last_problems = problems;
+            }
             if let Err(e) = say(&p.display().to_string()) {
                 print_err.get_or_insert(e);
             }

@@ -112,7 +112,8 @@ pub fn previous_in(dir: &Path, node: &str) -> Option<Previous> {
     let list = archive::list_archives(dir, Some(node)).ok()?;
     for a in list.iter().rev().take(3) {
         if let Ok(m) = archive::read_manifest(&a.path) {
-            let info = m.kernel_log?;
+            // A run with --kernel-log none says nothing; an older one may.
+            let Some(info) = m.kernel_log else { continue };
             let origin = m
                 .sources
                 .iter()
@@ -234,7 +235,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
         Ok(root) => {
             let before = entries.total();
             let w = cgroups::walk(&root, &budget, &caps, &mut entries);
-            pods = cgroups::pods_of(&w.cgroups);
+            pods = cgroups::pods_of(&w.cgroups, &root.root_in_hierarchy);
             let mut msg = format!(
                 "{} cgroups ({} kubepods subtree(s)), {} files; {}",
                 w.cgroups.len(),

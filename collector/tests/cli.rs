@@ -375,8 +375,12 @@ fn explicit_cgroup_root_subdirectory_is_the_node_root() {
     let m = manifest(&entries(&path));
     assert_eq!(m.cgroup.root_in_hierarchy, "/kubepods/burstable");
     assert_eq!(m.cgroup.mode, CgroupMode::V1);
-    // No kubepods component below the root: only the root and its children.
-    assert_eq!(m.cgroup.cgroups, 2);
+    // The root is inside kubepods: its whole subtree (QoS, pod, 2 containers).
+    assert_eq!(m.cgroup.cgroups, 4);
+    assert_eq!(m.pods.len(), 1);
+    assert_eq!(m.pods[0].uid, UID_B);
+    assert_eq!(m.pods[0].cgroup_path, format!("pod{UID_B}"));
+    assert_eq!(m.pods[0].containers.len(), 2);
 }
 
 #[test]
@@ -637,24 +641,109 @@ fn closed_stdout_is_not_an_error() {
 #[test]
 fn exhausted_budget_writes_what_it_has_marked_partial_exit_1() {
     let out = tempfile::tempdir().unwrap();
-    let (o, path) = snapshot("v1-cgroupfs-docker", out.path(), &["--no-kubelet", "--kernel-log", "none", "--budget", "0s"]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let (o, path) = snapshot(
+        "v1-cgroupfs-docker",
+        out.path(),
+        &["--no-kubelet", "--kernel-log", "none", "--budget", "0s"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let m = manifest(&entries(&path));
     let cg = m.sources.iter().find(|s| s.name == "cgroups").unwrap();
     assert_eq!(cg.status, Status::Partial);
-    assert!(cg.message.as_deref().unwrap().contains("time budget exhausted"), "{cg:?}");
+    assert!(
+        cg.message
+            .as_deref()
+            .unwrap()
+            .contains("time budget exhausted"),
+        "{cg:?}"
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("cgroups partial"));
     // The cheap host files are still there.
-    assert_eq!(m.sources.iter().find(|s| s.name == "meminfo").unwrap().status, Status::Ok);
+    assert_eq!(
+        m.sources
+            .iter()
+            .find(|s| s.name == "meminfo")
+            .unwrap()
+            .status,
+        Status::Ok
+    );
 }
 
 #[test]
 fn file_cap_cuts_and_marks_partial() {
     let out = tempfile::tempdir().unwrap();
-    let (o, path) = snapshot("v1-cgroupfs-docker", out.path(), &["--no-kubelet", "--kernel-log", "none", "--max-file-size", "100"]);
+    let (o, path) = snapshot(
+        "v1-cgroupfs-docker",
+        out.path(),
+        &[
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "--max-file-size",
+            "100",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     let es = entries(&path);
     let m = manifest(&es);
-    assert_eq!(m.sources.iter().find(|s| s.name == "cgroups").unwrap().status, Status::Partial);
-    assert!(es.iter().filter(|e| e.0.starts_with("cgroup/")).all(|e| e.1.len() <= 100));
+    assert_eq!(
+        m.sources
+            .iter()
+            .find(|s| s.name == "cgroups")
+            .unwrap()
+            .status,
+        Status::Partial
+    );
+    assert!(es
+        .iter()
+        .filter(|e| e.0.starts_with("cgroup/"))
+        .all(|e| e.1.len() <= 100));
+}
+
+#[test]
+fn cgroup_root_at_kubepods_captures_the_whole_subtree() {
+    let out = tempfile::tempdir().unwrap();
+    let h = host("v2-systemd-containerd");
+    let kp = h.join("sys/fs/cgroup/kubepods.slice");
+    let (o, path) = snapshot(
+        "v2-systemd-containerd",
+        out.path(),
+        &[
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "--cgroup-root",
+            kp.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let es = entries(&path);
+    let m = manifest(&es);
+    assert_eq!(m.cgroup.root_in_hierarchy, "/kubepods.slice");
+    // kubepods.slice, 2 QoS slices, 4 pods, 6 containers
+    assert_eq!(m.cgroup.cgroups, 13);
+    assert_eq!(m.pods.len(), 4);
+    let b = m.pods.iter().find(|p| p.uid == UID_B).unwrap();
+    assert_eq!(
+        b.cgroup_path,
+        "kubepods-burstable.slice/kubepods-burstable-pod8a2b3c4d_5e6f_4a1b_9c2d_3e4f5a6b7c02.slice"
+    );
+    for c in &b.containers {
+        assert!(
+            entry(&es, &format!("cgroup/{}/memory.stat", c.cgroup_path)).is_some(),
+            "{}",
+            c.cgroup_path
+        );
+        assert_eq!(c.runtime.as_deref(), Some("containerd"));
+    }
 }
