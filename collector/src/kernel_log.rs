@@ -135,7 +135,11 @@ pub fn collect(req: &KernelLogRequest<'_>, paths: &HostPaths, budget: &Budget) -
             journal_ok: false,
         },
         KernelLogMode::Journal => journal(req, paths, budget),
-        KernelLogMode::Kmsg => kmsg(req, &paths.kmsg, budget),
+        // Asked for by name: its absence is an error, not "not on this node".
+        KernelLogMode::Kmsg => KernelCapture {
+            missing: false,
+            ..kmsg(req, &paths.kmsg, budget)
+        },
         KernelLogMode::File(p) => file(req, p),
         KernelLogMode::Auto => {
             if journal_has_kernel(paths) {

@@ -64,6 +64,14 @@ struct SnapshotArgs {
     #[arg(long, value_name = "PATH")]
     proc_root: Option<PathBuf>,
 
+    /// The host's /var/log/pods (default: <host-root>/var/log/pods).
+    #[arg(long, value_name = "DIR")]
+    log_pods_dir: Option<PathBuf>,
+
+    /// The kernel ring buffer device (default: <host-root>/dev/kmsg, else /dev/kmsg).
+    #[arg(long, value_name = "PATH")]
+    kmsg_path: Option<PathBuf>,
+
     /// Kubernetes node name (default: $NODE_NAME, else the hostname).
     #[arg(long, value_name = "NAME", env = "NODE_NAME")]
     node_name: Option<String>,
@@ -195,6 +203,12 @@ impl SnapshotArgs {
         let mut paths = HostPaths::new(&self.host_root);
         if let Some(p) = &self.proc_root {
             paths.proc_root = p.clone();
+        }
+        if let Some(p) = &self.log_pods_dir {
+            paths.log_pods = p.clone();
+        }
+        if let Some(p) = &self.kmsg_path {
+            paths.kmsg = p.clone();
         }
         let source = if self.no_kubelet {
             KubeletSource::Disabled
