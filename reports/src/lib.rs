@@ -4,7 +4,9 @@
 
 use podmem_schema::report::Report;
 
+pub mod html;
 pub mod text;
+pub use html::render_html;
 pub use text::render_text;
 
 /// Renders the report as pretty JSON (`podmem-report/1`).

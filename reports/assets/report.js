@@ -1,0 +1,230 @@
+/* podmem report script: draws the per-pod charts with uPlot (lazily, as they scroll
+   into view), updates the moment tables, filters pods, prepares printing, and records
+   a self-check in <body> attributes (used by the browser test):
+     data-js-errors  script errors seen (set by the handler in <head>)
+     data-drawn      on each chart container once drawn; data-charts-drawn on <body>
+     data-injected   elements the report never emits (img, iframe, foreign scripts,
+                     on* attributes): non-zero means markup got into the page
+     data-canary     "tripped" if window.__podmemCanary was set by injected script */
+(function () {
+  "use strict";
+  var body = document.body;
+  var COLORS = ["#4c6ef5", "#12b886", "#7950f2", "#1098ad", "#82c91e", "#5c7cfa", "#20c997", "#9775fa"];
+  var KIND = { "unattr-other": "#f59f00", "unattr-shmem": "#d6336c" };
+  var EVC = { oom: "#c92a2a", start: "#2b8a3e", gone: "#868e96" };
+  var charts = {};
+  var drawnCount = 0;
+
+  function fmtKiB(k) {
+    if (k == null) return "";
+    var b = k * 1024, u = ["KiB", "MiB", "GiB", "TiB", "PiB"], v = b / 1024, i = 0;
+    if (b < 1024) return b + " B";
+    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return v.toFixed(1) + " " + u[i];
+  }
+  function fmtTime(s) {
+    if (s == null) return "";
+    return new Date(s * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  }
+  function undelta(a) {
+    var out = new Array(a.length), last = 0;
+    for (var i = 0; i < a.length; i++) {
+      if (a[i] == null) { out[i] = null; } else { last += a[i]; out[i] = last; }
+    }
+    return out;
+  }
+  var cache = {};
+  // The block holds a JSON string (tojson of compact JSON); see ChartData in html.rs.
+  function podData(i) {
+    if (cache[i]) return cache[i];
+    var el = document.getElementById("pod-data-" + i);
+    if (!el) return null;
+    var d = JSON.parse(JSON.parse(el.textContent));
+    var n = d.t.length, none = new Array(n).fill(null);
+    d.t = undelta(d.t);
+    d.vals = d.pool.map(undelta);
+    d.series = function (k) { return k == null ? none : d.vals[k]; };
+    cache[i] = d;
+    return d;
+  }
+  function lighten(hex) {
+    var n = parseInt(hex.slice(1), 16), r = n >> 16, g = (n >> 8) & 255, b = n & 255;
+    function m(c) { return Math.round(c + (255 - c) * 0.45); }
+    return "rgb(" + m(r) + "," + m(g) + "," + m(b) + ")";
+  }
+  function colValue(d, col, i) {
+    return col == null ? null : d.vals[col][i];
+  }
+
+  function updateMoment(pod, d, i) {
+    var box = document.querySelector('.moment[data-pod="' + pod + '"]');
+    if (!box) return;
+    d.moment = i;
+    box.querySelector(".moment-time").textContent = fmtTime(d.t0 + d.t[i]);
+    var why = box.querySelector(".moment-why");
+    if (why) why.textContent = "Chosen on the chart or slider (capture " + (i + 1) + " of " + d.t.length + " chart points).";
+    var rows = box.querySelectorAll("tbody tr");
+    for (var r = 0; r < rows.length && r < d.rows.length; r++) {
+      var cells = rows[r].querySelectorAll("td[data-col]");
+      for (var c = 0; c < cells.length; c++) {
+        var v = colValue(d, d.rows[r][c], i);
+        cells[c].textContent = v == null ? "" : fmtKiB(v);
+        cells[c].title = v == null ? "" : "≈ " + v + " KiB";
+      }
+    }
+    var slider = box.querySelector(".moment-slider");
+    if (slider && String(slider.value) !== String(i)) slider.value = String(i);
+    var u = charts[pod];
+    if (u) u.redraw(false, false);
+  }
+
+  function drawChart(el) {
+    if (el.getAttribute("data-drawn")) return;
+    var pod = el.getAttribute("data-pod");
+    var d = podData(pod);
+    if (!d || typeof uPlot === "undefined") return;
+    var n = d.t.length, xs = new Array(n), cum = new Array(n).fill(0);
+    for (var i = 0; i < n; i++) xs[i] = d.t0 + d.t[i];
+    // Cumulative sums bottom to top; drawn top first so lower bands paint over.
+    var layers = [];
+    var ci = 0;
+    d.stack.forEach(function (s) {
+      var acc = new Array(n);
+      var raw = d.series(s.v);
+      for (var i = 0; i < n; i++) { cum[i] += raw[i] || 0; acc[i] = cum[i]; }
+      var color = KIND[s.kind] || COLORS[ci++ % COLORS.length];
+      layers.push({ s: s, raw: raw, acc: acc, color: color });
+    });
+    layers.reverse();
+    var data = [xs], series = [{ value: function (u, v) { return fmtTime(v); } }];
+    layers.forEach(function (l) {
+      data.push(l.acc);
+      series.push({ label: l.s.label, stroke: l.color, fill: lighten(l.color), width: 1,
+        value: (function (raw) { return function (u, v, si, idx) { return idx == null || raw[idx] == null ? "—" : fmtKiB(raw[idx]); }; })(l.raw) });
+    });
+    data.push(d.series(d.top));
+    series.push({ label: "kubectl top", stroke: "#1c7ed6", width: 2, dash: [6, 4], value: function (u, v) { return v == null ? "—" : fmtKiB(v); } });
+    data.push(d.series(d.limit));
+    series.push({ label: "limit", stroke: "#c92a2a", width: 2, dash: [3, 3], value: function (u, v) { return v == null ? "—" : fmtKiB(v); } });
+    function drawMarks(u) {
+      var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, left = u.bbox.left, w = u.bbox.width;
+      ctx.save();
+      ctx.font = Math.round(10 * devicePixelRatio) + "px system-ui, sans-serif";
+      d.events.forEach(function (ev) {
+        var x = Math.round(u.valToPos(ev.t, "x", true));
+        if (x < left || x > left + w) return;
+        ctx.strokeStyle = EVC[ev.kind] || "#495057";
+        ctx.lineWidth = (ev.kind === "oom" ? 2 : 1) * devicePixelRatio;
+        ctx.setLineDash(ev.kind === "oom" ? [] : [4 * devicePixelRatio, 3 * devicePixelRatio]);
+        ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
+        if (ev.kind === "oom") { ctx.fillStyle = EVC.oom; ctx.fillText("OOM", x + 3, top + 11 * devicePixelRatio); }
+      });
+      var mx = Math.round(u.valToPos(xs[d.moment] || xs[0], "x", true));
+      if (mx >= left && mx <= left + w) {
+        ctx.strokeStyle = "rgba(0,0,0,0.55)"; ctx.lineWidth = 1 * devicePixelRatio; ctx.setLineDash([2, 2]);
+        ctx.beginPath(); ctx.moveTo(mx, top); ctx.lineTo(mx, top + h); ctx.stroke();
+      }
+      ctx.restore();
+    }
+    var opts = {
+      width: Math.max(320, el.clientWidth || 900), height: 280,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, (max || 1) * 1.05]; } } },
+      axes: [{}, { size: 76, values: function (u, vals) { return vals.map(fmtKiB); } }],
+      cursor: { drag: { x: true, y: false } },
+      legend: { live: true },
+      series: series,
+      hooks: { draw: [drawMarks] }
+    };
+    var u = new uPlot(opts, data, el);
+    charts[pod] = u;
+    u.over.addEventListener("click", function () {
+      if (u.cursor.idx != null) updateMoment(pod, d, u.cursor.idx);
+    });
+    var slider = document.querySelector('.moment-slider[data-pod="' + pod + '"]');
+    if (slider) slider.addEventListener("input", function () { updateMoment(pod, d, Number(slider.value)); });
+    el.setAttribute("data-drawn", "1");
+    drawnCount++;
+    body.setAttribute("data-charts-drawn", String(drawnCount));
+  }
+
+  function drawAll() {
+    var els = document.querySelectorAll(".chart");
+    for (var i = 0; i < els.length; i++) drawChart(els[i]);
+  }
+
+  // Sliders work before the chart is drawn too.
+  var sliders = document.querySelectorAll(".moment-slider");
+  for (var s = 0; s < sliders.length; s++) {
+    (function (sl) {
+      sl.addEventListener("input", function () {
+        var pod = sl.getAttribute("data-pod");
+        if (charts[pod]) return;
+        var d = podData(pod);
+        if (d) updateMoment(pod, d, Number(sl.value));
+      });
+    })(sliders[s]);
+  }
+
+  body.setAttribute("data-charts-drawn", "0");
+  if (location.hash === "#draw-all" || typeof IntersectionObserver === "undefined") {
+    drawAll();
+  } else {
+    var io = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (e.isIntersecting) { drawChart(e.target); io.unobserve(e.target); }
+      });
+    }, { rootMargin: "400px 0px" });
+    var els = document.querySelectorAll(".chart");
+    for (var i = 0; i < els.length; i++) io.observe(els[i]);
+  }
+
+  window.addEventListener("beforeprint", function () {
+    drawAll();
+    var ds = document.querySelectorAll("details");
+    for (var i = 0; i < ds.length; i++) ds[i].open = true;
+  });
+
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      Object.keys(charts).forEach(function (k) {
+        var el = document.querySelector('.chart[data-pod="' + k + '"]');
+        if (el) charts[k].setSize({ width: Math.max(320, el.clientWidth), height: 280 });
+      });
+    }, 150);
+  });
+
+  // Pod search: name, namespace, UID or node, case-insensitive substring.
+  var search = document.getElementById("pod-search");
+  var count = document.getElementById("pod-count");
+  var noMatch = document.getElementById("no-match");
+  function filter() {
+    var q = search.value.trim().toLowerCase(), shown = 0;
+    var items = document.querySelectorAll("section.pod, tr.pod-row");
+    for (var i = 0; i < items.length; i++) {
+      var hit = !q || (items[i].getAttribute("data-search") || "").indexOf(q) !== -1;
+      items[i].hidden = !hit;
+      if (hit && items[i].tagName === "SECTION") shown++;
+    }
+    count.textContent = q ? shown + " matching" : "";
+    if (noMatch) noMatch.hidden = !q || shown > 0;
+  }
+  if (search) search.addEventListener("input", filter);
+
+  // Self-check: nothing the report does not emit itself may be in the DOM.
+  function selfCheck() {
+    var bad = document.querySelectorAll("img, iframe, object, embed, frame, link, meta[http-equiv=refresh], script:not([data-podmem]):not([type='application/json'])").length;
+    var all = document.getElementsByTagName("*");
+    for (var i = 0; i < all.length; i++) {
+      var at = all[i].attributes;
+      for (var j = 0; j < at.length; j++) if (/^on/i.test(at[j].name)) { bad++; break; }
+    }
+    body.setAttribute("data-injected", String(bad));
+    body.setAttribute("data-canary", window.__podmemCanary ? "tripped" : "clean");
+    body.setAttribute("data-checked", "1");
+  }
+  selfCheck();
+  window.addEventListener("load", function () { setTimeout(selfCheck, 300); });
+})();

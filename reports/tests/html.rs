@@ -1,0 +1,127 @@
+//! HTML renderer: snapshot of the DESIGN §1 story, escaping of hostile archive strings,
+//! and the structure the page's script relies on.
+
+mod common;
+
+use common::*;
+use podmem_reports::html::{render_html_with, HtmlOptions};
+use podmem_reports::render_html;
+
+fn markup_only(r: &podmem_schema::report::Report) -> String {
+    let opts = HtmlOptions {
+        inline_assets: false,
+        ..HtmlOptions::default()
+    };
+    String::from_utf8(render_html_with(r, &opts).unwrap()).unwrap()
+}
+
+#[test]
+fn fixture_snapshot() {
+    // The vendored uPlot and our CSS/JS are left out so the snapshot reviews markup.
+    insta::assert_snapshot!("fixture_report", markup_only(&fixture_report()));
+}
+
+#[test]
+fn fixture_tells_the_story() {
+    let html = String::from_utf8(render_html(&fixture_report()).unwrap()).unwrap();
+    let findings = html.find(r#"id="findings""#).unwrap();
+    let pods = html.find(r#"id="pods""#).unwrap();
+    assert!(findings < pods, "findings come first");
+    // Both critical findings, in the given order, with their fixes.
+    let a = html.find("OOM kill at the pod limit").unwrap();
+    let b = html
+        .find("64 MiB of tmpfs held by a removed container")
+        .unwrap();
+    let info = html.find("Node context").unwrap();
+    assert!(a < b && b < info, "most severe first");
+    // The moment table defaults to the capture just before the OOM (10:03), where
+    // kubectl top shows 30 MiB and the pod cgroup 94 MiB, 64 MiB of it unattributed.
+    assert!(html.contains("the capture just before the last OOM kill (2026-11-27 10:03:30 UTC)"));
+    assert!(html.contains(r#"<span class="moment-time">2026-11-27 10:03:00 UTC</span>"#));
+    assert!(html.contains(r#"title="31457280 bytes">30.0 MiB"#));
+    assert!(html.contains(r#"title="98566144 bytes">94.0 MiB"#));
+    assert!(html.contains(r#"title="67108864 bytes">64.0 MiB"#));
+    // The migration: A disappeared, unattributed shmem rose by 64 MiB.
+    assert!(html.contains("▲ +64.0 MiB"));
+    assert!(html.contains("▼ −64.0 MiB (gone)"));
+    // Container ids shortened with the full id in a title.
+    assert!(html.contains(&format!(r#"title="{}">aaaaaaaaaaaa<"#, cid('a'))));
+    // The vendored library and its data block are inlined; nothing loads from elsewhere.
+    assert!(html.contains("uPlot"));
+    assert!(html.contains(r#"<script type="application/json" id="pod-data-0">"#));
+    for needle in [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "@import",
+        "url(http",
+    ] {
+        assert!(!html.contains(needle), "external reference {needle}");
+    }
+}
+
+#[test]
+fn hostile_strings_stay_text() {
+    let r = hostile_report();
+    let html = String::from_utf8(render_html(&r).unwrap()).unwrap();
+    for bad in [
+        "<img",
+        "<svg onload",
+        "<script>window",
+        "__podmemCanary=1</script>",
+        "49tmpl",
+    ] {
+        assert!(!html.contains(bad), "unescaped {bad:?} in the output");
+    }
+    // Exactly our own script elements: the error hook, uPlot, ours, one data block.
+    let pods_with_data = r.pods.iter().filter(|p| !p.samples.is_empty()).count();
+    assert_eq!(html.matches("<script").count(), 3 + pods_with_data);
+    assert_eq!(html.matches("</script").count(), 3 + pods_with_data);
+    // The strings are there, as text.
+    assert!(html.contains("&lt;script&gt;window.__podmemCanary=1&lt;&#x2f;script&gt;"));
+    assert!(
+        html.contains("&quot;&gt;&lt;img src=x onerror=&quot;window.__podmemCanary=1&quot;&gt;")
+    );
+    assert!(html.contains("&#x27;&gt;&lt;svg onload=window.__podmemCanary=1&gt;"));
+    assert!(html.contains("{{ 7*7 }}{% if true %}tmpl{% endif %}"));
+    assert!(html.contains("it&#x27;s &quot;quoted&quot; &amp; ünïcødé ✓ 名前"));
+    // In the JSON data block, markup characters are \u-escaped.
+    assert!(html.contains(r"\u003cscript\u003ewindow.__podmemCanary=1\u003c/script\u003e"));
+}
+
+#[test]
+fn vendored_assets_cannot_close_their_element() {
+    for (name, body) in [
+        (
+            "uPlot.iife.min.js",
+            include_str!("../assets/uplot/uPlot.iife.min.js"),
+        ),
+        ("report.js", include_str!("../assets/report.js")),
+    ] {
+        assert!(!body.to_lowercase().contains("</script"), "{name}");
+    }
+    for (name, body) in [
+        (
+            "uPlot.min.css",
+            include_str!("../assets/uplot/uPlot.min.css"),
+        ),
+        ("report.css", include_str!("../assets/report.css")),
+    ] {
+        assert!(!body.to_lowercase().contains("</style"), "{name}");
+        assert!(!body.contains("url("), "{name} must not load anything");
+    }
+}
+
+#[test]
+fn empty_report_renders() {
+    let mut r = fixture_report();
+    r.pods.clear();
+    r.nodes.clear();
+    r.oom_events.clear();
+    r.findings.clear();
+    r.inputs.clear();
+    let html = markup_only(&r);
+    assert!(html.contains("No findings"));
+    assert!(html.contains("No pods in these snapshots."));
+    assert!(html.contains("No OOM kills found"));
+}
