@@ -1,7 +1,7 @@
 //! The host mountinfo and the statfs of every pod tmpfs (memory-backed emptyDir and
 //! other tmpfs-backed pod volumes), matched by mount point whatever the kubelet root.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -24,15 +24,27 @@ pub fn read_mountinfo(paths: &HostPaths, cap: u64) -> Result<(PathBuf, Vec<u8>),
     Err(errs)
 }
 
-/// statfs of every tmpfs mounted on a pod volume path, once per mount point.
-pub fn tmpfs_usage(mounts: &[Mount], paths: &HostPaths) -> Vec<TmpfsUsage> {
+/// statfs of every tmpfs mounted on a pod volume path, once per mount point, and of
+/// every pod sandbox's `/dev/shm` tmpfs the runtime mounts on the host (containerd
+/// `.../sandboxes/<id>/shm`, docker `.../containers/<id>/mounts/shm`, cri-o
+/// `.../<id>/userdata/shm`), matched to its pod by the sandbox (pause) container id
+/// found in the cgroup tree (`sandbox_pods`: container id → pod UID).
+pub fn tmpfs_usage(
+    mounts: &[Mount],
+    paths: &HostPaths,
+    sandbox_pods: &BTreeMap<String, String>,
+) -> Vec<TmpfsUsage> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for m in mounts {
         if m.fs_type != "tmpfs" || !seen.insert(m.mount_point.clone()) {
             continue;
         }
-        let Some(vol) = pod_volume(&m.mount_point) else {
+        let (pod_uid, volume, plugin) = if let Some(vol) = pod_volume(&m.mount_point) {
+            (vol.pod_uid, vol.name, vol.plugin)
+        } else if let Some(uid) = shm_sandbox(&m.mount_point).and_then(|id| sandbox_pods.get(id)) {
+            (uid.clone(), "dev-shm".to_string(), "shm".to_string())
+        } else {
             continue;
         };
         let size_option = m.super_option("size").and_then(|s| parse_size_option(&s));
@@ -41,9 +53,9 @@ pub fn tmpfs_usage(mounts: &[Mount], paths: &HostPaths) -> Vec<TmpfsUsage> {
             Err(e) => (None, None, Some(e)),
         };
         out.push(TmpfsUsage {
-            pod_uid: vol.pod_uid,
-            volume: vol.name,
-            plugin: vol.plugin,
+            pod_uid,
+            volume,
+            plugin,
             mount_point: m.mount_point.clone(),
             size_option,
             total_bytes,
@@ -52,6 +64,17 @@ pub fn tmpfs_usage(mounts: &[Mount], paths: &HostPaths) -> Vec<TmpfsUsage> {
         });
     }
     out
+}
+
+/// The 64-hex container id of a runtime's sandbox `/dev/shm` mount point.
+pub fn shm_sandbox(mount_point: &str) -> Option<&str> {
+    let rest = mount_point.strip_suffix("/shm")?;
+    let rest = rest
+        .strip_suffix("/mounts")
+        .or_else(|| rest.strip_suffix("/userdata"))
+        .unwrap_or(rest);
+    let id = rest.rsplit('/').next()?;
+    (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
 /// (total, used) bytes of the filesystem holding `path`.
@@ -110,12 +133,43 @@ mod tests {
         );
         let (mounts, errs) = parse_mountinfo(&text);
         assert!(errs.is_empty());
-        let t = tmpfs_usage(&mounts, &HostPaths::new(d.path()));
+        let t = tmpfs_usage(&mounts, &HostPaths::new(d.path()), &BTreeMap::new());
         assert_eq!(t.len(), 1, "{t:?}");
         assert_eq!(t[0].plugin, "empty-dir");
         assert_eq!(t[0].volume, "cache");
         assert_eq!(t[0].size_option, Some(64 << 20));
         assert!(t[0].total_bytes.is_some() && t[0].error.is_none());
+    }
+
+    #[test]
+    fn sandbox_shm_mounts_map_to_their_pod() {
+        let id = "a".repeat(64);
+        for mp in [
+            format!("/run/containerd/io.containerd.grpc.v1.cri/sandboxes/{id}/shm"),
+            format!("/var/lib/docker/containers/{id}/mounts/shm"),
+            format!("/run/containers/storage/overlay-containers/{id}/userdata/shm"),
+        ] {
+            assert_eq!(shm_sandbox(&mp), Some(id.as_str()), "{mp}");
+        }
+        assert_eq!(shm_sandbox("/dev/shm"), None);
+        let d = tempfile::tempdir().unwrap();
+        let mp = format!("run/containerd/io.containerd.grpc.v1.cri/sandboxes/{id}/shm");
+        std::fs::create_dir_all(d.path().join(&mp)).unwrap();
+        let (mounts, _) = parse_mountinfo(&format!(
+            "100 1 0:60 / /{mp} rw - tmpfs shm rw,size=65536k\n"
+        ));
+        let pods = BTreeMap::from([(id.clone(), "uid-1".to_string())]);
+        let t = tmpfs_usage(&mounts, &HostPaths::new(d.path()), &pods);
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (
+                t[0].pod_uid.as_str(),
+                t[0].plugin.as_str(),
+                t[0].volume.as_str()
+            ),
+            ("uid-1", "shm", "dev-shm")
+        );
+        assert!(tmpfs_usage(&mounts, &HostPaths::new(d.path()), &BTreeMap::new()).is_empty());
     }
 
     #[test]

@@ -339,12 +339,21 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
 
     // tmpfs statfs.
     let t = Instant::now();
-    let tmpfs = mounts::tmpfs_usage(&mounts, paths);
+    let sandbox_pods: std::collections::BTreeMap<String, String> = pods
+        .iter()
+        .flat_map(|p| {
+            p.containers
+                .iter()
+                .map(move |c| (c.id.clone(), p.uid.clone()))
+        })
+        .collect();
+    let tmpfs = mounts::tmpfs_usage(&mounts, paths, &sandbox_pods);
     let failed = tmpfs.iter().filter(|u| u.error.is_some()).count();
     let json = serde_json::to_vec_pretty(&tmpfs).unwrap_or_default();
     let n = json.len() as u64;
     entries.push(TMPFS_ENTRY, json);
     let empty_dirs = tmpfs.iter().filter(|u| u.plugin == "empty-dir").count();
+    let shm = tmpfs.iter().filter(|u| u.plugin == "shm").count();
     sources.push(status(
         "tmpfs",
         "statfs of pod tmpfs mounts",
@@ -355,7 +364,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
             Status::Ok
         },
         Some(format!(
-            "{} pod tmpfs mounts ({empty_dirs} emptyDir), {failed} statfs failures",
+            "{} pod tmpfs mounts ({empty_dirs} emptyDir, {shm} sandbox /dev/shm), {failed} statfs failures",
             tmpfs.len()
         )),
         n,

@@ -747,3 +747,25 @@ fn cgroup_root_at_kubepods_captures_the_whole_subtree() {
         assert_eq!(c.runtime.as_deref(), Some("containerd"));
     }
 }
+
+#[test]
+fn sandbox_dev_shm_is_attributed_to_its_pod() {
+    let out = tempfile::tempdir().unwrap();
+    let (o, path) = snapshot(
+        "v2-systemd-containerd",
+        out.path(),
+        &["--no-kubelet", "--kernel-log", "none"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let es = entries(&path);
+    let tmpfs: Vec<TmpfsUsage> = serde_json::from_slice(entry(&es, "tmpfs.json").unwrap()).unwrap();
+    let shm = tmpfs
+        .iter()
+        .find(|t| t.plugin == "shm")
+        .expect("sandbox /dev/shm listed");
+    assert_eq!(
+        (shm.pod_uid.as_str(), shm.volume.as_str(), shm.size_option),
+        (UID_G, "dev-shm", Some(64 << 20))
+    );
+    assert!(shm.mount_point.ends_with("/shm"));
+}
