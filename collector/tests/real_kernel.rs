@@ -463,3 +463,65 @@ fn real_kernel_110_pods() {
         assert_eq!(manifest(&entries(&a)).pods.len(), 110, "{}", a.display());
     }
 }
+
+/// Discovery on this machine's own mounts: the collector finds the same memory
+/// hierarchy a plain reading of /proc/self/mountinfo shows (read-only).
+#[test]
+fn real_host_cgroup_discovery() {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut v1 = None;
+    let mut v2 = None;
+    for line in mi.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let f: Vec<&str> = pre.split(' ').collect();
+        let g: Vec<&str> = post.split(' ').collect();
+        if g[0] == "cgroup"
+            && g.get(2)
+                .is_some_and(|o| o.split(',').any(|x| x == "memory"))
+            && v1.is_none()
+        {
+            v1 = Some((f[4].to_string(), f[3].to_string()));
+        }
+        if g[0] == "cgroup2" && v2.is_none() {
+            v2 = Some((f[4].to_string(), f[3].to_string()));
+        }
+    }
+    let (mode, (mp, root)) = match (&v1, &v2) {
+        (Some(m), Some(_)) => ("hybrid", m.clone()),
+        (Some(m), None) => ("v1", m.clone()),
+        (None, Some(m)) => ("v2", m.clone()),
+        (None, None) => panic!("this machine has no cgroup v1 memory nor cgroup2 mount"),
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(bin())
+        .args([
+            "snapshot",
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "--node-name",
+            "host",
+            "-o",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let path = PathBuf::from(String::from_utf8(o.stdout).unwrap().trim());
+    let es = entries(&path);
+    let m = manifest(&es);
+    assert_eq!(serde_json::to_value(m.cgroup.mode).unwrap(), mode);
+    assert_eq!(m.cgroup.root, mp);
+    assert_eq!(m.cgroup.root_in_hierarchy, root);
+    assert!(entry(&es, "cgroup/memory.stat").is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        entry(&es, "proc/mountinfo").map(|b| !b.is_empty()),
+        Some(true)
+    );
+}
