@@ -35,6 +35,17 @@
   }
   var cache = {};
   // The block holds a JSON string (tojson of compact JSON); see ChartData in html.rs.
+  // y ticks at binary-round sizes (16 MiB, 512 MiB, 2 GiB), as memory limits are.
+  var BIN = [];
+  for (var p2 = 0; p2 < 44; p2++) BIN.push(Math.pow(2, p2));
+  // x ticks in UTC, 24-hour clock; the date where it changes.
+  function tick(v, i, vals) {
+    var iso = new Date(v * 1000).toISOString();
+    var step = vals.length > 1 ? vals[1] - vals[0] : 60;
+    var clock = step < 60 ? iso.slice(11, 19) : iso.slice(11, 16);
+    var prev = i > 0 ? new Date(vals[i - 1] * 1000).toISOString().slice(0, 10) : "";
+    return i === 0 || prev !== iso.slice(0, 10) ? clock + "\n" + iso.slice(0, 10) : clock;
+  }
   function podData(i) {
     if (cache[i]) return cache[i];
     var el = document.getElementById("pod-data-" + i);
@@ -130,7 +141,10 @@
       width: Math.max(320, el.clientWidth || 900), height: 280,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, (max || 1) * 1.05]; } } },
-      axes: [{}, { size: 76, values: function (u, vals) { return vals.map(fmtKiB); } }],
+      axes: [
+        { values: function (u, vals) { return vals.map(function (v, i) { return tick(v, i, vals); }); } },
+        { size: 76, incrs: BIN, values: function (u, vals) { return vals.map(fmtKiB); } }
+      ],
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
       series: series,

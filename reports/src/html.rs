@@ -10,7 +10,8 @@
 //! Charts: uPlot (vendored, MIT, in `reports/assets/uplot/`) draws the interactive
 //! per-pod charts (hover values, drag to zoom, click to choose a moment); server-side SVG
 //! sparklines and a server-rendered moment table keep the page readable without script
-//! and on paper. Series are downsampled in Rust ([`downsample`]) keeping event samples.
+//! and on paper. Series are downsampled in Rust (module `downsample`), keeping the
+//! samples next to events.
 
 mod downsample;
 mod format;
