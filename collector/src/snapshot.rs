@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use jiff::Timestamp;
-use podmem_schema::parse::mountinfo::parse_mountinfo;
+use podmem_schema::parse::mountinfo::{parse_mountinfo, Mount};
 use podmem_schema::snapshot::{
-    CgroupInfo, Manifest, SourceStatus, Status, FORMAT_NAME, FORMAT_VERSION, LOG_PODS_ENTRY,
-    MOUNTINFO_ENTRY, SUMMARY_ENTRY, TMPFS_ENTRY,
+    CgroupInfo, KernelLogInfo, Manifest, PodEntry, SourceStatus, Status, FORMAT_NAME,
+    FORMAT_VERSION, LOG_PODS_ENTRY, MOUNTINFO_ENTRY, SUMMARY_ENTRY, TMPFS_ENTRY,
 };
 
 use crate::archive::{self, Entries};
@@ -164,276 +164,25 @@ fn boot_time(paths: &HostPaths) -> Option<Timestamp> {
 /// Captures a snapshot into memory.
 pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Captured {
     let captured_at = Timestamp::now();
-    let budget = Budget::new(opts.budget, stop);
-    let paths = &opts.paths;
-    let caps = opts.caps;
-    let mut entries = Entries::new(caps.total);
-    let mut sources = Vec::new();
-    let mut notes = Vec::new();
+    let mut c = Capture {
+        opts,
+        paths: &opts.paths,
+        caps: opts.caps,
+        budget: Budget::new(opts.budget, stop),
+        entries: Entries::new(opts.caps.total),
+        sources: Vec::new(),
+        notes: Vec::new(),
+    };
     let node = node_name(opts);
-    let boot_id = read_trimmed(&paths.proc("sys/kernel/random/boot_id"));
-    let boot_time = boot_time(paths);
+    let boot_id = read_trimmed(&c.paths.proc("sys/kernel/random/boot_id"));
+    let boot_time = boot_time(c.paths);
 
-    // Mountinfo first: the cgroup root and the tmpfs list both come from it, so it is
-    // never cut at a small --max-file-size.
-    let t = Instant::now();
-    let mounts = match mounts::read_mountinfo(paths, caps.per_file.max(16 << 20)) {
-        Ok((origin, bytes)) => {
-            let (mounts, errs) = parse_mountinfo(&String::from_utf8_lossy(&bytes));
-            let n = bytes.len() as u64;
-            let msg = if errs.is_empty() {
-                Some(format!("{} mounts", mounts.len()))
-            } else {
-                Some(format!(
-                    "{} mounts; {} malformed lines, first: {}",
-                    mounts.len(),
-                    errs.len(),
-                    errs[0]
-                ))
-            };
-            let kept = entries.push(MOUNTINFO_ENTRY, bytes);
-            let st = if kept { Status::Ok } else { Status::Partial };
-            sources.push(status(
-                "mountinfo",
-                origin.display().to_string(),
-                Some(MOUNTINFO_ENTRY),
-                st,
-                msg,
-                if kept { n } else { 0 },
-                t,
-            ));
-            mounts
-        }
-        Err(errs) => {
-            let msg = errs
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
-            sources.push(status(
-                "mountinfo",
-                paths.proc("self/mountinfo").display().to_string(),
-                None,
-                Status::Error,
-                Some(msg),
-                0,
-                t,
-            ));
-            Vec::new()
-        }
-    };
-
-    // Cgroups.
-    let t = Instant::now();
-    let root: Result<CgroupRoot, String> = match &opts.cgroup_root {
-        Some(dir) => cgroups::explicit(dir, &mounts, paths),
-        None => cgroups::discover(&mounts, paths),
-    };
-    let mut cgroup_info = None;
-    let mut pods = Vec::new();
-    match root {
-        Ok(root) => {
-            let before = entries.total();
-            let w = cgroups::walk(&root, &budget, &caps, &mut entries);
-            pods = cgroups::pods_of(&w.cgroups, &root.root_in_hierarchy);
-            let mut msg = format!(
-                "{} cgroups ({} kubepods subtree(s)), {} files; {}",
-                w.cgroups.len(),
-                w.kubepods.len(),
-                w.files,
-                root.how
-            );
-            if w.vanished > 0 {
-                msg.push_str(&format!("; {} vanished while read (normal)", w.vanished));
-            }
-            let st = if w.partial.is_some() || !w.errors.is_empty() {
-                if let Some(p) = &w.partial {
-                    msg = format!("{p}; {msg}");
-                }
-                if !w.errors.is_empty() {
-                    let shown: Vec<_> = w.errors.iter().take(5).cloned().collect();
-                    msg = format!("{msg}; {} errors: {}", w.errors.len(), shown.join("; "));
-                }
-                Status::Partial
-            } else {
-                Status::Ok
-            };
-            if w.kubepods.is_empty() {
-                notes.push(format!(
-                    "no pods found (looked for kubepods under {})",
-                    root.dir.display()
-                ));
-            } else if pods.is_empty() {
-                notes.push(format!(
-                    "no pods found (kubepods subtree {} under {} holds no pod cgroups)",
-                    w.kubepods.join(", "),
-                    root.dir.display()
-                ));
-            }
-            sources.push(status(
-                "cgroups",
-                root.dir.display().to_string(),
-                Some("cgroup/"),
-                st,
-                Some(msg),
-                entries.total() - before,
-                t,
-            ));
-            cgroup_info = Some(CgroupInfo {
-                mode: root.mode,
-                root: root.dir.display().to_string(),
-                root_in_hierarchy: root.root_in_hierarchy.clone(),
-                cgroups: w.cgroups.len() as u64,
-                kubepods: w.kubepods,
-            });
-        }
-        Err(e) => {
-            notes.push(format!("no pods found: {e}"));
-            sources.push(status("cgroups", "-", None, Status::Error, Some(e), 0, t));
-        }
-    }
-
-    // Small host files.
-    for (name, rel, entry) in [
-        ("meminfo", "meminfo", "proc/meminfo"),
-        ("vmstat", "vmstat", "proc/vmstat"),
-        ("proc-cgroups", "cgroups", "proc/cgroups"),
-        ("pressure-memory", "pressure/memory", "proc/pressure/memory"),
-    ] {
-        let t = Instant::now();
-        let p = paths.proc(rel);
-        let mut buf = Vec::new();
-        let origin = p.display().to_string();
-        match read_into(&p, caps.per_file, &mut buf) {
-            Ok(cut) => {
-                let n = buf.len() as u64;
-                let kept = entries.push(entry, buf);
-                let st = if cut || !kept {
-                    Status::Partial
-                } else {
-                    Status::Ok
-                };
-                let msg = (!kept)
-                    .then(|| format!("dropped: total size cap of {} bytes reached", caps.total))
-                    .or_else(|| cut.then(|| format!("cut at the {}-byte cap", caps.per_file)));
-                sources.push(status(
-                    name,
-                    origin,
-                    Some(entry),
-                    st,
-                    msg,
-                    if kept { n } else { 0 },
-                    t,
-                ));
-            }
-            Err(e) => {
-                let st = if e.not_found() {
-                    Status::Missing
-                } else {
-                    Status::Error
-                };
-                sources.push(status(name, origin, None, st, Some(e.to_string()), 0, t));
-            }
-        }
-    }
-
-    // tmpfs statfs.
-    let t = Instant::now();
-    let sandbox_pods: std::collections::BTreeMap<String, String> = pods
-        .iter()
-        .flat_map(|p| {
-            p.containers
-                .iter()
-                .map(move |c| (c.id.clone(), p.uid.clone()))
-        })
-        .collect();
-    let tmpfs = mounts::tmpfs_usage(&mounts, paths, &sandbox_pods);
-    let failed = tmpfs.iter().filter(|u| u.error.is_some()).count();
-    let json = serde_json::to_vec_pretty(&tmpfs).unwrap_or_default();
-    let n = json.len() as u64;
-    entries.push(TMPFS_ENTRY, json);
-    let empty_dirs = tmpfs.iter().filter(|u| u.plugin == "empty-dir").count();
-    let shm = tmpfs.iter().filter(|u| u.plugin == "shm").count();
-    sources.push(status(
-        "tmpfs",
-        "statfs of pod tmpfs mounts",
-        Some(TMPFS_ENTRY),
-        if failed > 0 {
-            Status::Partial
-        } else {
-            Status::Ok
-        },
-        Some(format!(
-            "{} pod tmpfs mounts ({empty_dirs} emptyDir, {shm} sandbox /dev/shm), {failed} statfs failures",
-            tmpfs.len()
-        )),
-        n,
-        t,
-    ));
-
-    // Kubelet summary.
-    let t = Instant::now();
-    let f = fetch_abandonable(opts, &budget, caps.summary);
-    let mut bytes = 0;
-    let mut st = f.status;
-    let mut msg = f.message;
-    if let Some(body) = f.body {
-        bytes = body.len() as u64;
-        if !entries.push(SUMMARY_ENTRY, body) {
-            bytes = 0;
-            st = Status::Partial;
-            msg = Some(format!(
-                "dropped: total size cap of {} bytes reached",
-                caps.total
-            ));
-        }
-    }
-    sources.push(status(
-        "kubelet-summary",
-        f.origin,
-        (bytes > 0).then_some(SUMMARY_ENTRY),
-        st,
-        msg,
-        bytes,
-        t,
-    ));
-
-    // /var/log/pods names.
-    let t = Instant::now();
-    match log_pods_listing(&paths.log_pods) {
-        Ok((text, count)) => {
-            let n = text.len() as u64;
-            entries.push(LOG_PODS_ENTRY, text.into_bytes());
-            sources.push(status(
-                "log-pods",
-                paths.log_pods.display().to_string(),
-                Some(LOG_PODS_ENTRY),
-                Status::Ok,
-                Some(format!("{count} log files")),
-                n,
-                t,
-            ));
-        }
-        Err(e) => {
-            let st = if e.kind() == std::io::ErrorKind::NotFound {
-                Status::Missing
-            } else {
-                Status::Error
-            };
-            sources.push(status(
-                "log-pods",
-                paths.log_pods.display().to_string(),
-                None,
-                st,
-                Some(format!("{}: {e}", paths.log_pods.display())),
-                0,
-                t,
-            ));
-        }
-    }
-
-    // Kernel log.
-    let t = Instant::now();
+    let mounts = c.mountinfo();
+    let (cgroup, pods) = c.cgroups(&mounts);
+    c.proc_files();
+    c.tmpfs(&mounts, &pods);
+    c.kubelet_summary();
+    c.log_pods();
     let previous = previous_in(&opts.out, &node);
     let req = KernelLogRequest {
         mode: &opts.kernel_log,
@@ -443,175 +192,487 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
         boot_time,
         now: captured_at,
     };
-    let k = kernel_log::collect(&req, paths, &budget);
-    let mut kbytes = 0;
-    let mut kentry = None;
-    if let Some((entry, data)) = k.kept {
-        kbytes = data.len() as u64;
-        kentry = Some(entry.clone());
-        entries.push(entry, data);
-    }
-    let kst = if opts.kernel_log == KernelLogMode::None {
-        Status::Missing
-    } else if k.problem.is_none() {
-        Status::Ok
-    } else if k.missing {
-        Status::Missing
-    } else if kentry.is_some() {
-        Status::Partial
-    } else {
-        Status::Error
-    };
-    let kmsg_text = match (&k.problem, &k.info) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Some(i)) => Some(format!(
-            "{} records read, {} OOM blocks kept, {} lost; window {}",
-            i.records_read,
-            i.oom_blocks,
-            i.lost,
-            match &i.since {
-                Some(s) => format!("since {s}"),
-                None => "continued from the previous snapshot".into(),
-            }
-        )),
-        (None, None) => Some("not read (--kernel-log none)".into()),
-    };
-    sources.push(status(
-        "kernel-log",
-        k.origin.clone(),
-        kentry.as_deref(),
-        kst,
-        kmsg_text,
-        kbytes,
-        t,
-    ));
-
-    // Node events from the journal.
-    let t = Instant::now();
-    let use_journal = match &opts.kernel_log {
-        KernelLogMode::Journal => true,
-        KernelLogMode::Auto => k.journal_ok,
-        _ => false,
-    };
-    if use_journal {
-        let since = match (&previous, opts.since) {
-            (Some(p), None) => p.captured_at,
-            _ => captured_at
-                .checked_sub(
-                    jiff::SignedDuration::try_from(opts.since.unwrap_or(kernel_log::DEFAULT_SINCE))
-                        .unwrap_or(jiff::SignedDuration::MAX),
-                )
-                .unwrap_or(Timestamp::UNIX_EPOCH),
-        };
-        match kernel_log::node_events(paths, since, &budget) {
-            Ok((data, read)) => {
-                let n = data.len() as u64;
-                entries.push(NODE_EVENTS_ENTRY, data);
-                sources.push(status(
-                    "node-events",
-                    "journalctl -u kubelet -u containerd -u crio -u docker",
-                    Some(NODE_EVENTS_ENTRY),
-                    Status::Ok,
-                    Some(format!("{read} lines read since {since}")),
-                    n,
-                    t,
-                ));
-            }
-            Err(e) => sources.push(status(
-                "node-events",
-                "journalctl",
-                None,
-                Status::Error,
-                Some(e),
-                0,
-                t,
-            )),
-        }
-    } else {
-        sources.push(status(
-            "node-events",
-            "-",
-            None,
-            Status::Missing,
-            Some(
-                "read only from the journal (--kernel-log auto with a journal, or journal)".into(),
-            ),
-            0,
-            t,
-        ));
-    }
-
-    if entries.refused() > 0 {
-        notes.push(format!(
+    let (kernel_log, journal_ok) = c.kernel_log(&req);
+    c.node_events(journal_ok, previous.as_ref(), captured_at);
+    if c.entries.refused() > 0 {
+        c.notes.push(format!(
             "{} entries dropped at the total size cap of {} bytes",
-            entries.refused(),
-            caps.total
+            c.entries.refused(),
+            c.caps.total
         ));
     }
-
-    let mut options = std::collections::BTreeMap::new();
-    options.insert("host_root".into(), paths.host_root.display().to_string());
-    options.insert("proc_root".into(), paths.proc_root.display().to_string());
-    options.insert(
-        "cgroup_root".into(),
-        opts.cgroup_root
-            .as_ref()
-            .map_or("discovered".into(), |p| p.display().to_string()),
-    );
-    options.insert("kernel_log".into(), opts.kernel_log.to_string());
-    options.insert(
-        "since".into(),
-        opts.since
-            .map_or("continue".into(), |d| format!("{}s", d.as_secs())),
-    );
-    options.insert("budget_ms".into(), millis(opts.budget).to_string());
-    options.insert(
-        "kubelet".into(),
-        match &opts.kubelet.source {
-            kubelet::KubeletSource::Disabled => "disabled".into(),
-            kubelet::KubeletSource::File(p) => format!("file {}", p.display()),
-            kubelet::KubeletSource::Auto => "auto".into(),
-            kubelet::KubeletSource::Url(u) => u.clone(),
-        },
-    );
-    options.insert(
-        "kubelet_tls".into(),
-        if opts.kubelet.insecure {
-            "insecure".into()
-        } else if opts.kubelet.ca_file.is_some() {
-            "ca-file".into()
-        } else {
-            "default".into()
-        },
-    );
 
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
         format_version: FORMAT_VERSION,
         collector_version: env!("CARGO_PKG_VERSION").into(),
         node,
-        hostname: hostname(paths).unwrap_or_default(),
+        hostname: hostname(c.paths).unwrap_or_default(),
         boot_id,
         boot_time,
-        kernel_release: read_trimmed(&paths.proc("sys/kernel/osrelease")),
+        kernel_release: read_trimmed(&c.paths.proc("sys/kernel/osrelease")),
         captured_at,
-        duration_ms: millis(budget.elapsed()),
-        cgroup: cgroup_info.unwrap_or(CgroupInfo {
+        duration_ms: millis(c.budget.elapsed()),
+        cgroup: cgroup.unwrap_or(CgroupInfo {
             mode: podmem_schema::snapshot::CgroupMode::V2,
             root: String::new(),
             root_in_hierarchy: "/".into(),
             cgroups: 0,
             kubepods: Vec::new(),
         }),
-        sources,
+        sources: c.sources,
         pods,
-        kernel_log: k.info,
-        options,
+        kernel_log,
+        options: options_map(opts),
     };
     Captured {
         manifest,
-        entries,
-        notes,
+        entries: c.entries,
+        notes: c.notes,
+    }
+}
+
+/// The options that shape what was captured, for the manifest (no secrets).
+fn options_map(opts: &SnapshotOptions) -> std::collections::BTreeMap<String, String> {
+    let kubelet = match &opts.kubelet.source {
+        kubelet::KubeletSource::Disabled => "disabled".into(),
+        kubelet::KubeletSource::File(p) => format!("file {}", p.display()),
+        kubelet::KubeletSource::Auto => "auto".into(),
+        kubelet::KubeletSource::Url(u) => u.clone(),
+    };
+    let tls = if opts.kubelet.insecure {
+        "insecure"
+    } else if opts.kubelet.ca_file.is_some() {
+        "ca-file"
+    } else {
+        "default"
+    };
+    [
+        ("host_root", opts.paths.host_root.display().to_string()),
+        ("proc_root", opts.paths.proc_root.display().to_string()),
+        (
+            "cgroup_root",
+            opts.cgroup_root
+                .as_ref()
+                .map_or("discovered".into(), |p| p.display().to_string()),
+        ),
+        ("kernel_log", opts.kernel_log.to_string()),
+        (
+            "since",
+            opts.since
+                .map_or("continue".into(), |d| format!("{}s", d.as_secs())),
+        ),
+        ("budget_ms", millis(opts.budget).to_string()),
+        ("kubelet", kubelet),
+        ("kubelet_tls", tls.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// One capture in progress: the readers' results gathered with their statuses.
+struct Capture<'a> {
+    opts: &'a SnapshotOptions,
+    paths: &'a HostPaths,
+    caps: Caps,
+    budget: Budget,
+    entries: Entries,
+    sources: Vec<SourceStatus>,
+    notes: Vec<String>,
+}
+
+impl Capture<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        name: &str,
+        origin: impl Into<String>,
+        entry: Option<&str>,
+        st: Status,
+        msg: Option<String>,
+        bytes: u64,
+        t: Instant,
+    ) {
+        self.sources
+            .push(status(name, origin, entry, st, msg, bytes, t));
+    }
+
+    /// Keeps an entry; Err with the reason when the total cap refuses it.
+    fn keep(&mut self, entry: &str, data: Vec<u8>) -> Result<u64, String> {
+        let n = data.len() as u64;
+        if self.entries.push(entry, data) {
+            Ok(n)
+        } else {
+            Err(format!(
+                "dropped: total size cap of {} bytes reached",
+                self.caps.total
+            ))
+        }
+    }
+
+    /// Keeps one source's single entry and records its status.
+    #[allow(clippy::too_many_arguments)]
+    fn keep_source(
+        &mut self,
+        name: &str,
+        origin: String,
+        entry: &str,
+        data: Vec<u8>,
+        st: Status,
+        msg: Option<String>,
+        t: Instant,
+    ) -> bool {
+        match self.keep(entry, data) {
+            Ok(n) => {
+                self.record(name, origin, Some(entry), st, msg, n, t);
+                true
+            }
+            Err(why) => {
+                self.record(name, origin, None, Status::Partial, Some(why), 0, t);
+                false
+            }
+        }
+    }
+
+    /// The host mountinfo: the cgroup root and the tmpfs list both come from it, so it
+    /// is never cut at a small --max-file-size.
+    fn mountinfo(&mut self) -> Vec<Mount> {
+        let t = Instant::now();
+        match mounts::read_mountinfo(self.paths, self.caps.per_file.max(16 << 20)) {
+            Ok((origin, bytes)) => {
+                let (mounts, errs) = parse_mountinfo(&String::from_utf8_lossy(&bytes));
+                let msg = match errs.first() {
+                    None => format!("{} mounts", mounts.len()),
+                    Some(first) => format!(
+                        "{} mounts; {} malformed lines, first: {first}",
+                        mounts.len(),
+                        errs.len()
+                    ),
+                };
+                let origin = origin.display().to_string();
+                self.keep_source(
+                    "mountinfo",
+                    origin,
+                    MOUNTINFO_ENTRY,
+                    bytes,
+                    Status::Ok,
+                    Some(msg),
+                    t,
+                );
+                mounts
+            }
+            Err(errs) => {
+                let msg = errs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let origin = self.paths.proc("self/mountinfo").display().to_string();
+                self.record("mountinfo", origin, None, Status::Error, Some(msg), 0, t);
+                Vec::new()
+            }
+        }
+    }
+
+    fn cgroups(&mut self, mounts: &[Mount]) -> (Option<CgroupInfo>, Vec<PodEntry>) {
+        let t = Instant::now();
+        let root = match &self.opts.cgroup_root {
+            Some(dir) => cgroups::explicit(dir, mounts, self.paths),
+            None => cgroups::discover(mounts, self.paths),
+        };
+        let root: CgroupRoot = match root {
+            Ok(r) => r,
+            Err(e) => {
+                self.notes.push(format!("no pods found: {e}"));
+                self.record("cgroups", "-", None, Status::Error, Some(e), 0, t);
+                return (None, Vec::new());
+            }
+        };
+        let before = self.entries.total();
+        let w = cgroups::walk(&root, &self.budget, &self.caps, &mut self.entries);
+        let pods = cgroups::pods_of(&w.cgroups, &root.root_in_hierarchy);
+        let mut msg = format!(
+            "{} cgroups ({} kubepods subtree(s)), {} files; {}",
+            w.cgroups.len(),
+            w.kubepods.len(),
+            w.files,
+            root.how
+        );
+        if w.vanished > 0 {
+            msg.push_str(&format!("; {} vanished while read (normal)", w.vanished));
+        }
+        if let Some(p) = &w.partial {
+            msg = format!("{p}; {msg}");
+        }
+        if !w.errors.is_empty() {
+            let shown: Vec<_> = w.errors.iter().take(5).cloned().collect();
+            msg = format!("{msg}; {} errors: {}", w.errors.len(), shown.join("; "));
+        }
+        let st = if w.partial.is_some() || !w.errors.is_empty() {
+            Status::Partial
+        } else {
+            Status::Ok
+        };
+        if w.kubepods.is_empty() {
+            self.notes.push(format!(
+                "no pods found (looked for kubepods under {})",
+                root.dir.display()
+            ));
+        } else if pods.is_empty() {
+            self.notes.push(format!(
+                "no pods found (kubepods subtree {} under {} holds no pod cgroups)",
+                w.kubepods.join(", "),
+                root.dir.display()
+            ));
+        }
+        let bytes = self.entries.total() - before;
+        self.record(
+            "cgroups",
+            root.dir.display().to_string(),
+            Some("cgroup/"),
+            st,
+            Some(msg),
+            bytes,
+            t,
+        );
+        let info = CgroupInfo {
+            mode: root.mode,
+            root: root.dir.display().to_string(),
+            root_in_hierarchy: root.root_in_hierarchy,
+            cgroups: w.cgroups.len() as u64,
+            kubepods: w.kubepods,
+        };
+        (Some(info), pods)
+    }
+
+    fn proc_files(&mut self) {
+        for (name, rel, entry) in [
+            ("meminfo", "meminfo", "proc/meminfo"),
+            ("vmstat", "vmstat", "proc/vmstat"),
+            ("proc-cgroups", "cgroups", "proc/cgroups"),
+            ("pressure-memory", "pressure/memory", "proc/pressure/memory"),
+        ] {
+            let t = Instant::now();
+            let p = self.paths.proc(rel);
+            let origin = p.display().to_string();
+            let mut buf = Vec::new();
+            match read_into(&p, self.caps.per_file, &mut buf) {
+                Ok(cut) => {
+                    let (st, msg) = if cut {
+                        (
+                            Status::Partial,
+                            Some(format!("cut at the {}-byte cap", self.caps.per_file)),
+                        )
+                    } else {
+                        (Status::Ok, None)
+                    };
+                    self.keep_source(name, origin, entry, buf, st, msg, t);
+                }
+                Err(e) => {
+                    let st = if e.not_found() {
+                        Status::Missing
+                    } else {
+                        Status::Error
+                    };
+                    self.record(name, origin, None, st, Some(e.to_string()), 0, t);
+                }
+            }
+        }
+    }
+
+    fn tmpfs(&mut self, mounts: &[Mount], pods: &[PodEntry]) {
+        let t = Instant::now();
+        // A sandbox's /dev/shm is named by its pause container, one of the pod's
+        // container cgroups.
+        let sandbox_pods: std::collections::BTreeMap<String, String> = pods
+            .iter()
+            .flat_map(|p| {
+                p.containers
+                    .iter()
+                    .map(move |c| (c.id.clone(), p.uid.clone()))
+            })
+            .collect();
+        let tmpfs = mounts::tmpfs_usage(mounts, self.paths, &sandbox_pods);
+        let failed = tmpfs.iter().filter(|u| u.error.is_some()).count();
+        let empty_dirs = tmpfs.iter().filter(|u| u.plugin == "empty-dir").count();
+        let shm = tmpfs.iter().filter(|u| u.plugin == "shm").count();
+        let msg = format!(
+            "{} pod tmpfs mounts ({empty_dirs} emptyDir, {shm} sandbox /dev/shm), {failed} statfs failures",
+            tmpfs.len()
+        );
+        let st = if failed > 0 {
+            Status::Partial
+        } else {
+            Status::Ok
+        };
+        let json = serde_json::to_vec_pretty(&tmpfs).unwrap_or_default();
+        self.keep_source(
+            "tmpfs",
+            "statfs of pod tmpfs mounts".into(),
+            TMPFS_ENTRY,
+            json,
+            st,
+            Some(msg),
+            t,
+        );
+    }
+
+    fn kubelet_summary(&mut self) {
+        let t = Instant::now();
+        let f = fetch_abandonable(self.opts, &self.budget, self.caps.summary);
+        match f.body {
+            Some(body) => {
+                self.keep_source(
+                    "kubelet-summary",
+                    f.origin,
+                    SUMMARY_ENTRY,
+                    body,
+                    f.status,
+                    f.message,
+                    t,
+                );
+            }
+            None => self.record("kubelet-summary", f.origin, None, f.status, f.message, 0, t),
+        }
+    }
+
+    fn log_pods(&mut self) {
+        let t = Instant::now();
+        let dir = self.paths.log_pods.clone();
+        let origin = dir.display().to_string();
+        match log_pods_listing(&dir) {
+            Ok((text, count)) => {
+                let msg = Some(format!("{count} log files"));
+                self.keep_source(
+                    "log-pods",
+                    origin,
+                    LOG_PODS_ENTRY,
+                    text.into_bytes(),
+                    Status::Ok,
+                    msg,
+                    t,
+                );
+            }
+            Err(e) => {
+                let st = if e.kind() == std::io::ErrorKind::NotFound {
+                    Status::Missing
+                } else {
+                    Status::Error
+                };
+                self.record(
+                    "log-pods",
+                    origin,
+                    None,
+                    st,
+                    Some(format!("{}: {e}", dir.display())),
+                    0,
+                    t,
+                );
+            }
+        }
+    }
+
+    /// Reads the kernel log; returns its manifest info and whether the journal worked.
+    fn kernel_log(&mut self, req: &KernelLogRequest<'_>) -> (Option<KernelLogInfo>, bool) {
+        let t = Instant::now();
+        let k = kernel_log::collect(req, self.paths, &self.budget);
+        let mut info = k.info;
+        let mut problem = k.problem;
+        let mut kept = None;
+        if let Some((entry, data)) = k.kept {
+            match self.keep(&entry, data) {
+                Ok(n) => kept = Some((entry, n)),
+                Err(why) => {
+                    // The lines were not kept, so the next snapshot must read them again.
+                    if let Some(i) = info.as_mut() {
+                        i.next = req
+                            .previous
+                            .filter(|p| p.info.source == i.source)
+                            .and_then(|p| p.info.next.clone());
+                    }
+                    problem = Some(why);
+                }
+            }
+        }
+        let st = if *req.mode == KernelLogMode::None {
+            Status::Missing
+        } else if problem.is_none() {
+            Status::Ok
+        } else if k.missing {
+            Status::Missing
+        } else if kept.is_some() {
+            Status::Partial
+        } else {
+            Status::Error
+        };
+        let msg = match (&problem, &info) {
+            (Some(p), _) => p.clone(),
+            (None, Some(i)) => format!(
+                "{} records read, {} OOM blocks kept, {} lost; window {}",
+                i.records_read,
+                i.oom_blocks,
+                i.lost,
+                match &i.since {
+                    Some(s) => format!("since {s}"),
+                    None => "continued from the previous snapshot".into(),
+                }
+            ),
+            (None, None) => "not read (--kernel-log none)".into(),
+        };
+        let (entry, bytes) = match &kept {
+            Some((e, n)) => (Some(e.as_str()), *n),
+            None => (None, 0),
+        };
+        self.record("kernel-log", k.origin, entry, st, Some(msg), bytes, t);
+        (info, k.journal_ok)
+    }
+
+    /// kubelet and runtime journal lines since the previous snapshot (or `--since`).
+    fn node_events(&mut self, journal_ok: bool, previous: Option<&Previous>, now: Timestamp) {
+        let t = Instant::now();
+        let use_journal = match &self.opts.kernel_log {
+            KernelLogMode::Journal => true,
+            KernelLogMode::Auto => journal_ok,
+            _ => false,
+        };
+        if !use_journal {
+            let why = "read only from the journal (--kernel-log auto with a journal, or journal)";
+            self.record(
+                "node-events",
+                "-",
+                None,
+                Status::Missing,
+                Some(why.into()),
+                0,
+                t,
+            );
+            return;
+        }
+        let since = match (previous, self.opts.since) {
+            (Some(p), None) => p.captured_at,
+            (_, since) => {
+                let d = jiff::SignedDuration::try_from(since.unwrap_or(kernel_log::DEFAULT_SINCE))
+                    .unwrap_or(jiff::SignedDuration::MAX);
+                now.checked_sub(d).unwrap_or(Timestamp::UNIX_EPOCH)
+            }
+        };
+        let origin = "journalctl -u kubelet -u containerd -u crio -u docker";
+        match kernel_log::node_events(self.paths, since, &self.budget) {
+            Ok((data, read)) => {
+                let msg = Some(format!("{read} lines read since {since}"));
+                self.keep_source(
+                    "node-events",
+                    origin.into(),
+                    NODE_EVENTS_ENTRY,
+                    data,
+                    Status::Ok,
+                    msg,
+                    t,
+                );
+            }
+            Err(e) => self.record("node-events", origin, None, Status::Error, Some(e), 0, t),
+        }
     }
 }
 
