@@ -527,6 +527,70 @@ mod tests {
         assert!(discover(&mounts, &paths).unwrap_err().contains("no cgroup"));
     }
 
+    fn v1_root(dir: &Path) -> CgroupRoot {
+        CgroupRoot {
+            mode: CgroupMode::V1,
+            dir: dir.to_path_buf(),
+            root_in_hierarchy: "/".into(),
+            how: "test".into(),
+        }
+    }
+
+    #[test]
+    fn walk_finds_nested_kubepods_and_never_follows_symlinks() {
+        let d = tempfile::tempdir().unwrap();
+        let pod = "system/docker/kubepods/burstable/pod0a1b2c3d-0000-4000-8000-000000000001";
+        let cid = "ab".repeat(32);
+        for rel in [
+            "",
+            "system",
+            "system/docker",
+            pod,
+            &format!("{pod}/{cid}"),
+            "other/deep/x",
+        ] {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join("memory.stat"), "rss 1\n").unwrap();
+            std::fs::write(p.join("memory.kmem.slabinfo"), "never read").unwrap();
+        }
+        // A symlink to a kubepods tree elsewhere must not be walked.
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(elsewhere.path().join("kubepods/podx")).unwrap();
+        std::fs::write(elsewhere.path().join("kubepods/memory.stat"), "rss 1\n").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("kubepods"), d.path().join("kubepods"))
+            .unwrap();
+        let mut out = Entries::new(1 << 20);
+        let w = walk(
+            &v1_root(d.path()),
+            &Budget::new(std::time::Duration::from_secs(5), None),
+            &Caps::default(),
+            &mut out,
+        );
+        assert_eq!(w.kubepods, ["system/docker/kubepods"]);
+        // root, the top-level `system` (`other` holds no files; `other/deep/x` is
+        // neither top-level nor kubepods), the pod and its container; kubepods and
+        // burstable hold no files here.
+        assert_eq!(w.cgroups, ["", "system", pod, &format!("{pod}/{cid}")]);
+        assert!(out.iter().all(|(n, _)| !n.contains("slabinfo")));
+        let pods = pods_of(&w.cgroups, "/");
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].cgroup_path, pod);
+        assert_eq!(pods[0].containers[0].id, cid);
+    }
+
+    #[test]
+    fn vanished_cgroup_is_recorded_not_an_error() {
+        let mut buf = Vec::new();
+        let r = read_cgroup_dir(
+            Path::new("/nonexistent/podmem/cg"),
+            V1_FILES,
+            1 << 20,
+            &mut buf,
+        );
+        assert!(r.gone && r.errors.is_empty() && r.files.is_empty());
+    }
+
     #[test]
     fn kubepods_names() {
         for n in ["kubepods", "kubepods.slice", "kubelet-kubepods.slice"] {
