@@ -141,3 +141,21 @@ fn fixture_report_lazy_charts_and_moment() {
     assert!(dom.contains("unattributed shmem"));
     assert!(dom.contains("kubectl top"));
 }
+
+/// The self-check must notice what it is there to notice: a page with markup and
+/// script spliced in raw (as an unescaped name would) reports both.
+#[test]
+fn self_check_detects_injection() {
+    let Some(browser) = chromium() else { return };
+    let html = String::from_utf8(podmem_reports::render_html(&common::fixture_report()).unwrap())
+        .unwrap()
+        .replacen(
+            "<main>",
+            r#"<main><img src=x onerror="window.__podmemCanary=1"><script>window.__podmemCanary=1</script>"#,
+            1,
+        );
+    let dom = dump_dom(browser, html.as_bytes(), "#draw-all");
+    assert_eq!(body_attr(&dom, "data-canary").as_deref(), Some("tripped"));
+    let injected: u32 = body_attr(&dom, "data-injected").unwrap().parse().unwrap();
+    assert!(injected >= 2, "injected = {injected}");
+}
