@@ -31,9 +31,9 @@ pub const NODE_EVENTS_ENTRY: &str = "kernel/node-events.log";
 /// Window used when there is no previous snapshot to continue from.
 pub const DEFAULT_SINCE: Duration = Duration::from_secs(24 * 3600);
 /// Most of a syslog file read on a first run (its tail).
-const FILE_WINDOW: u64 = 64 << 20;
+const FILE_WINDOW: u64 = 32 << 20;
 /// Most bytes of OOM blocks (or node events) kept.
-const KEEP_CAP: usize = 16 << 20;
+const KEEP_CAP: usize = 8 << 20;
 /// Most node-event lines kept.
 const NODE_EVENT_LINES: usize = 10_000;
 
@@ -518,19 +518,27 @@ fn file(req: &KernelLogRequest<'_>, path: &Path) -> KernelCapture {
     if let Err(e) = f.seek(SeekFrom::Start(start)) {
         return fail(format!("{}: seek: {e}", path.display()));
     }
-    let mut data = Vec::new();
-    if let Err(e) = f.take(len - start).read_to_end(&mut data) {
-        return fail(format!("{}: {e}", path.display()));
-    }
-    // Only whole lines: a line being written now is read next time.
-    let whole = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    // Streamed line by line: memory stays bounded by what is kept, whatever the size.
+    let mut reader = BufReader::with_capacity(64 << 10, f.take(len - start));
     let mut filter = BlockFilter::default();
     let mut kept = Vec::new();
     let mut read = 0u64;
-    for line in data[..whole].split_inclusive(|&b| b == b'\n') {
-        read += 1;
-        if filter.keep(&String::from_utf8_lossy(line)) && kept.len() < KEEP_CAP {
-            kept.extend_from_slice(line);
+    let mut whole = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            // Only whole lines: a line being written now is read next time.
+            Ok(_) if !line.ends_with(b"\n") => break,
+            Ok(n) => {
+                whole += n as u64;
+                read += 1;
+                if filter.keep(&String::from_utf8_lossy(&line)) && kept.len() < KEEP_CAP {
+                    kept.extend_from_slice(&line);
+                }
+            }
+            Err(e) => return fail(format!("{}: {e}", path.display())),
         }
     }
     KernelCapture {
@@ -538,7 +546,7 @@ fn file(req: &KernelLogRequest<'_>, path: &Path) -> KernelCapture {
             source: "file".into(),
             entry: SYSLOG_ENTRY.into(),
             since: None,
-            next: Some((start + whole as u64).to_string()),
+            next: Some((start + whole).to_string()),
             boot_id: req.boot_id.map(str::to_string),
             records_read: read,
             oom_blocks: filter.blocks(),
