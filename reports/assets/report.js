@@ -195,7 +195,17 @@
       });
     }, { rootMargin: "400px 0px" });
     var els = document.querySelectorAll(".chart");
-    for (var i = 0; i < els.length; i++) io.observe(els[i]);
+    // Charts already in view are drawn now rather than on the observer's first
+    // callback, so the first screen is complete when the page reports loaded.
+    var reach = window.innerHeight + 400, w = 0;
+    for (var i = 0; i < els.length; i++) {
+      if (els[i].getBoundingClientRect().top < reach) {
+        if (!w) w = Math.max(320, els[i].clientWidth || 900);
+        drawChart(els[i], w);
+      } else {
+        io.observe(els[i]);
+      }
+    }
   }
 
   window.addEventListener("beforeprint", function () {
