@@ -185,8 +185,16 @@
     })(sliders[s]);
   }
 
+  // Fragment options, joined by "&": "draw-all" draws every chart now (print, tests,
+  // screenshots); "moment=P:I" opens pod P's moment table at chart point I (a link to
+  // a moment).
+  var opts = {};
+  location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+    var eq = kv.indexOf("=");
+    if (kv) opts[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? true : decodeURIComponent(kv.slice(eq + 1));
+  });
   body.setAttribute("data-charts-drawn", "0");
-  if (location.hash === "#draw-all" || typeof IntersectionObserver === "undefined") {
+  if (opts["draw-all"] || typeof IntersectionObserver === "undefined") {
     drawAll();
   } else {
     var io = new IntersectionObserver(function (entries) {
@@ -206,6 +214,12 @@
         io.observe(els[i]);
       }
     }
+  }
+
+  if (typeof opts.moment === "string") {
+    var m = /^(\d+):(\d+)$/.exec(opts.moment);
+    var md = m && podData(m[1]);
+    if (md && Number(m[2]) < md.t.length) updateMoment(m[1], md, Number(m[2]));
   }
 
   window.addEventListener("beforeprint", function () {

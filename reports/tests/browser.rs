@@ -123,7 +123,7 @@ fn hostile_report_in_chromium() {
 }
 
 #[test]
-fn fixture_report_lazy_charts_and_moment() {
+fn fixture_report_first_screen_drawn() {
     let Some(browser) = chromium() else { return };
     let html = podmem_reports::render_html(&common::fixture_report()).unwrap();
     // For a look or a screenshot (scripts/screenshot.sh): PODMEM_WRITE_FIXTURE_HTML=path.
@@ -140,6 +140,41 @@ fn fixture_report_lazy_charts_and_moment() {
     // The pod index's pod row links to the section; the legend shows our series.
     assert!(dom.contains("unattributed shmem"));
     assert!(dom.contains("kubectl top"));
+}
+
+/// The page's own moment table logic (delta decoding, shared series, column mapping):
+/// opening the link to a moment shows the figures of that capture.
+#[test]
+fn moment_link_updates_the_table() {
+    let Some(browser) = chromium() else { return };
+    let html = podmem_reports::render_html(&common::fixture_report()).unwrap();
+    // Point 2 is the capture at 10:02, right after container A was removed.
+    let dom = dump_dom(browser, &html, "#draw-all&moment=0:2");
+    assert_eq!(body_attr(&dom, "data-js-errors").as_deref(), Some("0"));
+    assert!(
+        dom.contains(r#"<span class="moment-time">2026-11-27 10:02:00 UTC</span>"#),
+        "moment time not updated"
+    );
+    let row = |class: &str| -> String {
+        let start = dom.find(&format!(r#"<tr class="{class}""#)).unwrap();
+        let end = start + dom[start..].find("</tr>").unwrap();
+        dom[start..end].to_owned()
+    };
+    let cells = |class: &str| -> Vec<String> {
+        row(class)
+            .split("data-col=")
+            .skip(1)
+            .map(|c| {
+                let text = &c[c.find('>').unwrap() + 1..];
+                text[..text.find('<').unwrap()].to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(cells("v-top"), ["", "5.0 MiB", ""]);
+    assert_eq!(cells("v-pod"), ["69.0 MiB", "69.0 MiB", "64.0 MiB"]);
+    assert_eq!(cells("v-unattr"), ["64.0 MiB", "64.0 MiB", "64.0 MiB"]);
+    assert_eq!(cells("v-tmpfs"), ["", "", "64.0 MiB"]);
+    assert_eq!(cells("v-limit"), ["100.0 MiB", "", ""]);
 }
 
 /// The self-check must notice what it is there to notice: a page with markup and
