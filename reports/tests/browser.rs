@@ -177,6 +177,15 @@ fn moment_link_updates_the_table() {
     assert_eq!(cells("v-limit"), ["100.0 MiB", "", ""]);
 }
 
+#[test]
+fn sparse_pods_draw_without_errors() {
+    let Some(browser) = chromium() else { return };
+    let html = podmem_reports::render_html(&common::sparse_report()).unwrap();
+    let dom = dump_dom(browser, &html, "#draw-all&moment=2:0");
+    assert_eq!(body_attr(&dom, "data-js-errors").as_deref(), Some("0"));
+    assert_eq!(body_attr(&dom, "data-charts-drawn").as_deref(), Some("2"));
+}
+
 /// The self-check must notice what it is there to notice: a page with markup and
 /// script spliced in raw (as an unescaped name would) reports both.
 #[test]

@@ -125,3 +125,13 @@ fn empty_report_renders() {
     assert!(html.contains("No pods in these snapshots."));
     assert!(html.contains("No OOM kills found"));
 }
+
+#[test]
+fn sparse_pods_render() {
+    let html = String::from_utf8(render_html(&sparse_report()).unwrap()).unwrap();
+    assert!(html.contains(r#"id="pod-1""#) && html.contains(r#"id="pod-2""#));
+    // The sample-less pod has no chart; the all-unknown one has one with no values.
+    assert_eq!(html.matches(r#"class="chart""#).count(), 2);
+    assert!(html.contains("none &#x2f; unknown"));
+    assert!(html.contains("66666666-2222-3333-4444-555555555555</h3>"));
+}

@@ -289,6 +289,28 @@ pub fn fixture_report() -> Report {
     }
 }
 
+/// [`fixture_report`] plus a pod without samples or limit and a pod whose only sample
+/// knows nothing (no time, no figures, no names).
+pub fn sparse_report() -> Report {
+    let mut r = fixture_report();
+    let mut empty = r.pods[0].clone();
+    empty.uid = "11111111-2222-3333-4444-555555555555".into();
+    empty.samples.clear();
+    empty.transitions.clear();
+    empty.limit = None;
+    let mut unknown = empty.clone();
+    unknown.uid = "66666666-2222-3333-4444-555555555555".into();
+    unknown.name = None;
+    unknown.namespace = None;
+    unknown.samples = vec![PodSample {
+        snapshot: "s.tar.gz".into(),
+        ..PodSample::default()
+    }];
+    r.pods.push(empty);
+    r.pods.push(unknown);
+    r
+}
+
 /// Strings that would run or inject markup if any reached the page unescaped. Each
 /// that could execute sets `window.__podmemCanary`, which the page's self-check reports.
 pub const HOSTILE: &[&str] = &[
