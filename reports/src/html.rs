@@ -579,9 +579,19 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
             .filter(|e| pod_matches_oom(p, e))
             .collect();
         let (view, spark) = pod_view(i, p, &pod_ooms, worst, opts);
-        pods.push(view);
+        pods.push((worst, view));
         pod_sparks.push(spark);
     }
+    // Pods with findings first (worst first), then by OOM kills; sparks stay indexed by
+    // the pod's position in the report, which is also its anchor.
+    pods.sort_by(|(wa, a), (wb, b)| {
+        let rank = |w: &Option<Severity>| w.map_or(3, |s| s as u8);
+        rank(wa)
+            .cmp(&rank(wb))
+            .then(b.oom_count.cmp(&a.oom_count))
+            .then(a.index.cmp(&b.index))
+    });
+    let pods: Vec<PodView> = pods.into_iter().map(|(_, v)| v).collect();
 
     let mut node_sparks = Vec::new();
     let nodes: Vec<NodeView> = report
