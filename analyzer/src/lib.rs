@@ -30,25 +30,34 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Analyzes every input and assembles the report. Never fails: unusable inputs are
 /// listed with their problems.
 pub fn analyze(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Report {
-    let mut snapshots = Vec::new();
-    let mut events = Vec::new();
-    let mut sink = |raw: load::RawSnapshot| {
+    let parsed: std::sync::Mutex<Vec<model::Snapshot>> = std::sync::Mutex::new(Vec::new());
+    let sink = |raw: load::RawSnapshot| {
         let mut problems = Vec::new();
-        let mut snap = model::parse_snapshot(raw, &mut problems);
+        let snap = model::parse_snapshot(raw, &mut problems);
+        let accepted = match parsed.lock() {
+            Ok(mut v) => {
+                v.push(snap);
+                true
+            }
+            Err(_) => false,
+        };
+        SinkResult { accepted, problems }
+    };
+    let loaded = load::load_inputs(paths, limits, &sink);
+    let mut inputs = loaded.inputs;
+    let mut snapshots = parsed.into_inner().unwrap_or_default();
+    // Threads finish in any order; events are taken in archive order so that the
+    // report does not depend on scheduling.
+    snapshots.sort_by(|a, b| a.archive.cmp(&b.archive));
+    let mut events = Vec::new();
+    for snap in &mut snapshots {
         for e in std::mem::take(&mut snap.ooms) {
             events.push(BootEvent {
                 boot: snap.boot_id.clone(),
                 event: e,
             });
         }
-        snapshots.push(snap);
-        SinkResult {
-            accepted: true,
-            problems,
-        }
-    };
-    let loaded = load::load_inputs(paths, limits, &mut sink);
-    let mut inputs = loaded.inputs;
+    }
     let (by_node, dropped) = timeline::group(snapshots);
     for (archive, problem) in dropped {
         if let Some(input) = inputs
@@ -66,8 +75,7 @@ pub fn analyze(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Report {
         }
     }
     let oom_events = ooms::dedup(events);
-    let timelines = timeline::build(&by_node, &oom_events);
-    drop(by_node);
+    let timelines = timeline::build(by_node, &oom_events);
     let findings = findings::run(&timelines, &oom_events);
     Report {
         format: REPORT_FORMAT.to_string(),

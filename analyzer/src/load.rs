@@ -7,10 +7,12 @@
 //! first bytes, not by its name, so a random file called `.tar.gz` is refused for what
 //! it is.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 use podmem_schema::report::InputReport;
@@ -34,6 +36,8 @@ pub struct Limits {
     pub max_archive_bytes: u64,
     /// Entries per archive (tar bombs of many tiny files).
     pub max_entries: u64,
+    /// Threads reading archives; 0 = one per core (at most 8).
+    pub workers: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +46,7 @@ impl Default for Limits {
             max_entry_bytes: 16 << 20,
             max_archive_bytes: 256 << 20,
             max_entries: 100_000,
+            workers: 0,
         }
     }
 }
@@ -91,55 +96,12 @@ pub fn into_text(bytes: Vec<u8>, archive: &str, entry: &str, problems: &mut Vec<
     text
 }
 
-/// What the loader found for one input file, with the snapshots it accepted handed to
-/// the sink as they are read (so raw texts need not all be held at once).
+/// What the loader found: one report per file read (snapshots, bundles) and per
+/// unusable path, in input order. The snapshots themselves went to the sink.
 #[derive(Debug)]
 pub struct Loaded {
-    /// One report per file read (snapshots, bundles) and per unusable path.
+    /// Input reports.
     pub inputs: Vec<InputReport>,
-}
-
-/// Reads every input path (files or directories, recursively) and hands each snapshot
-/// to `sink` as soon as it is read. `sink` returns problems of its own (e.g. a snapshot
-/// it could not use: `Err(reason)` refuses it).
-pub fn load_inputs(
-    paths: &[PathBuf],
-    limits: &Limits,
-    sink: &mut dyn FnMut(RawSnapshot) -> SinkResult,
-) -> Loaded {
-    let mut inputs = Vec::new();
-    for path in paths {
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) => {
-                inputs.push(rejected(
-                    path,
-                    "file",
-                    format!("{}: cannot read: {e}", path.display()),
-                ));
-                continue;
-            }
-        };
-        if meta.is_dir() {
-            let files = archive_files_under(path, &mut inputs);
-            if files.is_empty() {
-                inputs.push(rejected(
-                    path,
-                    "directory",
-                    format!(
-                        "{}: no snapshot archives (*.tar.gz, *.tgz) or bundles (*.tar) found",
-                        path.display()
-                    ),
-                ));
-            }
-            for f in files {
-                inputs.push(load_file(&f, limits, sink));
-            }
-        } else {
-            inputs.push(load_file(path, limits, sink));
-        }
-    }
-    Loaded { inputs }
 }
 
 /// What the sink says about a snapshot it was handed.
@@ -149,6 +111,137 @@ pub struct SinkResult {
     pub accepted: bool,
     /// Problems found while using it (naming the file).
     pub problems: Vec<String>,
+}
+
+/// The sink every snapshot is handed to, from several threads at once.
+pub type Sink<'a> = dyn Fn(RawSnapshot) -> SinkResult + Sync + 'a;
+
+/// One snapshot archive to read: a file, or a bundle member already in memory.
+enum Unit {
+    File(PathBuf),
+    Member(String, Vec<u8>),
+}
+
+/// Outcome of one unit, merged into its input's report in sequence order.
+struct UnitOutcome {
+    input: usize,
+    seq: usize,
+    accepted: u32,
+    problems: Vec<String>,
+}
+
+/// Reads every input path (files, or directories searched recursively) and hands each
+/// snapshot to `sink` as soon as it is read, on `limits.workers` threads: a long series
+/// is mostly decompression and parsing, which spread over cores. The inputs are walked
+/// (and bundles unpacked member by member, in memory) on the calling thread.
+pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loaded {
+    let mut inputs: Vec<InputReport> = Vec::new();
+    let workers = if limits.workers == 0 {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+    } else {
+        limits.workers
+    };
+    let outcomes: Mutex<Vec<UnitOutcome>> = Mutex::new(Vec::new());
+    let (tx, rx) = mpsc::sync_channel::<(usize, usize, Unit)>(workers * 2);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (rx, outcomes) = (&rx, &outcomes);
+            scope.spawn(move || loop {
+                let next = rx.lock().map(|r| r.recv());
+                let Ok(Ok((input, seq, unit))) = next else {
+                    break;
+                };
+                let (accepted, problems) = read_unit(unit, limits, sink);
+                if let Ok(mut o) = outcomes.lock() {
+                    o.push(UnitOutcome {
+                        input,
+                        seq,
+                        accepted,
+                        problems,
+                    });
+                }
+            });
+        }
+        let mut seq = 0usize;
+        let mut send = |input: usize, unit: Unit| {
+            seq += 1;
+            // Workers only stop when the channel closes, so a send cannot fail.
+            let _ = tx.send((input, seq, unit));
+        };
+        for path in paths {
+            let meta = match std::fs::metadata(path) {
+                Ok(m) => m,
+                Err(e) => {
+                    inputs.push(rejected(
+                        path,
+                        "file",
+                        format!("{}: cannot read: {e}", path.display()),
+                    ));
+                    continue;
+                }
+            };
+            let files = if meta.is_dir() {
+                let files = archive_files_under(path, &mut inputs);
+                if files.is_empty() {
+                    inputs.push(rejected(
+                        path,
+                        "directory",
+                        format!(
+                            "{}: no snapshot archives (*.tar.gz, *.tgz) or bundles (*.tar) found",
+                            path.display()
+                        ),
+                    ));
+                }
+                files
+            } else {
+                vec![path.clone()]
+            };
+            for f in files {
+                let idx = inputs.len();
+                inputs.push(rejected(&f, "snapshot", String::new()));
+                inputs[idx].problems.clear();
+                sniff_file(&f, limits, &mut inputs[idx], &mut |unit| send(idx, unit));
+            }
+        }
+        drop(tx);
+    });
+    let mut outcomes = outcomes.into_inner().unwrap_or_default();
+    outcomes.sort_by_key(|o| o.seq);
+    for o in outcomes {
+        let r = &mut inputs[o.input];
+        r.snapshots += o.accepted;
+        r.problems.extend(o.problems);
+    }
+    for r in &mut inputs {
+        finish(r);
+    }
+    Loaded { inputs }
+}
+
+/// Reads one snapshot unit and hands it to the sink: (accepted, problems).
+fn read_unit(unit: Unit, limits: &Limits, sink: &Sink<'_>) -> (u32, Vec<String>) {
+    let read = match unit {
+        Unit::File(path) => {
+            let name = path.display().to_string();
+            match File::open(&path) {
+                Ok(f) => read_snapshot(BufReader::with_capacity(64 * 1024, f), &name, limits),
+                Err(e) => Err(format!("{name}: cannot open: {e}")),
+            }
+        }
+        Unit::Member(display, bytes) => read_snapshot(bytes.as_slice(), &display, limits),
+    };
+    match read {
+        Ok(snap) => {
+            let mut problems = snap.problems.clone();
+            let res = sink(snap);
+            problems.extend(res.problems);
+            (u32::from(res.accepted), problems)
+        }
+        Err(p) => (0, vec![p]),
+    }
 }
 
 fn rejected(path: &Path, kind: &str, problem: String) -> InputReport {
@@ -191,25 +284,15 @@ fn archive_files_under(dir: &Path, inputs: &mut Vec<InputReport>) -> Vec<PathBuf
     out
 }
 
-/// Reads one file: a gzip snapshot or a tar bundle, by content.
-fn load_file(
-    path: &Path,
-    limits: &Limits,
-    sink: &mut dyn FnMut(RawSnapshot) -> SinkResult,
-) -> InputReport {
+/// Decides what a file is by its first bytes: a gzip snapshot is queued as is; a tar
+/// bundle is walked here and each member queued; anything else is a problem.
+fn sniff_file(path: &Path, limits: &Limits, report: &mut InputReport, send: &mut dyn FnMut(Unit)) {
     let name = path.display().to_string();
-    let mut report = InputReport {
-        path: name.clone(),
-        kind: "snapshot".to_string(),
-        snapshots: 0,
-        status: "rejected".to_string(),
-        problems: Vec::new(),
-    };
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
             report.problems.push(format!("{name}: cannot open: {e}"));
-            return report;
+            return;
         }
     };
     let mut head = [0u8; 512];
@@ -217,43 +300,24 @@ fn load_file(
         Ok(n) => n,
         Err(e) => {
             report.problems.push(format!("{name}: cannot read: {e}"));
-            return report;
+            return;
         }
     };
     let head = &head[..n];
-    let rest = io::Cursor::new(head.to_vec()).chain(file);
     if n == 0 {
         report.problems.push(format!("{name}: empty file"));
     } else if head.starts_with(&[0x1f, 0x8b]) {
-        match read_snapshot(BufReader::new(rest), &name, limits) {
-            Ok(snap) => accept(&mut report, sink, snap),
-            Err(p) => report.problems.push(p),
-        }
+        send(Unit::File(path.to_path_buf()));
     } else if n >= 262 && &head[257..262] == b"ustar" {
         report.kind = "bundle".to_string();
-        read_bundle(BufReader::new(rest), &name, limits, sink, &mut report);
+        let rest = io::Cursor::new(head.to_vec()).chain(file);
+        read_bundle(BufReader::new(rest), &name, limits, send, report);
     } else {
         report.problems.push(format!(
             "{name}: not a podmem snapshot (no gzip header) nor a bundle (no tar header); first bytes {}",
             hex_prefix(head)
         ));
     }
-    finish(&mut report);
-    report
-}
-
-fn accept(
-    report: &mut InputReport,
-    sink: &mut dyn FnMut(RawSnapshot) -> SinkResult,
-    snap: RawSnapshot,
-) {
-    let mut problems = snap.problems.clone();
-    let res = sink(snap);
-    problems.extend(res.problems);
-    if res.accepted {
-        report.snapshots += 1;
-    }
-    report.problems.extend(problems);
 }
 
 /// Sets the status from what was accepted and caps the problem list.
@@ -295,10 +359,52 @@ fn hex_prefix(b: &[u8]) -> String {
 }
 
 /// Counts decompressed bytes and fails (rather than truncating silently) past a cap.
+///
+/// It also "seeks" forward by reading into a reused buffer: given a seekable source the
+/// tar reader skips entry data and padding through `seek` instead of zeroing a fresh
+/// 32 KiB buffer per skip, which dominated the time of a long series.
 struct CappedReader<R> {
     inner: R,
     read: u64,
     cap: u64,
+    scratch: Vec<u8>,
+}
+
+impl<R: Read> io::Seek for CappedReader<R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let io::SeekFrom::Current(mut n) = pos else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "only forward skips",
+            ));
+        };
+        if n < 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "only forward skips",
+            ));
+        }
+        if self.scratch.is_empty() {
+            self.scratch = vec![0; 64 * 1024];
+        }
+        let mut buf = std::mem::take(&mut self.scratch);
+        let result = (|| {
+            while n > 0 {
+                let want = (n as usize).min(buf.len());
+                let got = self.read(&mut buf[..want])?;
+                if got == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "unexpected end of data while skipping",
+                    ));
+                }
+                n -= got as i64;
+            }
+            Ok(self.read)
+        })();
+        self.scratch = buf;
+        result
+    }
 }
 
 impl<R: Read> Read for CappedReader<R> {
@@ -327,22 +433,31 @@ impl std::fmt::Display for CapExceeded {
 
 impl std::error::Error for CapExceeded {}
 
-/// Why an entry name is unsafe, if it is: absolute, `..`, or not UTF-8.
-fn unsafe_entry_name(raw: &[u8]) -> Result<String, String> {
+/// The entry name, normalized (`./` and empty components dropped), or why it is
+/// unsafe: absolute, `..`, or not UTF-8. Borrowed when already clean: this runs for
+/// every entry of every archive.
+fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, String> {
     let name = std::str::from_utf8(raw).map_err(|_| "entry name is not UTF-8".to_string())?;
     if name.starts_with('/') {
         return Err("absolute path".to_string());
     }
-    let mut clean = Vec::new();
-    for c in Path::new(name).components() {
+    let mut clean = true;
+    for c in name.split('/') {
         match c {
-            Component::Normal(p) => clean.push(p.to_str().unwrap_or_default()),
-            Component::CurDir => {}
-            Component::ParentDir => return Err("path contains `..`".to_string()),
-            Component::RootDir | Component::Prefix(_) => return Err("absolute path".to_string()),
+            ".." => return Err("path contains `..`".to_string()),
+            "" | "." => clean = false,
+            _ => {}
         }
     }
-    Ok(clean.join("/"))
+    if clean {
+        return Ok(Cow::Borrowed(name));
+    }
+    Ok(Cow::Owned(
+        name.split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect::<Vec<_>>()
+            .join("/"),
+    ))
 }
 
 fn io_reason(e: &io::Error) -> String {
@@ -370,13 +485,14 @@ pub fn read_snapshot<R: Read>(
         inner: MultiGzDecoder::new(reader),
         read: 0,
         cap: limits.max_archive_bytes,
+        scratch: Vec::new(),
     };
     let mut archive = tar::Archive::new(capped);
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
     let mut count = 0u64;
     let entries = archive
-        .entries()
+        .entries_with_seek()
         .map_err(|e| format!("{name}: cannot read as tar.gz: {}", io_reason(&e)))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| format!("{name}: {}", io_reason(&e)))?;
@@ -387,12 +503,12 @@ pub fn read_snapshot<R: Read>(
                 limits.max_entries
             ));
         }
-        let raw_name = entry.path_bytes().into_owned();
-        let shown = String::from_utf8_lossy(&raw_name).into_owned();
         let kind = entry.header().entry_type();
-        let entry_name = match unsafe_entry_name(&raw_name) {
+        let raw_name = entry.path_bytes();
+        let entry_name = match entry_name(&raw_name) {
             Ok(n) => n,
             Err(why) => {
+                let shown = String::from_utf8_lossy(&raw_name);
                 problems.push(format!("{name}:{shown}: {why}; entry ignored"));
                 continue;
             }
@@ -417,6 +533,10 @@ pub fn read_snapshot<R: Read>(
             ));
             continue;
         }
+        if !wanted(&entry_name) {
+            continue;
+        }
+        let entry_name = entry_name.into_owned();
         let size = entry.header().size().unwrap_or(u64::MAX);
         if size > limits.max_entry_bytes {
             problems.push(format!(
@@ -452,6 +572,28 @@ pub fn read_snapshot<R: Read>(
         files,
         problems,
     })
+}
+
+/// The cgroup files the analysis reads; other cgroup files are skipped unread (a node
+/// of a hundred pods holds thousands of them per snapshot).
+pub const USED_CGROUP_FILES: &[&str] = &[
+    "memory.stat",
+    "memory.usage_in_bytes",
+    "memory.current",
+    "memory.limit_in_bytes",
+    "memory.max",
+    "cgroup.stat",
+];
+
+/// Whether an entry is kept in memory: everything but unused cgroup files.
+pub fn wanted(entry: &str) -> bool {
+    match entry.strip_prefix(podmem_schema::snapshot::CGROUP_PREFIX) {
+        Some(rel) => {
+            let file = rel.rsplit('/').next().unwrap_or(rel);
+            USED_CGROUP_FILES.contains(&file)
+        }
+        None => true,
+    }
 }
 
 /// Checks the format name and version before deserializing the rest, so a newer
@@ -490,13 +632,13 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     Ok(manifest)
 }
 
-/// Reads a bundle: a plain tar whose `.tar.gz` members are snapshots, each read straight
-/// from the outer stream.
+/// Reads a bundle: a plain tar whose `.tar.gz` members are snapshots; each member is
+/// read into memory (compressed, at most the per-archive cap) and queued.
 fn read_bundle<R: Read>(
     reader: R,
     name: &str,
     limits: &Limits,
-    sink: &mut dyn FnMut(RawSnapshot) -> SinkResult,
+    send: &mut dyn FnMut(Unit),
     report: &mut InputReport,
 ) {
     let mut archive = tar::Archive::new(reader);
@@ -528,8 +670,8 @@ fn read_bundle<R: Read>(
         }
         let raw_name = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw_name).into_owned();
-        let member = match unsafe_entry_name(&raw_name) {
-            Ok(n) => n,
+        let member = match entry_name(&raw_name) {
+            Ok(n) => n.into_owned(),
             Err(why) => {
                 report
                     .problems
@@ -576,9 +718,27 @@ fn read_bundle<R: Read>(
         if !(member.ends_with(".tar.gz") || member.ends_with(".tgz")) {
             continue;
         }
-        match read_snapshot(BufReader::new(&mut entry), &display, limits) {
-            Ok(snap) => accept(report, sink, snap),
-            Err(p) => report.problems.push(p),
+        let size = entry.header().size().unwrap_or(u64::MAX);
+        if size > limits.max_archive_bytes {
+            report.problems.push(format!(
+                "{display}: {} exceeds the per-archive cap of {}; member skipped",
+                fmt_bytes(size),
+                fmt_bytes(limits.max_archive_bytes)
+            ));
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        match (&mut entry)
+            .take(limits.max_archive_bytes)
+            .read_to_end(&mut bytes)
+        {
+            Ok(_) => send(Unit::Member(display, bytes)),
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("{display}: {}", io_reason(&e)));
+                return;
+            }
         }
     }
 }
@@ -590,16 +750,17 @@ mod tests {
     #[test]
     fn entry_names() {
         assert_eq!(
-            unsafe_entry_name(b"./cgroup/a/memory.stat").unwrap(),
+            entry_name(b"./cgroup//a/memory.stat").unwrap(),
             "cgroup/a/memory.stat"
         );
-        assert!(unsafe_entry_name(b"/etc/passwd")
-            .unwrap_err()
-            .contains("absolute"));
-        assert!(unsafe_entry_name(b"cgroup/../../x")
-            .unwrap_err()
-            .contains(".."));
-        assert!(unsafe_entry_name(b"a\xffb").unwrap_err().contains("UTF-8"));
+        assert!(matches!(entry_name(b"cgroup/a").unwrap(), Cow::Borrowed(_)));
+        assert!(entry_name(b"/etc/passwd").unwrap_err().contains("absolute"));
+        assert!(entry_name(b"cgroup/../../x").unwrap_err().contains(".."));
+        assert!(entry_name(b"a\xffb").unwrap_err().contains("UTF-8"));
+        assert!(wanted("cgroup/kubepods/memory.stat"));
+        assert!(wanted("cgroup/memory.current"));
+        assert!(!wanted("cgroup/kubepods/memory.failcnt"));
+        assert!(wanted("proc/meminfo"));
     }
 
     #[test]

@@ -39,6 +39,9 @@ enum Command {
         /// Output file; `-` (the default) writes to standard output.
         #[arg(short, long, value_name = "FILE", default_value = "-")]
         output: PathBuf,
+        /// Threads reading archives (0 = one per core).
+        #[arg(short, long, value_name = "N", default_value_t = 0)]
+        jobs: usize,
     },
     /// List the OOM kills in kernel log text of any form (dmesg, dmesg -T, journalctl,
     /// syslog, kern.log, /dev/kmsg records, pastes).
@@ -95,6 +98,7 @@ fn run(cli: Cli) -> Result<u8> {
             inputs,
             format,
             output,
+            jobs,
         } => {
             if format == ReportFormat::Html {
                 // TODO(lead): wire `podmem_reports::render_html(&report)` once it lands.
@@ -102,7 +106,11 @@ fn run(cli: Cli) -> Result<u8> {
                     "--format html is not available in this build yet; use --format json or text"
                 );
             }
-            let report = analyze(&inputs, &Limits::default(), jiff::Timestamp::now());
+            let limits = Limits {
+                workers: jobs,
+                ..Limits::default()
+            };
+            let report = analyze(&inputs, &limits, jiff::Timestamp::now());
             for input in &report.inputs {
                 for p in &input.problems {
                     eprintln!("podmem-analyzer: {p}");

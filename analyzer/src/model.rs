@@ -446,7 +446,11 @@ fn parse_cgroup(
             value(&f.limit_v1, "memory.limit_in_bytes"),
         )
     };
-    let stat = f.stat.as_deref().map(parse_memory_stat).unwrap_or_default();
+    let stat = f
+        .stat
+        .as_deref()
+        .map(|t| parse_memory_stat(&used_stat_lines(t)))
+        .unwrap_or_default();
     let stats = if v2 {
         v2_stats(&stat, usage)
     } else {
@@ -461,6 +465,39 @@ fn parse_cgroup(
         limit,
         dying,
     }
+}
+
+/// `memory.stat` keys the derived figures use (v1 totals and locals, v2 names).
+const USED_STAT_KEYS: &[&str] = &[
+    "total_inactive_file",
+    "inactive_file",
+    "total_rss",
+    "rss",
+    "total_shmem",
+    "shmem",
+    "total_active_anon",
+    "active_anon",
+    "total_inactive_anon",
+    "inactive_anon",
+    "total_cache",
+    "cache",
+    "anon",
+    "file",
+];
+
+/// Only the lines of a `memory.stat` that the figures use: a full v1 file has about 40
+/// keys and a long series has hundreds of thousands of files, so the parser is handed
+/// the dozen lines that matter.
+fn used_stat_lines(text: &str) -> String {
+    let mut out = String::with_capacity(512);
+    for line in text.lines() {
+        let key = line.split_whitespace().next().unwrap_or("");
+        if USED_STAT_KEYS.contains(&key) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn reason_of(e: &podmem_schema::parse::ParseError) -> String {

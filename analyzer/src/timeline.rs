@@ -90,10 +90,14 @@ pub fn group(snapshots: Vec<Snapshot>) -> (ByNode, Vec<(String, String)>) {
 
 /// Builds node and pod timelines. `ooms` (deduplicated) decide which transitions are
 /// about an OOM.
-pub fn build(by_node: &BTreeMap<String, Vec<Snapshot>>, ooms: &[OomEvent]) -> Timelines {
+///
+/// Consumes the snapshots, dropping each once its pods are moved into the timelines, so
+/// the parsed series and the report are not both held in full.
+pub fn build(by_node: ByNode, ooms: &[OomEvent]) -> Timelines {
     let mut out = Timelines::default();
     for (node, snaps) in by_node {
-        out.nodes.push(node_report(node, snaps));
+        let node = &node;
+        out.nodes.push(node_report(node, &snaps));
         out.node_snapshots.insert(
             node.clone(),
             snaps
@@ -101,11 +105,11 @@ pub fn build(by_node: &BTreeMap<String, Vec<Snapshot>>, ooms: &[OomEvent]) -> Ti
                 .map(|s| (s.archive.clone(), s.captured_at, s.boot_id.clone()))
                 .collect(),
         );
-        let segments = segments(snaps);
+        let segments = segments(&snaps);
         let mut pods: BTreeMap<String, PodTimeline> = BTreeMap::new();
         let mut names: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for (i, snap) in snaps.iter().enumerate() {
-            for obs in &snap.pods {
+        for (i, mut snap) in snaps.into_iter().enumerate() {
+            for obs in std::mem::take(&mut snap.pods) {
                 let pt = pods.entry(obs.uid.clone()).or_insert_with(|| PodTimeline {
                     report: PodReport {
                         node: node.clone(),
@@ -172,8 +176,9 @@ pub fn build(by_node: &BTreeMap<String, Vec<Snapshot>>, ooms: &[OomEvent]) -> Ti
                         }),
                     }
                 }
-                let kubelet = snap.kubelet.get(&obs.uid);
-                if let Some(k) = kubelet {
+                // Moved, not cloned: each snapshot's summary is used once.
+                let kubelet = snap.kubelet.remove(&obs.uid);
+                if let Some(k) = &kubelet {
                     if k.name.is_some() {
                         r.name = k.name.clone();
                         r.namespace = k.namespace.clone();
@@ -210,7 +215,7 @@ pub fn build(by_node: &BTreeMap<String, Vec<Snapshot>>, ooms: &[OomEvent]) -> Ti
                     unattributed,
                     kubectl_top,
                     tmpfs_used,
-                    kubelet: kubelet.map(|k| k.view.clone()),
+                    kubelet: kubelet.map(|k| k.view),
                 });
                 pt.segment.push(segments[i]);
                 pt.dying.push(obs.dying);

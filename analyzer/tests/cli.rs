@@ -1,0 +1,294 @@
+//! The `podmem-analyzer` binary end to end: `report` in JSON and text, `-o` written
+//! through a temporary file and nothing else written, exit codes, broken pipes, and
+//! `ooms` over the real-world kernel logs and standard input.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+
+use assert_cmd::Command;
+use common::*;
+
+fn analyzer() -> Command {
+    Command::cargo_bin("podmem-analyzer").unwrap()
+}
+
+fn story_dir(v2: bool) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for s in story(v2) {
+        s.write(d.path());
+    }
+    d
+}
+
+fn listing(dir: &Path) -> BTreeSet<String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn report_json_on_the_story() {
+    let d = story_dir(false);
+    let out = analyzer()
+        .args(["report", "--format", "json"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["format"], "podmem-report/1");
+    assert_eq!(r["nodes"][0]["snapshots"], 3);
+    assert_eq!(r["findings"][0]["severity"], "critical");
+    let ids: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"orphaned-shmem") && ids.contains(&"pod-limit-oom"),
+        "{ids:?}"
+    );
+    // Same bytes as the library renderer.
+    let parsed: podmem_schema::report::Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(podmem_reports::render_json(&parsed), out.stdout);
+}
+
+#[test]
+fn report_text_is_the_default() {
+    let d = story_dir(true);
+    let out = analyzer().arg("report").arg(d.path()).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("podmem report"), "{text}");
+    assert!(text.contains("CRITICAL orphaned-shmem"), "{text}");
+    assert!(text.contains("CRITICAL pod-limit-oom"), "{text}");
+    assert!(text.contains("64.0 MiB"), "{text}");
+}
+
+#[test]
+fn output_file_is_the_only_thing_written() {
+    let work = tempfile::tempdir().unwrap();
+    let inputs = story_dir(false);
+    let bad = inputs.path().join("zz-bad.tar.gz");
+    std::fs::write(&bad, b"not an archive").unwrap();
+    let before_inputs = listing(inputs.path());
+    let out_dir = work.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let assert = analyzer()
+        .current_dir(work.path())
+        .args(["report", "--format", "json", "-o", "out/report.json"])
+        .arg(inputs.path())
+        .assert();
+    let out = assert.get_output();
+    // One input refused, a report still produced.
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("zz-bad.tar.gz: not a podmem snapshot"));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        listing(work.path()),
+        ["", "out", "out/report.json"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    );
+    assert_eq!(listing(inputs.path()), before_inputs);
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["format"], "podmem-report/1");
+}
+
+#[test]
+fn unwritable_output_fails_without_leftovers() {
+    let work = tempfile::tempdir().unwrap();
+    let inputs = story_dir(false);
+    let out = analyzer()
+        .current_dir(work.path())
+        .args(["report", "-o", "missing-dir/report.txt"])
+        .arg(inputs.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing-dir"));
+    assert_eq!(listing(work.path()), [String::new()].into_iter().collect());
+}
+
+#[test]
+fn no_usable_input_exits_two() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("empty.tar.gz");
+    std::fs::write(&p, b"").unwrap();
+    let out = analyzer()
+        .args(["report", "--format", "json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty.tar.gz: empty file"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    analyzer().arg("report").assert().code(2);
+    analyzer()
+        .args(["report", "--format", "pdf", "x"])
+        .assert()
+        .code(2);
+    analyzer().arg("--help").assert().code(0);
+}
+
+#[test]
+fn html_is_rendered_or_refused_clearly() {
+    let d = story_dir(false);
+    let out = analyzer()
+        .args(["report", "--format", "html"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    if out.status.code() == Some(0) {
+        let s = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        assert!(s.contains("<html"), "not HTML");
+    } else {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--format html is not available"));
+    }
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let d = story_dir(false);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("podmem-analyzer"))
+        .args(["report", "--format", "json"])
+        .arg(d.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
+}
+
+#[test]
+fn ooms_over_every_real_world_log() {
+    let dir = realworld().join("oom_logs");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20);
+    let out = analyzer()
+        .args(["ooms", "--format", "json"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<podmem_schema::oom::OomEvent> = serde_json::from_slice(&out.stdout).unwrap();
+    for f in &files {
+        let name = f.display().to_string();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.source.as_deref() == Some(name.as_str())),
+            "no OOM kill found in {name}"
+        );
+    }
+    let by = |file: &str| -> Vec<&podmem_schema::oom::OomEvent> {
+        events
+            .iter()
+            .filter(|e| e.source.as_deref().is_some_and(|s| s.ends_with(file)))
+            .collect()
+    };
+    use podmem_schema::oom::OomScope;
+    let old = by("camptocamp_dmesg_old_kernel_pod_level_limit.log");
+    assert_eq!(old[0].scope, OomScope::Pod);
+    assert_eq!(
+        old[0].pod_uid.as_deref(),
+        Some("af389229-5fc5-4617-ae95-9160d576eb49")
+    );
+    assert_eq!(
+        old[0].container_id.as_deref(),
+        Some("3b3d031aca1bab63c359a8aac8c18e373ac90373faf12c69e5225aec01fc9c84")
+    );
+    let new = by("camptocamp_dmesg_5x_oomkill_cgroupfs_kubepods.log");
+    assert_eq!(new[0].scope, OomScope::Container);
+    assert_eq!(new[0].pid, Some(10506));
+    assert_eq!(
+        new[0].pod_uid.as_deref(),
+        Some("792adfde-d139-4c9c-a89e-ae94f36ea69d")
+    );
+    let aks = by("aks_syslog_cgroupv2_oom_group_node_allocatable.log");
+    assert_eq!(aks[0].scope, OomScope::Kubepods);
+    assert_eq!(
+        aks[0].pod_uid.as_deref(),
+        Some("10d16a28-60ff-475f-a631-510d9792219f")
+    );
+    assert_eq!(
+        aks.iter().filter(|e| e.pid == Some(68061)).count(),
+        1,
+        "the repeated kill line is one kill"
+    );
+    let global = by("cadvisor_global_oom_ubuntu_3.13_gce_kmsg.log");
+    assert_eq!(global[0].scope, OomScope::Global);
+
+    let text = analyzer().arg("ooms").args(&files).output().unwrap();
+    assert_eq!(text.status.code(), Some(0));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("{} OOM kill(s)", events.len())),
+        "{text}"
+    );
+    assert!(text.contains("scope: POD limit"));
+}
+
+#[test]
+fn ooms_reads_standard_input_and_reports_unreadable_files() {
+    let log = std::fs::read(
+        realworld().join("oom_logs/camptocamp_dmesg_5x_oomkill_cgroupfs_kubepods.log"),
+    )
+    .unwrap();
+    let out = analyzer()
+        .args(["ooms", "--format", "json", "-", "/nonexistent/kern.log"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/kern.log: cannot open"));
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["source"], "-");
+    assert_eq!(events[0]["pid"], 10506);
+}
