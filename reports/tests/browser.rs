@@ -80,6 +80,9 @@ fn hostile_report_in_chromium() {
     let report = common::hostile_report();
     let pods_with_samples = report.pods.iter().filter(|p| !p.samples.is_empty()).count();
     let html = podmem_reports::render_html(&report).unwrap();
+    if let Ok(path) = std::env::var("PODMEM_WRITE_HOSTILE_HTML") {
+        std::fs::write(&path, &html).unwrap();
+    }
     let dom = dump_dom(browser, &html, "#draw-all");
 
     assert_eq!(
@@ -111,6 +114,13 @@ fn hostile_report_in_chromium() {
     );
     assert!(!dom.contains("<img"), "an <img> got into the page");
     // The names are there as text (the DOM serializer escapes text nodes).
+    // uPlot's legend shows the container names as text too.
+    assert!(
+        dom.contains(
+            r#"<div class="u-label">A"&gt;&lt;img src=x onerror="window.__podmemCanary=1"&gt;"#
+        ),
+        "chart legend lost the container name"
+    );
     for needle in [
         "&lt;script&gt;window.__podmemCanary=1&lt;/script&gt;",
         "\"&gt;&lt;img src=x onerror=\"window.__podmemCanary=1\"&gt;",

@@ -86,7 +86,11 @@ fn hostile_strings_stay_text() {
     assert!(html.contains("{{ 7*7 }}{% if true %}tmpl{% endif %}"));
     assert!(html.contains("it&#x27;s &quot;quoted&quot; &amp; ünïcødé ✓ 名前"));
     // In the JSON data block, markup characters are \u-escaped.
-    assert!(html.contains(r"\u003cscript\u003ewindow.__podmemCanary=1\u003c/script\u003e"));
+    // (The chart data is compact JSON passed through `tojson`, so quotes are escaped
+    // twice.)
+    assert!(html
+        .contains(r#"A\\\"\u003e\u003cimg src=x onerror=\\\"window.__podmemCanary=1\\\"\u003e"#));
+    assert!(html.contains(r"B\u0027\u003e\u003csvg onload=window.__podmemCanary=1\u003e"));
 }
 
 #[test]

@@ -364,7 +364,10 @@ pub fn hostile_report() -> Report {
         }
     };
     let vol = next();
-    let kname = next();
+    // Container names go to the chart legend (drawn by uPlot) too: use the payloads
+    // that would inject elements or run script.
+    let name_a = format!("A{}", HOSTILE[1]);
+    let name_b = format!("B{}", HOSTILE[2]);
     for p in &mut r.pods {
         p.node = node.clone();
         p.namespace = Some(next());
@@ -372,7 +375,11 @@ pub fn hostile_report() -> Report {
         p.cgroup_path = Some(next());
         for c in &mut p.containers {
             c.id = rename(&c.id);
-            c.name = Some(kname.clone());
+            c.name = Some(if c.id == ha {
+                name_a.clone()
+            } else {
+                name_b.clone()
+            });
             c.runtime = Some(next());
         }
         for v in &mut p.volumes {
@@ -382,6 +389,11 @@ pub fn hostile_report() -> Report {
         }
         for s in &mut p.samples {
             s.snapshot = next();
+            let kname = if s.containers.contains_key(&a) {
+                name_a.clone()
+            } else {
+                name_b.clone()
+            };
             s.containers = std::mem::take(&mut s.containers)
                 .into_iter()
                 .map(|(id, m)| (rename(&id), m))
