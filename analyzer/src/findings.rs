@@ -898,20 +898,22 @@ fn dying_cgroups(n: &NodeReport, t: &Timelines, out: &mut Vec<Finding>) {
         .and_then(|v| v.last())
         .map(|x| x.0.clone())
         .unwrap_or_default();
-    let (count, what, source) = if let Some(d) = s
-        .dying_descendants
-        .filter(|d| *d > live.saturating_mul(DYING_RATIO - 1))
-    {
+    // cgroup.stat counts dying cgroups exactly; /proc/cgroups counts every memory cgroup
+    // on the node while the live count covers only the captured subtrees, so it is
+    // context (info) rather than a warning.
+    let (count, what, source, exact) = if let Some(d) = s.dying_descendants {
         (
             live.saturating_add(d),
             format!("{d} dying memory cgroups (cgroup.stat nr_dying_descendants) beside {live} live ones captured"),
             format!("{archive}:cgroup/cgroup.stat"),
+            true,
         )
     } else if let Some(c) = s.memcg_count {
         (
             c,
             format!("{c} memory cgroups in /proc/cgroups for {live} live ones captured"),
             format!("{archive}:proc/cgroups"),
+            false,
         )
     } else {
         return;
@@ -922,7 +924,7 @@ fn dying_cgroups(n: &NodeReport, t: &Timelines, out: &mut Vec<Finding>) {
     let excess = count - live;
     out.push(Finding {
         id: "dying-cgroups".to_string(),
-        severity: Severity::Warning,
+        severity: if exact { Severity::Warning } else { Severity::Info },
         node: n.name.clone(),
         pod_uid: None,
         bytes: None,

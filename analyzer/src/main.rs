@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use podmem_analyzer::{analyze, exit_status, exit_status_of, load::Limits, ooms_in_log};
 
@@ -100,12 +100,6 @@ fn run(cli: Cli) -> Result<u8> {
             output,
             jobs,
         } => {
-            if format == ReportFormat::Html {
-                // TODO(lead): wire `podmem_reports::render_html(&report)` once it lands.
-                bail!(
-                    "--format html is not available in this build yet; use --format json or text"
-                );
-            }
             let limits = Limits {
                 workers: jobs,
                 ..Limits::default()
@@ -117,6 +111,12 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             }
             let code = exit_status(&report);
+            let html = match format {
+                ReportFormat::Html => Some(
+                    podmem_reports::render_html(&report).context("rendering the HTML report")?,
+                ),
+                _ => None,
+            };
             write_output(&output, |w| match format {
                 // Streamed rather than built in memory: a long series is large as JSON.
                 // Same bytes as `podmem_reports::render_json`.
@@ -128,7 +128,7 @@ fn run(cli: Cli) -> Result<u8> {
                 ReportFormat::Text => {
                     Ok(w.write_all(podmem_reports::render_text(&report).as_bytes())?)
                 }
-                ReportFormat::Html => unreachable!("refused above"),
+                ReportFormat::Html => Ok(w.write_all(html.as_deref().unwrap_or_default())?),
             })?;
             if code == 2 {
                 eprintln!("podmem-analyzer: no usable snapshot in the inputs");
