@@ -110,13 +110,13 @@
     var data = [xs], series = [{ value: function (u, v) { return fmtTime(v); } }];
     layers.forEach(function (l) {
       data.push(l.acc);
-      series.push({ label: l.s.label, stroke: l.color, fill: lighten(l.color), width: 1,
+      series.push({ label: l.s.label, stroke: l.color, fill: lighten(l.color), width: 1, points: { show: false },
         value: (function (raw) { return function (u, v, si, idx) { return idx == null || raw[idx] == null ? "—" : fmtKiB(raw[idx]); }; })(l.raw) });
     });
     data.push(d.series(d.top));
     series.push({ label: "kubectl top", stroke: "#1c7ed6", width: 2, dash: [6, 4], value: function (u, v) { return v == null ? "—" : fmtKiB(v); } });
     data.push(d.series(d.limit));
-    series.push({ label: "limit", stroke: "#c92a2a", width: 2, dash: [3, 3], value: function (u, v) { return v == null ? "—" : fmtKiB(v); } });
+    series.push({ label: "limit", stroke: "#c92a2a", width: 2, dash: [3, 3], points: { show: false }, value: function (u, v) { return v == null ? "—" : fmtKiB(v); } });
     function drawMarks(u) {
       var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, left = u.bbox.left, w = u.bbox.width;
       ctx.save();
