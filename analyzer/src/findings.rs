@@ -10,7 +10,7 @@ use podmem_schema::oom::{OomEvent, OomScope};
 use podmem_schema::report::{Evidence, Finding, NodeReport, PodSample, Severity};
 use podmem_schema::units::fmt_bytes;
 
-use crate::timeline::{PodTimeline, Timelines};
+use crate::timeline::PodTimeline;
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
@@ -46,22 +46,68 @@ pub const DYING_MIN_EXCESS: u64 = 100;
 /// `oom-restart-loop`: OOM kills in one pod (one boot) ...
 pub const LOOP_MIN_OOMS: usize = 2;
 
-/// Runs every rule; findings come back sorted most severe first.
-pub fn run(t: &Timelines, ooms: &[OomEvent]) -> Vec<Finding> {
+/// The rules about one pod's timeline (its node's report gives node memory).
+pub fn pod_rules(pt: &PodTimeline, node: Option<&NodeReport>, ooms: &[OomEvent]) -> Vec<Finding> {
     let mut out = Vec::new();
-    for pt in &t.pods {
-        let node = t.nodes.iter().find(|n| n.name == pt.report.node);
-        orphaned_shmem(pt, &mut out);
-        hidden_from_top(pt, &mut out);
-        emptydir_unbounded(pt, node, &mut out);
-        near_limit(pt, &mut out);
-        oom_restart_loop(pt, ooms, &mut out);
+    orphaned_shmem(pt, &mut out);
+    hidden_from_top(pt, &mut out);
+    emptydir_unbounded(pt, node, &mut out);
+    near_limit(pt, &mut out);
+    oom_restart_loop(pt, ooms, &mut out);
+    out
+}
+
+/// What the OOM rules need to know about a pod once its timeline is gone.
+#[derive(Debug, Clone, Default)]
+pub struct PodInfo {
+    /// Display name.
+    pub label: String,
+    /// Pod limit last seen.
+    pub limit: Option<u64>,
+    /// (time, unattributed usage, unattributed shmem) per sample; kept only for pods
+    /// with OOM kills.
+    pub unattributed: Vec<(Option<Timestamp>, Option<u64>, Option<u64>)>,
+}
+
+/// Keeps what the OOM rules need from a pod's timeline.
+pub fn pod_info(pt: &PodTimeline, ooms: &[OomEvent]) -> PodInfo {
+    let r = &pt.report;
+    let has_oom = ooms.iter().any(|e| {
+        e.node.as_deref() == Some(r.node.as_str()) && e.pod_uid.as_deref() == Some(r.uid.as_str())
+    });
+    PodInfo {
+        label: pod_label(pt),
+        limit: r.limit,
+        unattributed: if has_oom {
+            r.samples
+                .iter()
+                .map(|s| (s.time, s.unattributed.usage, s.unattributed.shmem))
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
-    oom_rules(t, ooms, &mut out);
-    for n in &t.nodes {
-        dying_cgroups(n, t, &mut out);
+}
+
+/// Pods by (node, uid).
+pub type PodInfos = BTreeMap<(String, String), PodInfo>;
+
+/// The rules about OOM kills and nodes, run once every pod has been seen.
+pub fn fleet_rules(
+    nodes: &[NodeReport],
+    last_archive: &BTreeMap<String, String>,
+    infos: &PodInfos,
+    ooms: &[OomEvent],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    oom_rules(infos, ooms, &mut out);
+    for n in nodes {
+        dying_cgroups(
+            n,
+            last_archive.get(&n.name).map(String::as_str).unwrap_or(""),
+            &mut out,
+        );
     }
-    sort(&mut out);
     out
 }
 
@@ -741,7 +787,7 @@ fn oom_restart_loop(pt: &PodTimeline, ooms: &[OomEvent], out: &mut Vec<Finding>)
     });
 }
 
-fn oom_rules(t: &Timelines, ooms: &[OomEvent], out: &mut Vec<Finding>) {
+fn oom_rules(infos: &PodInfos, ooms: &[OomEvent], out: &mut Vec<Finding>) {
     let mut by_key: BTreeMap<(String, &'static str, Option<String>), Vec<&OomEvent>> =
         BTreeMap::new();
     for e in ooms {
@@ -760,13 +806,11 @@ fn oom_rules(t: &Timelines, ooms: &[OomEvent], out: &mut Vec<Finding>) {
         by_key.entry((node, rule, pod)).or_default().push(e);
     }
     for ((node, rule, pod), events) in by_key {
-        let pt = pod.as_ref().and_then(|p| {
-            t.pods
-                .iter()
-                .find(|x| &x.report.uid == p && x.report.node == node)
-        });
+        let pt = pod
+            .as_ref()
+            .and_then(|p| infos.get(&(node.clone(), p.clone())));
         let label = pt
-            .map(pod_label)
+            .map(|p| p.label.clone())
             .or_else(|| pod.as_ref().map(|p| format!("pod {p}")))
             .unwrap_or_else(|| format!("node {node}"));
         let victims: Vec<String> = events
@@ -780,7 +824,7 @@ fn oom_rules(t: &Timelines, ooms: &[OomEvent], out: &mut Vec<Finding>) {
         let lastev = events.last().copied();
         let limit = lastev
             .and_then(|e| e.memcg_limit)
-            .or_else(|| pt.and_then(|p| p.report.limit));
+            .or_else(|| pt.and_then(|p| p.limit));
         let list = events
             .iter()
             .take(10)
@@ -831,7 +875,7 @@ fn oom_rules(t: &Timelines, ooms: &[OomEvent], out: &mut Vec<Finding>) {
             "pod-limit-oom" => {
                 let unattributed = pt.and_then(|p| {
                     let t0 = first?;
-                    p.report.samples.iter().rev().find(|s| s.time.is_some_and(|x| x < t0))
+                    p.unattributed.iter().rev().find(|s| s.0.is_some_and(|x| x < t0))
                 });
                 (
                     Severity::Critical,
@@ -840,7 +884,7 @@ fn oom_rules(t: &Timelines, ooms: &[OomEvent], out: &mut Vec<Finding>) {
                         "The kernel killed {list} because the pod cgroup reached its limit{lim}: the OOM report names the pod cgroup as oom_memcg while the victim's task_memcg is a container, so the container's own limit was not what was hit. Everything charged to the pod counts toward that limit, including memory of removed containers (unattributed at the capture before: {un}). Fired on every OOM kill whose limit is the pod cgroup's.",
                         lim = limit.map(|l| format!(" ({})", fmt_bytes(l))).unwrap_or_default(),
                         un = unattributed
-                            .map(|s| format!("{} total, {} shmem", opt_bytes(s.unattributed.usage), opt_bytes(s.unattributed.shmem)))
+                            .map(|s| format!("{} total, {} shmem", opt_bytes(s.1), opt_bytes(s.2)))
                             .unwrap_or_else(|| "not captured".to_string()),
                     ),
                     "Find what the pod holds beyond its live containers (see orphaned-shmem); raising the container limit alone does not help when the pod limit is hit.".to_string(),
@@ -889,15 +933,9 @@ fn oom_rules(t: &Timelines, ooms: &[OomEvent], out: &mut Vec<Finding>) {
     }
 }
 
-fn dying_cgroups(n: &NodeReport, t: &Timelines, out: &mut Vec<Finding>) {
+fn dying_cgroups(n: &NodeReport, archive: &str, out: &mut Vec<Finding>) {
     let Some(s) = n.samples.last() else { return };
     let Some(live) = s.live_cgroups else { return };
-    let archive = t
-        .node_snapshots
-        .get(&n.name)
-        .and_then(|v| v.last())
-        .map(|x| x.0.clone())
-        .unwrap_or_default();
     // cgroup.stat counts dying cgroups exactly; /proc/cgroups counts every memory cgroup
     // on the node while the live count covers only the captured subtrees, so it is
     // context (info) rather than a warning.

@@ -27,9 +27,39 @@ use crate::ooms::BootEvent;
 /// Version stamped on reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Analyzes every input and assembles the report. Never fails: unusable inputs are
-/// listed with their problems.
+/// Analyzes every input and assembles the whole report in memory (for the text and HTML
+/// renderers). Never fails: unusable inputs are listed with their problems.
 pub fn analyze(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Report {
+    complete(prepare(paths, limits, now))
+}
+
+/// Builds every pod of a prepared analysis and returns the whole report.
+pub fn complete(mut p: Prepared) -> Report {
+    let mut pods = Vec::with_capacity(p.builder.remaining());
+    while let Some(pod) = p.next_pod() {
+        pods.push(pod);
+    }
+    let findings = p.finish();
+    let mut report = p.head;
+    report.pods = pods;
+    report.findings = findings;
+    report
+}
+
+/// An analysis under way: everything but the pods and the findings is in `head`; pods
+/// are built one at a time by [`Prepared::next_pod`], and [`Prepared::finish`] gives
+/// the findings once every pod was seen.
+pub struct Prepared {
+    /// The report without pods and findings.
+    pub head: Report,
+    builder: timeline::Builder,
+    last_archive: std::collections::BTreeMap<String, String>,
+    infos: findings::PodInfos,
+    findings: Vec<podmem_schema::report::Finding>,
+}
+
+/// Loads and parses every input, groups the snapshots by node, and finds the OOM kills.
+pub fn prepare(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Prepared {
     let parsed: std::sync::Mutex<Vec<model::Snapshot>> = std::sync::Mutex::new(Vec::new());
     let sink = |raw: load::RawSnapshot| {
         let mut problems = Vec::new();
@@ -75,17 +105,106 @@ pub fn analyze(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Report {
         }
     }
     let oom_events = ooms::dedup(events);
-    let timelines = timeline::build(by_node, &oom_events);
-    let findings = findings::run(&timelines, &oom_events);
-    Report {
-        format: REPORT_FORMAT.to_string(),
-        generated_at: now,
-        analyzer_version: VERSION.to_string(),
-        inputs,
-        nodes: timelines.nodes,
-        pods: timelines.pods.into_iter().map(|p| p.report).collect(),
-        oom_events,
-        findings,
+    let (builder, nodes, index) = timeline::Builder::new(by_node);
+    let last_archive = index
+        .into_iter()
+        .filter_map(|(n, v)| Some((n, v.last()?.0.clone())))
+        .collect();
+    Prepared {
+        head: Report {
+            format: REPORT_FORMAT.to_string(),
+            generated_at: now,
+            analyzer_version: VERSION.to_string(),
+            inputs,
+            nodes,
+            pods: Vec::new(),
+            oom_events,
+            findings: Vec::new(),
+        },
+        builder,
+        last_archive,
+        infos: findings::PodInfos::new(),
+        findings: Vec::new(),
+    }
+}
+
+impl Prepared {
+    /// Builds the next pod (node by node, uid by uid) and runs the per-pod rules on it.
+    pub fn next_pod(&mut self) -> Option<podmem_schema::report::PodReport> {
+        let pt = self.builder.next_pod(&self.head.oom_events)?;
+        let node = self.head.nodes.iter().find(|n| n.name == pt.report.node);
+        self.findings
+            .extend(findings::pod_rules(&pt, node, &self.head.oom_events));
+        self.infos.insert(
+            (pt.report.node.clone(), pt.report.uid.clone()),
+            findings::pod_info(&pt, &self.head.oom_events),
+        );
+        Some(pt.report)
+    }
+
+    /// Every finding, most severe first (call after the last pod).
+    pub fn finish(&mut self) -> Vec<podmem_schema::report::Finding> {
+        let mut all = std::mem::take(&mut self.findings);
+        all.extend(findings::fleet_rules(
+            &self.head.nodes,
+            &self.last_archive,
+            &self.infos,
+            &self.head.oom_events,
+        ));
+        findings::sort(&mut all);
+        all
+    }
+
+    /// Writes the report as pretty JSON (the same bytes as
+    /// `podmem_reports::render_json` of [`analyze`]'s report), building and writing one
+    /// pod at a time so a long series is never held whole.
+    pub fn write_json(self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let cell = std::cell::RefCell::new(self);
+        let mut ser = serde_json::Serializer::pretty(&mut *w);
+        serde::Serialize::serialize(&Streamed(&cell), &mut ser).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    }
+}
+
+/// Serializes a [`Report`] field by field, in its declared order, with the pods
+/// produced on the fly.
+struct Streamed<'a>(&'a std::cell::RefCell<Prepared>);
+struct StreamedPods<'a>(&'a std::cell::RefCell<Prepared>);
+
+impl serde::Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Report", 8)?;
+        {
+            let p = self.0.borrow();
+            let h = &p.head;
+            st.serialize_field("format", &h.format)?;
+            st.serialize_field("generated_at", &h.generated_at)?;
+            st.serialize_field("analyzer_version", &h.analyzer_version)?;
+            st.serialize_field("inputs", &h.inputs)?;
+            st.serialize_field("nodes", &h.nodes)?;
+        }
+        st.serialize_field("pods", &StreamedPods(self.0))?;
+        let findings = self.0.borrow_mut().finish();
+        st.serialize_field("oom_events", &self.0.borrow().head.oom_events)?;
+        st.serialize_field("findings", &findings)?;
+        st.end()
+    }
+}
+
+impl serde::Serialize for StreamedPods<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let n = self.0.borrow().builder.remaining();
+        let mut seq = s.serialize_seq(Some(n))?;
+        loop {
+            let pod = self.0.borrow_mut().next_pod();
+            match pod {
+                Some(pod) => seq.serialize_element(&pod)?,
+                None => break,
+            }
+        }
+        seq.end()
     }
 }
 

@@ -154,7 +154,24 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
                 let Ok(Ok((input, seq, unit))) = next else {
                     break;
                 };
-                let (accepted, problems) = read_unit(unit, limits, sink);
+                let name = match &unit {
+                    Unit::File(p) => p.display().to_string(),
+                    Unit::Member(n, _) => n.clone(),
+                };
+                // A parser bug must not take the other inputs down with it (where
+                // panics unwind; release builds abort).
+                let (accepted, problems) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        read_unit(unit, limits, sink)
+                    }))
+                    .unwrap_or_else(|_| {
+                        (
+                            0,
+                            vec![format!(
+                                "{name}: internal error while reading it (a bug: please report it)"
+                            )],
+                        )
+                    });
                 if let Ok(mut o) = outcomes.lock() {
                     o.push(UnitOutcome {
                         input,

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use podmem_analyzer::{analyze, exit_status, exit_status_of, load::Limits, ooms_in_log};
+use podmem_analyzer::{complete, exit_status_of, load::Limits, ooms_in_log, prepare};
 
 /// Explain Kubernetes pod memory and OOM kills from podmem snapshots.
 #[derive(Debug, Parser)]
@@ -104,32 +104,27 @@ fn run(cli: Cli) -> Result<u8> {
                 workers: jobs,
                 ..Limits::default()
             };
-            let report = analyze(&inputs, &limits, jiff::Timestamp::now());
-            for input in &report.inputs {
+            let prepared = prepare(&inputs, &limits, jiff::Timestamp::now());
+            for input in &prepared.head.inputs {
                 for p in &input.problems {
                     eprintln!("podmem-analyzer: {p}");
                 }
             }
-            let code = exit_status(&report);
-            let html = match format {
-                ReportFormat::Html => Some(
-                    podmem_reports::render_html(&report).context("rendering the HTML report")?,
-                ),
-                _ => None,
-            };
-            write_output(&output, |w| match format {
-                // Streamed rather than built in memory: a long series is large as JSON.
-                // Same bytes as `podmem_reports::render_json`.
-                ReportFormat::Json => {
-                    serde_json::to_writer_pretty(&mut *w, &report)?;
-                    w.write_all(b"\n")?;
-                    Ok(())
+            let code = exit_status_of(&prepared.head.inputs);
+            match format {
+                // Streamed pod by pod: a long series is large as JSON and larger in
+                // memory. Same bytes as `podmem_reports::render_json`.
+                ReportFormat::Json => write_output(&output, |w| Ok(prepared.write_json(w)?))?,
+                ReportFormat::Text | ReportFormat::Html => {
+                    let report = complete(prepared);
+                    let bytes = if format == ReportFormat::Html {
+                        podmem_reports::render_html(&report).context("rendering the HTML report")?
+                    } else {
+                        podmem_reports::render_text(&report).into_bytes()
+                    };
+                    write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
                 }
-                ReportFormat::Text => {
-                    Ok(w.write_all(podmem_reports::render_text(&report).as_bytes())?)
-                }
-                ReportFormat::Html => Ok(w.write_all(html.as_deref().unwrap_or_default())?),
-            })?;
+            }
             if code == 2 {
                 eprintln!("podmem-analyzer: no usable snapshot in the inputs");
             }
@@ -198,6 +193,13 @@ fn write_output(path: &Path, body: impl FnOnce(&mut dyn Write) -> Result<()>) ->
         body(&mut w).with_context(|| format!("writing {}", path.display()))?;
         w.flush()
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    // A temporary file is private (0600); a report is an ordinary file.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
     tmp.persist(path)
         .with_context(|| format!("cannot move the report into place at {}", path.display()))?;

@@ -20,7 +20,7 @@ use podmem_schema::parse::memory_stat::{
 use podmem_schema::parse::proc_files::{
     parse_flat_keyed, parse_meminfo, parse_pressure, parse_proc_cgroups,
 };
-use podmem_schema::report::{KubeletView, MemStats, NodeSample};
+use podmem_schema::report::{MemStats, NodeSample};
 use podmem_schema::snapshot::{
     CgroupMode, Qos, TmpfsUsage, CGROUP_PREFIX, LOG_PODS_ENTRY, SUMMARY_ENTRY, TMPFS_ENTRY,
 };
@@ -61,7 +61,7 @@ pub struct Snapshot {
 }
 
 /// A pod cgroup at one capture.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PodObs {
     /// Dashed UID.
     pub uid: String,
@@ -86,21 +86,26 @@ pub struct ChildObs {
     pub id: String,
     /// Runtime from the cgroup name.
     pub runtime: Option<String>,
-    /// Cgroup path relative to the root.
-    pub cgroup_path: String,
+    /// Directory name under the pod cgroup.
+    pub dir: String,
     /// Figures.
     pub stats: MemStats,
 }
 
-/// The kubelet summary's view of one pod.
+/// The kubelet summary's view of one pod (vectors rather than maps: a long series holds
+/// one per pod per capture until its timeline is built).
 #[derive(Debug, Clone, Default)]
 pub struct KubeletPod {
     /// Namespace.
     pub namespace: Option<String>,
     /// Name.
     pub name: Option<String>,
-    /// Figures.
-    pub view: KubeletView,
+    /// Pod `workingSetBytes`.
+    pub pod_working_set: Option<u64>,
+    /// Container name → `workingSetBytes`.
+    pub containers: Vec<(String, u64)>,
+    /// Volume name → `usedBytes`.
+    pub volumes: Vec<(String, u64)>,
 }
 
 /// The files of one cgroup directory that the analysis uses.
@@ -256,7 +261,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
                         name.to_string()
                     },
                     runtime: ident.runtime.clone(),
-                    cgroup_path: dir.clone(),
+                    dir: name.to_string(),
                     stats: p.stats.clone(),
                 },
             ));
@@ -319,30 +324,25 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
                     let Some(uid) = r.uid.as_deref().map(canonical_uid) else {
                         continue;
                     };
-                    let mut view = KubeletView {
+                    let mut view = KubeletPod {
+                        namespace: r.namespace,
+                        name: r.name,
                         pod_working_set: pod.memory.as_ref().and_then(|m| m.working_set_bytes),
-                        ..KubeletView::default()
+                        ..KubeletPod::default()
                     };
                     for c in pod.containers {
                         if let (Some(n), Some(ws)) =
                             (c.name, c.memory.and_then(|m| m.working_set_bytes))
                         {
-                            view.containers.insert(n, ws);
+                            view.containers.push((n, ws));
                         }
                     }
                     for v in pod.volumes {
                         if let (Some(n), Some(u)) = (v.name, v.used_bytes) {
-                            view.volumes.insert(n, u);
+                            view.volumes.push((n, u));
                         }
                     }
-                    snap.kubelet.insert(
-                        uid,
-                        KubeletPod {
-                            namespace: r.namespace,
-                            name: r.name,
-                            view,
-                        },
-                    );
+                    snap.kubelet.insert(uid, view);
                 }
             }
             Err(e) => problems.push(format!("{archive}:{SUMMARY_ENTRY}: unreadable ({e})")),

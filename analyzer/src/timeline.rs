@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use podmem_schema::oom::OomEvent;
 use podmem_schema::report::{
-    ContainerReport, MemStats, NodeReport, PodReport, PodSample, Transition, TransitionRow,
-    VolumeReport,
+    ContainerReport, KubeletView, MemStats, NodeReport, PodReport, PodSample, Transition,
+    TransitionRow, VolumeReport,
 };
 use podmem_schema::snapshot::CgroupMode;
 
@@ -34,18 +34,8 @@ pub struct PodTimeline {
     pub pod_paths: Vec<String>,
 }
 
-/// Everything built from the snapshots.
-#[derive(Debug, Clone, Default)]
-pub struct Timelines {
-    /// Nodes.
-    pub nodes: Vec<NodeReport>,
-    /// Pods, by node then uid.
-    pub pods: Vec<PodTimeline>,
-    /// Per node: the snapshots' archive names, times and boot ids, in order.
-    pub node_snapshots: BTreeMap<String, Vec<(String, Timestamp, Option<String>)>>,
-    /// Archive → problem for each dropped duplicate.
-    pub dropped: Vec<(String, String)>,
-}
+/// Per node, its snapshots' (archive, capture time, boot id) in capture order.
+pub type SnapshotIndex = BTreeMap<String, Vec<(String, Timestamp, Option<String>)>>;
 
 /// Snapshots by node, in capture order.
 pub type ByNode = BTreeMap<String, Vec<Snapshot>>;
@@ -88,153 +78,206 @@ pub fn group(snapshots: Vec<Snapshot>) -> (ByNode, Vec<(String, String)>) {
     (by_node, dropped)
 }
 
-/// Builds node and pod timelines. `ooms` (deduplicated) decide which transitions are
-/// about an OOM.
-///
-/// Consumes the snapshots, dropping each once its pods are moved into the timelines, so
-/// the parsed series and the report are not both held in full.
-pub fn build(by_node: ByNode, ooms: &[OomEvent]) -> Timelines {
-    let mut out = Timelines::default();
-    for (node, snaps) in by_node {
-        let node = &node;
-        out.nodes.push(node_report(node, &snaps));
-        out.node_snapshots.insert(
-            node.clone(),
-            snaps
-                .iter()
-                .map(|s| (s.archive.clone(), s.captured_at, s.boot_id.clone()))
-                .collect(),
-        );
-        let segments = segments(&snaps);
-        let mut pods: BTreeMap<String, PodTimeline> = BTreeMap::new();
-        let mut names: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for (i, mut snap) in snaps.into_iter().enumerate() {
-            for obs in std::mem::take(&mut snap.pods) {
-                let pt = pods.entry(obs.uid.clone()).or_insert_with(|| PodTimeline {
-                    report: PodReport {
-                        node: node.clone(),
-                        uid: obs.uid.clone(),
-                        namespace: None,
-                        name: None,
-                        qos: obs.qos,
-                        cgroup_path: None,
-                        limit: None,
-                        containers: Vec::new(),
-                        volumes: Vec::new(),
-                        samples: Vec::new(),
-                        transitions: Vec::new(),
-                    },
-                    segment: Vec::new(),
-                    dying: Vec::new(),
-                    container_paths: BTreeMap::new(),
-                    pod_paths: Vec::new(),
-                });
-                let r = &mut pt.report;
-                r.qos = obs.qos.or(r.qos);
-                r.cgroup_path = Some(obs.cgroup_path.clone());
-                r.limit = obs.limit;
-                let mut containers = BTreeMap::new();
-                for c in &obs.children {
-                    containers.insert(c.id.clone(), c.stats.clone());
-                    pt.container_paths
-                        .insert(c.id.clone(), c.cgroup_path.clone());
-                    match r.containers.iter_mut().find(|x| x.id == c.id) {
-                        Some(x) => {
-                            x.last_seen = Some(snap.captured_at);
-                            x.last = c.stats.clone();
-                        }
-                        None => r.containers.push(ContainerReport {
-                            id: c.id.clone(),
-                            name: None,
-                            runtime: c.runtime.clone(),
-                            first_seen: Some(snap.captured_at),
-                            last_seen: Some(snap.captured_at),
-                            gone: false,
-                            last: c.stats.clone(),
-                        }),
-                    }
+/// Builds timelines one pod at a time from the grouped snapshots, so the analysis of a
+/// long series never holds every pod's samples at once: each pod's observations are
+/// moved out of the snapshots as its timeline is built, and the caller renders (or
+/// streams) the pod and drops it.
+pub struct Builder {
+    nodes: Vec<NodeData>,
+    /// (node index, uid), in node then uid order.
+    queue: std::collections::VecDeque<(usize, String)>,
+}
+
+struct NodeData {
+    name: String,
+    snaps: Vec<Snapshot>,
+    segments: Vec<usize>,
+}
+
+impl Builder {
+    /// Prepares the builder and returns it with the node reports and, per node, the
+    /// snapshots' (archive, capture time, boot id) in order.
+    pub fn new(by_node: ByNode) -> (Builder, Vec<NodeReport>, SnapshotIndex) {
+        let mut nodes = Vec::new();
+        let mut reports = Vec::new();
+        let mut index = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::new();
+        for (name, mut snaps) in by_node {
+            reports.push(node_report(&name, &snaps));
+            index.insert(
+                name.clone(),
+                snaps
+                    .iter()
+                    .map(|s| (s.archive.clone(), s.captured_at, s.boot_id.clone()))
+                    .collect(),
+            );
+            let mut uids = BTreeSet::new();
+            for s in &mut snaps {
+                s.pods.sort_by(|a, b| a.uid.cmp(&b.uid));
+                uids.extend(s.pods.iter().map(|p| p.uid.clone()));
+            }
+            let i = nodes.len();
+            queue.extend(uids.into_iter().map(|u| (i, u)));
+            let segments = segments(&snaps);
+            nodes.push(NodeData {
+                name,
+                snaps,
+                segments,
+            });
+        }
+        (Builder { nodes, queue }, reports, index)
+    }
+
+    /// Pods still to build.
+    pub fn remaining(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Builds the next pod's timeline (node by node, uid by uid).
+    pub fn next_pod(&mut self, ooms: &[OomEvent]) -> Option<PodTimeline> {
+        let (ni, uid) = self.queue.pop_front()?;
+        let nd = &mut self.nodes[ni];
+        Some(build_pod(&nd.name, &uid, &mut nd.snaps, &nd.segments, ooms))
+    }
+}
+
+/// Builds one pod's timeline, moving its observations out of the snapshots.
+fn build_pod(
+    node: &str,
+    uid: &str,
+    snaps: &mut [Snapshot],
+    segments: &[usize],
+    ooms: &[OomEvent],
+) -> PodTimeline {
+    let mut pt = PodTimeline {
+        report: PodReport {
+            node: node.to_string(),
+            uid: uid.to_string(),
+            namespace: None,
+            name: None,
+            qos: None,
+            cgroup_path: None,
+            limit: None,
+            containers: Vec::new(),
+            volumes: Vec::new(),
+            samples: Vec::new(),
+            transitions: Vec::new(),
+        },
+        segment: Vec::new(),
+        dying: Vec::new(),
+        container_paths: BTreeMap::new(),
+        pod_paths: Vec::new(),
+    };
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for (i, snap) in snaps.iter_mut().enumerate() {
+        let Ok(at) = snap.pods.binary_search_by(|p| p.uid.as_str().cmp(uid)) else {
+            continue;
+        };
+        let obs = std::mem::take(&mut snap.pods[at]);
+        // Keep the vector sorted for the next lookups: the emptied slot keeps its uid.
+        snap.pods[at].uid = obs.uid.clone();
+        let r = &mut pt.report;
+        r.qos = obs.qos.or(r.qos);
+        r.cgroup_path = Some(obs.cgroup_path.clone());
+        r.limit = obs.limit;
+        let mut containers = BTreeMap::new();
+        for c in obs.children {
+            let path = format!("{}/{}", obs.cgroup_path, c.dir);
+            pt.container_paths.insert(c.id.clone(), path);
+            match r.containers.iter_mut().find(|x| x.id == c.id) {
+                Some(x) => {
+                    x.last_seen = Some(snap.captured_at);
+                    x.last = c.stats.clone();
                 }
-                let unattributed = unattributed(&obs.stats, containers.values());
-                let kubectl_top = sum_opt(containers.values().map(|c| c.working_set));
-                let mut tmpfs_used = BTreeMap::new();
-                for t in snap.tmpfs.iter().filter(|t| t.pod_uid == obs.uid) {
-                    if let Some(u) = t.used_bytes {
-                        tmpfs_used.insert(t.volume.clone(), u);
-                    }
-                    let size = t.size_option.or(t.total_bytes);
-                    match r.volumes.iter_mut().find(|v| v.name == t.volume) {
-                        Some(v) => {
-                            v.size_bytes = size.or(v.size_bytes);
-                            v.max_used = v.max_used.max(t.used_bytes);
-                        }
-                        None => r.volumes.push(VolumeReport {
-                            name: t.volume.clone(),
-                            plugin: t.plugin.clone(),
-                            size_bytes: size,
-                            mount_point: t.mount_point.clone(),
-                            max_used: t.used_bytes,
-                        }),
-                    }
+                None => r.containers.push(ContainerReport {
+                    id: c.id.clone(),
+                    name: None,
+                    runtime: c.runtime.clone(),
+                    first_seen: Some(snap.captured_at),
+                    last_seen: Some(snap.captured_at),
+                    gone: false,
+                    last: c.stats.clone(),
+                }),
+            }
+            containers.insert(c.id, c.stats);
+        }
+        let unattributed = unattributed(&obs.stats, containers.values());
+        let kubectl_top = sum_opt(containers.values().map(|c| c.working_set));
+        let mut tmpfs_used = BTreeMap::new();
+        for t in snap.tmpfs.iter().filter(|t| t.pod_uid == uid) {
+            if let Some(u) = t.used_bytes {
+                tmpfs_used.insert(t.volume.clone(), u);
+            }
+            let size = t.size_option.or(t.total_bytes);
+            match r.volumes.iter_mut().find(|v| v.name == t.volume) {
+                Some(v) => {
+                    v.size_bytes = size.or(v.size_bytes);
+                    v.max_used = v.max_used.max(t.used_bytes);
                 }
-                // Moved, not cloned: each snapshot's summary is used once.
-                let kubelet = snap.kubelet.remove(&obs.uid);
-                if let Some(k) = &kubelet {
-                    if k.name.is_some() {
-                        r.name = k.name.clone();
-                        r.namespace = k.namespace.clone();
-                    }
-                    // Container names: the summary names containers but gives no ids;
-                    // match each to the cgroup with the same working set.
-                    for (cname, ws) in &k.view.containers {
-                        let tol = (*ws / 50).max(1 << 20);
-                        let close: Vec<&String> = containers
-                            .iter()
-                            .filter(|(_, s)| s.working_set.is_some_and(|w| w.abs_diff(*ws) <= tol))
-                            .map(|(id, _)| id)
-                            .collect();
-                        if let [id] = close.as_slice() {
-                            names
-                                .entry(obs.uid.clone())
-                                .or_default()
-                                .insert((*id).clone(), cname.clone());
-                        }
-                    }
-                }
-                if r.name.is_none() {
-                    if let Some((ns, name, _)) = snap.log_names.get(&obs.uid) {
-                        r.namespace = Some(ns.clone());
-                        r.name = Some(name.clone());
-                    }
-                }
-                r.samples.push(PodSample {
-                    time: Some(snap.captured_at),
-                    snapshot: snap.archive.clone(),
-                    pod: obs.stats.clone(),
-                    limit: obs.limit,
-                    containers,
-                    unattributed,
-                    kubectl_top,
-                    tmpfs_used,
-                    kubelet: kubelet.map(|k| k.view),
-                });
-                pt.segment.push(segments[i]);
-                pt.dying.push(obs.dying);
-                pt.pod_paths.push(obs.cgroup_path.clone());
+                None => r.volumes.push(VolumeReport {
+                    name: t.volume.clone(),
+                    plugin: t.plugin.clone(),
+                    size_bytes: size,
+                    mount_point: t.mount_point.clone(),
+                    max_used: t.used_bytes,
+                }),
             }
         }
-        for (uid, mut pt) in pods {
-            let last = pt.report.samples.last().and_then(|s| s.time);
-            for c in &mut pt.report.containers {
-                c.gone = c.last_seen < last;
-                if let Some(n) = names.get(&uid).and_then(|m| m.get(&c.id)) {
-                    c.name = Some(n.clone());
+        // Moved, not cloned: each snapshot's summary entry is used once.
+        let kubelet = snap.kubelet.remove(uid);
+        if let Some(k) = &kubelet {
+            if k.name.is_some() {
+                r.name = k.name.clone();
+                r.namespace = k.namespace.clone();
+            }
+            // Container names: the summary names containers but gives no ids; match
+            // each to the cgroup with the same working set.
+            for (cname, ws) in &k.containers {
+                let tol = (*ws / 50).max(1 << 20);
+                let close: Vec<&String> = containers
+                    .iter()
+                    .filter(|(_, s)| s.working_set.is_some_and(|w| w.abs_diff(*ws) <= tol))
+                    .map(|(id, _)| id)
+                    .collect();
+                if let [id] = close.as_slice() {
+                    names.insert((*id).clone(), cname.clone());
                 }
             }
-            pt.report.transitions = transitions(&pt, ooms);
-            out.pods.push(pt);
+        }
+        if r.name.is_none() {
+            if let Some((ns, name, _)) = snap.log_names.get(uid) {
+                r.namespace = Some(ns.clone());
+                r.name = Some(name.clone());
+            }
+        }
+        r.samples.push(PodSample {
+            time: Some(snap.captured_at),
+            snapshot: snap.archive.clone(),
+            pod: obs.stats,
+            limit: obs.limit,
+            containers,
+            unattributed,
+            kubectl_top,
+            tmpfs_used,
+            kubelet: kubelet.map(|k| KubeletView {
+                pod_working_set: k.pod_working_set,
+                containers: k.containers.into_iter().collect(),
+                volumes: k.volumes.into_iter().collect(),
+            }),
+        });
+        pt.segment.push(segments[i]);
+        pt.dying.push(obs.dying);
+        pt.pod_paths.push(obs.cgroup_path);
+    }
+    let last = pt.report.samples.last().and_then(|s| s.time);
+    for c in &mut pt.report.containers {
+        c.gone = c.last_seen < last;
+        if let Some(n) = names.get(&c.id) {
+            c.name = Some(n.clone());
         }
     }
-    out
+    pt.report.transitions = transitions(&pt, ooms);
+    pt
 }
 
 /// Boot segment index per snapshot: a new segment at every boot id change.
