@@ -273,15 +273,24 @@ pub fn pick_rows(n: usize, events: &BTreeSet<usize>, max: usize) -> Vec<usize> {
         for k in 0..slots {
             keep.insert(ev[k * ev.len() / slots]);
         }
+        for e in &ev {
+            if keep.len() >= max {
+                break;
+            }
+            keep.insert(*e);
+        }
         return keep.into_iter().collect();
     }
     keep.extend(ev);
-    let mut step = 0;
-    let free = max.saturating_sub(keep.len());
-    while keep.len() < max && step < free * 4 {
-        let i = step * (n - 1) / (free * 4).max(1);
+    // Evenly spread captures between them; collisions are filled from the left.
+    let slots = max - keep.len();
+    for k in 1..=slots {
+        keep.insert(k * (n - 1) / (slots + 1));
+    }
+    let mut i = 0;
+    while keep.len() < max && i < n {
         keep.insert(i);
-        step += 1;
+        i += 1;
     }
     keep.into_iter().take(max).collect()
 }
@@ -289,10 +298,14 @@ pub fn pick_rows(n: usize, events: &BTreeSet<usize>, max: usize) -> Vec<usize> {
 fn pod_table(r: &Report, p: &PodReport, ids: &[&str], o: &mut String) {
     let _ = writeln!(
         o,
-        "\n{} [{}] uid {}, {}, limit {}{}",
+        "\n{} [{}]{}, {}, limit {}{}",
         pod_name(p),
         clean(&p.node),
-        clean(&p.uid),
+        if p.name.is_some() {
+            format!(" uid {}", clean(&p.uid))
+        } else {
+            String::new()
+        },
         p.qos
             .map(|q| format!("{q:?}").to_lowercase())
             .unwrap_or_else(|| "qos ?".to_string()),

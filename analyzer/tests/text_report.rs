@@ -1,0 +1,26 @@
+//! The text summary over whole analyses, as insta snapshots (temporary paths replaced):
+//! the DESIGN §1 story on cgroup v1 and a healthy node.
+
+mod common;
+
+use common::*;
+use podmem_analyzer::{analyze, load::Limits};
+
+fn text_of(snaps: &[Snap]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for s in snaps {
+        s.write(dir.path());
+    }
+    let r = analyze(&[dir.path().to_path_buf()], &Limits::default(), jiff::Timestamp::UNIX_EPOCH);
+    podmem_reports::render_text(&r).replace(&dir.path().display().to_string(), "[DIR]")
+}
+
+#[test]
+fn story_text_summary() {
+    insta::assert_snapshot!(text_of(&story(false)));
+}
+
+#[test]
+fn healthy_text_summary() {
+    insta::assert_snapshot!(text_of(&healthy("node-h", 30)));
+}
