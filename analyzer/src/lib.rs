@@ -161,7 +161,7 @@ impl Prepared {
     pub fn write_json(self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let cell = std::cell::RefCell::new(self);
         let mut ser = serde_json::Serializer::pretty(&mut *w);
-        serde::Serialize::serialize(&Streamed(&cell), &mut ser).map_err(std::io::Error::other)?;
+        serde::Serialize::serialize(&Streamed(&cell), &mut ser).map_err(std::io::Error::from)?;
         w.write_all(b"\n")
     }
 }

@@ -154,3 +154,25 @@ fn near_limit_estimates_when_the_limit_is_reached() {
     assert!(f.detail.contains("2026-11-28T06:20:00"), "{}", f.detail);
     assert!(f.detail.contains("1.0 MiB/min"), "{}", f.detail);
 }
+
+#[test]
+fn streamed_json_equals_the_rendered_report() {
+    let dir = tempfile::tempdir().unwrap();
+    for s in healthy("node-h", 5)
+        .iter()
+        .chain(healthy("node-g", 3).iter())
+    {
+        s.write(dir.path());
+    }
+    let paths = [dir.path().to_path_buf()];
+    let whole = analyze(&paths, &Limits::default(), jiff::Timestamp::UNIX_EPOCH);
+    let mut streamed = Vec::new();
+    podmem_analyzer::prepare(&paths, &Limits::default(), jiff::Timestamp::UNIX_EPOCH)
+        .write_json(&mut streamed)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(streamed).unwrap(),
+        String::from_utf8(podmem_reports::render_json(&whole)).unwrap()
+    );
+    assert_eq!(whole.pods.len(), 2);
+}

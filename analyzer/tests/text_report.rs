@@ -11,7 +11,11 @@ fn text_of(snaps: &[Snap]) -> String {
     for s in snaps {
         s.write(dir.path());
     }
-    let r = analyze(&[dir.path().to_path_buf()], &Limits::default(), jiff::Timestamp::UNIX_EPOCH);
+    let r = analyze(
+        &[dir.path().to_path_buf()],
+        &Limits::default(),
+        jiff::Timestamp::UNIX_EPOCH,
+    );
     podmem_reports::render_text(&r).replace(&dir.path().display().to_string(), "[DIR]")
 }
 
