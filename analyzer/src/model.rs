@@ -376,10 +376,36 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
             node: Some(snap.node.clone()),
             source: Some(format!("{archive}:{entry}")),
         };
-        snap.ooms.extend(oom::parse_log(&text, &opts));
+        for mut e in oom::parse_log(&text, &opts) {
+            attribute(&mut e, &snap.root_in_hierarchy);
+            snap.ooms.push(e);
+        }
     }
     problems.append(&mut raw.problems);
     snap
+}
+
+/// Fills in the pod and container of an OOM event the log parser could not place, by
+/// mapping its memcg paths into the archive's tree (the kernel prints paths from the
+/// hierarchy root; the archive is relative to the captured root).
+fn attribute(e: &mut OomEvent, root_in_hierarchy: &str) {
+    if e.pod_uid.is_some() {
+        return;
+    }
+    for memcg in [e.task_memcg.as_deref(), e.oom_memcg.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        let Some(rel) = crate::ooms::archive_cgroup_path(memcg, root_in_hierarchy) else {
+            continue;
+        };
+        let ident = cgroup_path::identify(&format!("/{rel}"));
+        if ident.pod_uid.is_some() {
+            e.pod_uid = ident.pod_uid;
+            e.container_id = e.container_id.take().or(ident.container_id);
+            return;
+        }
+    }
 }
 
 /// Lowercased dashed form of a UID as the kubelet prints it.
@@ -506,5 +532,24 @@ fn reason_of(e: &podmem_schema::parse::ParseError) -> String {
         podmem_schema::parse::ParseError::BadLine { line, reason, .. } => {
             format!("line {line}: {reason}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_kept_are_the_used_ones() {
+        let t = "cache 5\nmapped_file 9\ntotal_shmem 7\nnoise\nanon 1\n";
+        assert_eq!(used_stat_lines(t), "cache 5\ntotal_shmem 7\nanon 1\n");
+    }
+
+    #[test]
+    fn kubelet_uids_are_canonical() {
+        assert_eq!(
+            canonical_uid(" 8A2B3C4D_5E6F_4A1B_9C2D_3E4F5A6B7C02"),
+            "8a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c02"
+        );
     }
 }
