@@ -251,8 +251,9 @@ fn read_unit(unit: Unit, limits: &Limits, sink: &Sink<'_>) -> (u32, Vec<String>)
         Unit::Member(display, bytes) => read_snapshot(bytes.as_slice(), &display, limits),
     };
     match read {
-        Ok(snap) => {
-            let mut problems = snap.problems.clone();
+        Ok(mut snap) => {
+            // Taken out so the sink reports only problems of its own.
+            let mut problems = std::mem::take(&mut snap.problems);
             let res = sink(snap);
             problems.extend(res.problems);
             (u32::from(res.accepted), problems)

@@ -514,3 +514,11 @@ fn no_usable_input_means_exit_status_two() {
     assert!(r.inputs[1].problems[0].contains("missing.tar.gz: cannot read"));
     assert!(r.inputs[2].problems[0].contains("no snapshot archives"));
 }
+
+#[test]
+fn each_problem_is_reported_once() {
+    let d = tempfile::tempdir().unwrap();
+    let p = snap_with_raw_entry(d.path(), "once.tar.gz", "/etc/once");
+    let (_, problems) = problems_for(&p, &Limits::default());
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+}
