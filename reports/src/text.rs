@@ -511,6 +511,115 @@ mod tests {
         assert!(rows.contains(&0) && rows.contains(&299));
     }
 
+    fn sample(min: i64, pod: u64, shmem: u64, ctrs: &[(&str, u64)]) -> PodSample {
+        let mib = 1u64 << 20;
+        let ms = |u: u64, s: u64| podmem_schema::report::MemStats {
+            usage: Some(u * mib),
+            working_set: Some(u * mib),
+            shmem: Some(s * mib),
+            cache: Some(s * mib),
+            rss: Some(u.saturating_sub(s) * mib),
+            inactive_file: Some(0),
+        };
+        let live: u64 = ctrs.iter().map(|c| c.1).sum();
+        PodSample {
+            time: Some(jiff::Timestamp::from_second(1_795_000_000 + min * 60).unwrap()),
+            snapshot: format!("snap-{min}.tar.gz"),
+            pod: ms(pod, shmem),
+            limit: Some(100 * mib),
+            containers: ctrs
+                .iter()
+                .map(|(id, u)| (id.to_string(), ms(*u, 0)))
+                .collect(),
+            unattributed: ms(pod - live, shmem),
+            kubectl_top: Some(live * mib),
+            tmpfs_used: [("cache".to_string(), shmem * mib)].into_iter().collect(),
+            kubelet: None,
+        }
+    }
+
+    /// A hand-made report: one pod that lost a container holding 64 MiB of tmpfs, a
+    /// pod-level OOM, a hostile pod name, and an input problem.
+    #[test]
+    fn text_summary_snapshot() {
+        use podmem_schema::report::*;
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let samples = vec![
+            sample(0, 85, 64, &[(&a, 84)]),
+            sample(1, 75, 64, &[(&b, 10)]),
+            sample(2, 99, 64, &[(&b, 34)]),
+        ];
+        let report = Report {
+            format: podmem_schema::report::REPORT_FORMAT.to_string(),
+            generated_at: jiff::Timestamp::UNIX_EPOCH,
+            analyzer_version: "0.1.0".to_string(),
+            inputs: vec![InputReport {
+                path: "bad.tar.gz".into(),
+                kind: "snapshot".into(),
+                snapshots: 0,
+                status: "rejected".into(),
+                problems: vec!["bad.tar.gz: empty file".into()],
+            }],
+            nodes: vec![NodeReport {
+                name: "node-a".into(),
+                snapshots: 3,
+                first: samples[0].time,
+                last: samples[2].time,
+                kernel: Some("5.4.0".into()),
+                cgroup_mode: Some("v1".into()),
+                collector_versions: vec!["0.1.0".into()],
+                boots: vec!["b1".into()],
+                samples: vec![],
+            }],
+            pods: vec![PodReport {
+                node: "node-a".into(),
+                uid: "5f1c2d3e-1111-4222-8333-944445555666".into(),
+                namespace: Some("shop".into()),
+                name: Some("java\x1b[31m-0".into()),
+                qos: Some(podmem_schema::snapshot::Qos::Burstable),
+                cgroup_path: None,
+                limit: Some(100 << 20),
+                containers: vec![],
+                volumes: vec![VolumeReport {
+                    name: "cache".into(),
+                    plugin: "empty-dir".into(),
+                    size_bytes: Some(100 << 20),
+                    mount_point: "/var/lib/kubelet/pods/x/volumes/kubernetes.io~empty-dir/cache".into(),
+                    max_used: Some(64 << 20),
+                }],
+                transitions: vec![Transition {
+                    reason: "oom".into(),
+                    before: samples[1].time,
+                    after: samples[2].time,
+                    appeared: vec![],
+                    disappeared: vec![],
+                    rows: vec![],
+                }],
+                samples,
+            }],
+            oom_events: vec![],
+            findings: vec![Finding {
+                id: "orphaned-shmem".into(),
+                severity: Severity::Critical,
+                node: "node-a".into(),
+                pod_uid: Some("5f1c2d3e-1111-4222-8333-944445555666".into()),
+                bytes: Some(64 << 20),
+                container_ids: vec![a.clone()],
+                title: "shop/java-0: 64.0 MiB of tmpfs/shmem charged to the pod is held by no live container".into(),
+                detail: "`kubectl top` shows 34.0 MiB; the pod cgroup holds 99.0 MiB.".into(),
+                recommendation: "Set a sizeLimit.".into(),
+                evidence: vec![Evidence {
+                    label: "unattributed shmem".into(),
+                    value: "64.0 MiB".into(),
+                    source: Some("snap-2.tar.gz:cgroup/kubepods/pod/memory.stat".into()),
+                }],
+                time: None,
+            }],
+        };
+        insta::assert_snapshot!(render_text(&report));
+    }
+
     #[test]
     fn control_characters_are_neutralized() {
         assert_eq!(clean("a\x1b[31mb\n"), "a?[31mb?");
