@@ -52,7 +52,7 @@ fn uid(i: usize) -> String {
 }
 
 fn cid(pod: usize, k: usize, gen: usize) -> String {
-    format!("{:016x}{:016x}{:016x}{:016x}", pod, k, gen, 0xabcdefu64)
+    format!("{:04x}{:04x}{:04x}{:052x}", pod, k, gen, 0xabcdefu64)
 }
 
 fn main() {

@@ -43,6 +43,9 @@ pub const TREND_SAMPLES: usize = 30;
 pub const DYING_RATIO: u64 = 2;
 /// ... and more than this many above it.
 pub const DYING_MIN_EXCESS: u64 = 100;
+/// Rises of unattributed shmem (and removed containers) told in a finding's detail; the
+/// evidence and `container_ids` keep them all.
+pub const MAX_STORY: usize = 3;
 /// `oom-restart-loop`: OOM kills in one pod (one boot) ...
 pub const LOOP_MIN_OOMS: usize = 2;
 
@@ -345,8 +348,10 @@ fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         "No container removal was seen to account for it".to_string()
     } else {
         format!(
-            "It is charged to the removed cgroup(s) of container(s) {} (dying memory cgroups, invisible in the filesystem), and therefore counts only in the pod's hierarchical totals",
-            removed.iter().map(|s| short(s)).collect::<Vec<_>>().join(", ")
+            "It is charged to the removed cgroup(s) of {} container(s) ({}{}; dying memory cgroups, invisible in the filesystem), and therefore counts only in the pod's hierarchical totals",
+            removed.len(),
+            removed.iter().take(MAX_STORY).map(|s| short(s)).collect::<Vec<_>>().join(", "),
+            if removed.len() > MAX_STORY { ", ..." } else { "" }
         )
     };
     let limit_text = match limit {
@@ -366,6 +371,13 @@ fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         orphan = fmt_bytes(orphan),
         story = if story.is_empty() {
             "it predates the captures".to_string()
+        } else if story.len() > MAX_STORY {
+            // A restart loop repeats itself: the first rises and the count say it.
+            format!(
+                "{}; and it rose {} more times",
+                story[..MAX_STORY].join("; "),
+                story.len() - MAX_STORY
+            )
         } else {
             story.join("; ")
         },
@@ -739,6 +751,7 @@ fn oom_restart_loop(pt: &PodTimeline, ooms: &[OomEvent], out: &mut Vec<Finding>)
         .collect();
     let mut evidence: Vec<Evidence> = events
         .iter()
+        .take(20)
         .map(|e| {
             ev(
                 &format!(
