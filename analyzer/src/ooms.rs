@@ -2,8 +2,9 @@
 //! overlap), ordered by time, and tied to the archive's cgroup paths.
 //!
 //! Two events are the same kill when node, boot, pid and process name agree and their
-//! times are within [`SAME_KILL_WINDOW_SECS`] (journal and kmsg clocks differ a little;
-//! pids are not reused that fast), or, without wall times, their uptimes agree.
+//! uptimes agree within a second (a wall-clock jump does not move them), or, without
+//! uptimes, their times are within [`SAME_KILL_WINDOW_SECS`] (journal and kmsg clocks
+//! differ a little; pids are not reused that fast).
 
 use podmem_schema::oom::OomEvent;
 
@@ -42,14 +43,16 @@ fn same_kill(a: &BootEvent, b: &BootEvent) -> bool {
     if a.boot != b.boot || x.node != y.node || x.pid != y.pid || x.comm != y.comm {
         return false;
     }
+    // Uptime first: within one boot it does not move when the wall clock jumps (and
+    // kmsg wall times are derived from the boot time each snapshot read).
+    if let (Some(u1), Some(u2)) = (x.uptime_secs, y.uptime_secs) {
+        return (u1 - u2).abs() < 1.0;
+    }
     match (x.time, y.time) {
         (Some(t1), Some(t2)) => (t1.as_second() - t2.as_second()).abs() <= SAME_KILL_WINDOW_SECS,
-        _ => match (x.uptime_secs, y.uptime_secs) {
-            (Some(u1), Some(u2)) => (u1 - u2).abs() < 1.0,
-            // Nothing to tell them apart by: one report of the same kill, as overlapping
-            // windows would produce.
-            _ => x.oom_memcg == y.oom_memcg && x.task_memcg == y.task_memcg,
-        },
+        // Nothing to tell them apart by: one report of the same kill, as overlapping
+        // windows would produce.
+        _ => x.oom_memcg == y.oom_memcg && x.task_memcg == y.task_memcg,
     }
 }
 
@@ -111,6 +114,15 @@ mod tests {
         let out = dedup(vec![ev(1, 2), ev(1, 0), ev(2, 0), ev(1, 600), other_boot]);
         assert_eq!(out.len(), 4);
         assert_eq!(out[0].pid, Some(1));
+    }
+
+    #[test]
+    fn a_clock_jump_does_not_double_a_kill() {
+        let mut a = ev(7, 0);
+        a.event.uptime_secs = Some(100.5);
+        let mut b = ev(7, 3600);
+        b.event.uptime_secs = Some(100.5);
+        assert_eq!(dedup(vec![a, b]).len(), 1);
     }
 
     #[test]
