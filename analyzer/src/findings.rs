@@ -158,10 +158,13 @@ fn entry(archive: &str, cgroup_path: &str, file: &str) -> Option<String> {
     })
 }
 
+/// A time as shown in findings: RFC 3339 to the second (captures carry nanoseconds).
+fn ts(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 fn time_of(s: &PodSample) -> String {
-    s.time
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| "?".to_string())
+    s.time.map(ts).unwrap_or_else(|| "?".to_string())
 }
 
 /// Indices of the samples of the last boot segment.
@@ -642,7 +645,7 @@ fn near_limit(pt: &PodTimeline, out: &mut Vec<Finding>) {
                     "growing {}/min over the last {} captures; at that rate the limit is reached around {}",
                     fmt_bytes((s * 60.0) as u64),
                     points.len(),
-                    eta.map(|t| t.to_string()).unwrap_or_else(|| "much later".to_string())
+                    eta.map(ts).unwrap_or_else(|| "much later".to_string())
                 ),
                 eta,
             )
@@ -672,7 +675,7 @@ fn near_limit(pt: &PodTimeline, out: &mut Vec<Finding>) {
         ),
     ];
     if let Some(e) = eta {
-        evidence.push(ev("limit reached at (linear fit)", e.to_string(), None));
+        evidence.push(ev("limit reached at (linear fit)", ts(e), None));
     }
     out.push(Finding {
         id: "near-limit".to_string(),
@@ -756,7 +759,7 @@ fn oom_restart_loop(pt: &PodTimeline, ooms: &[OomEvent], out: &mut Vec<Finding>)
             ev(
                 &format!(
                     "OOM kill {} ({})",
-                    e.time.map(|t| t.to_string()).unwrap_or_default(),
+                    e.time.map(ts).unwrap_or_default(),
                     format!("{:?}", e.scope).to_lowercase()
                 ),
                 format!(
@@ -848,9 +851,7 @@ fn oom_rules(infos: &PodInfos, ooms: &[OomEvent], out: &mut Vec<Finding>) {
                     e.pid
                         .map(|p| format!("pid {p}"))
                         .unwrap_or_else(|| "pid ?".into()),
-                    e.time
-                        .map(|t| t.to_string())
-                        .unwrap_or_else(|| "an unknown time".into())
+                    e.time.map(ts).unwrap_or_else(|| "an unknown time".into())
                 )
             })
             .collect::<Vec<_>>()
@@ -869,7 +870,7 @@ fn oom_rules(infos: &PodInfos, ooms: &[OomEvent], out: &mut Vec<Finding>) {
                 ev(
                     &format!(
                         "{} {} killed{}",
-                        e.time.map(|t| t.to_string()).unwrap_or_default(),
+                        e.time.map(ts).unwrap_or_default(),
                         e.comm.as_deref().unwrap_or("?"),
                         e.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
                     ),
