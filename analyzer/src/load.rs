@@ -194,7 +194,7 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
                 Err(e) => {
                     inputs.push(rejected(
                         path,
-                        "file",
+                        "snapshot",
                         format!("{}: cannot read: {e}", path.display()),
                     ));
                     continue;
