@@ -182,8 +182,10 @@ fn build_pod(
         r.limit = obs.limit;
         let mut containers = BTreeMap::new();
         for c in obs.children {
-            let path = format!("{}/{}", obs.cgroup_path, c.dir);
-            pt.container_paths.insert(c.id.clone(), path);
+            if !pt.container_paths.contains_key(&c.id) {
+                let path = format!("{}/{}", obs.cgroup_path, c.dir);
+                pt.container_paths.insert(c.id.clone(), path);
+            }
             match r.containers.iter_mut().find(|x| x.id == c.id) {
                 Some(x) => {
                     x.last_seen = Some(snap.captured_at);
