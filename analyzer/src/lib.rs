@@ -74,8 +74,17 @@ pub fn prepare(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Prepared {
         SinkResult { accepted, problems }
     };
     let loaded = load::load_inputs(paths, limits, &sink);
-    let mut inputs = loaded.inputs;
-    let mut snapshots = parsed.into_inner().unwrap_or_default();
+    let snapshots = parsed.into_inner().unwrap_or_default();
+    prepare_snapshots(snapshots, loaded.inputs, now)
+}
+
+/// [`prepare`] from snapshots already parsed (their OOM events included), with the
+/// input reports they came from.
+pub fn prepare_snapshots(
+    mut snapshots: Vec<model::Snapshot>,
+    mut inputs: Vec<InputReport>,
+    now: Timestamp,
+) -> Prepared {
     // Threads finish in any order; events are taken in archive order so that the
     // report does not depend on scheduling.
     snapshots.sort_by(|a, b| a.archive.cmp(&b.archive));
