@@ -7,11 +7,13 @@
 //! - [`timeline`]: per node and pod over time, unattributed memory, transitions.
 //! - [`ooms`]: OOM kills deduplicated across snapshots.
 //! - [`findings`]: the rules.
+//! - [`tarstream`]: the streaming tar reader [`load`] uses for snapshots.
 
 pub mod findings;
 pub mod load;
 pub mod model;
 pub mod ooms;
+pub mod tarstream;
 pub mod timeline;
 
 use std::io::Read;

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 
 use flate2::read::MultiGzDecoder;
+
+use crate::tarstream::TarStream;
 use podmem_schema::report::InputReport;
 use podmem_schema::snapshot::{
     Manifest, BUNDLE_FORMAT_NAME as BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION,
@@ -377,52 +379,10 @@ fn hex_prefix(b: &[u8]) -> String {
 }
 
 /// Counts decompressed bytes and fails (rather than truncating silently) past a cap.
-///
-/// It also "seeks" forward by reading into a reused buffer: given a seekable source the
-/// tar reader skips entry data and padding through `seek` instead of zeroing a fresh
-/// 32 KiB buffer per skip, which dominated the time of a long series.
 struct CappedReader<R> {
     inner: R,
     read: u64,
     cap: u64,
-    scratch: Vec<u8>,
-}
-
-impl<R: Read> io::Seek for CappedReader<R> {
-    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
-        let io::SeekFrom::Current(mut n) = pos else {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "only forward skips",
-            ));
-        };
-        if n < 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "only forward skips",
-            ));
-        }
-        if self.scratch.is_empty() {
-            self.scratch = vec![0; 64 * 1024];
-        }
-        let mut buf = std::mem::take(&mut self.scratch);
-        let result = (|| {
-            while n > 0 {
-                let want = (n as usize).min(buf.len());
-                let got = self.read(&mut buf[..want])?;
-                if got == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "unexpected end of data while skipping",
-                    ));
-                }
-                n -= got as i64;
-            }
-            Ok(self.read)
-        })();
-        self.scratch = buf;
-        result
-    }
 }
 
 impl<R: Read> Read for CappedReader<R> {
@@ -503,17 +463,15 @@ pub fn read_snapshot<R: Read>(
         inner: MultiGzDecoder::new(reader),
         read: 0,
         cap: limits.max_archive_bytes,
-        scratch: Vec::new(),
     };
-    let mut archive = tar::Archive::new(capped);
+    let mut tar = TarStream::new(BufReader::with_capacity(64 * 1024, capped));
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();
     let mut count = 0u64;
-    let entries = archive
-        .entries_with_seek()
-        .map_err(|e| format!("{name}: cannot read as tar.gz: {}", io_reason(&e)))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| format!("{name}: {}", io_reason(&e)))?;
+    while let Some(entry) = tar
+        .next_entry()
+        .map_err(|e| format!("{name}: {}", io_reason(&e)))?
+    {
         count += 1;
         if count > limits.max_entries {
             return Err(format!(
@@ -521,33 +479,21 @@ pub fn read_snapshot<R: Read>(
                 limits.max_entries
             ));
         }
-        let kind = entry.header().entry_type();
-        let raw_name = entry.path_bytes();
-        let entry_name = match entry_name(&raw_name) {
+        let entry_name = match entry_name(&entry.name) {
             Ok(n) => n,
             Err(why) => {
-                let shown = String::from_utf8_lossy(&raw_name);
+                let shown = String::from_utf8_lossy(&entry.name);
                 problems.push(format!("{name}:{shown}: {why}; entry ignored"));
                 continue;
             }
         };
-        if kind.is_dir() {
+        if entry.is_dir() {
             continue;
         }
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            let what = if kind.is_symlink() {
-                "a symbolic link".to_string()
-            } else if kind.is_hard_link() {
-                "a hard link".to_string()
-            } else if kind.is_character_special() || kind.is_block_special() {
-                "a device node".to_string()
-            } else if kind.is_fifo() {
-                "a FIFO".to_string()
-            } else {
-                format!("of tar type {:?}", kind)
-            };
+        if !entry.is_file() {
             problems.push(format!(
-                "{name}:{entry_name}: entry is {what}, not a regular file; ignored"
+                "{name}:{entry_name}: entry is {}, not a regular file; ignored",
+                entry.kind_words()
             ));
             continue;
         }
@@ -555,19 +501,16 @@ pub fn read_snapshot<R: Read>(
             continue;
         }
         let entry_name = entry_name.into_owned();
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        if size > limits.max_entry_bytes {
+        if entry.size > limits.max_entry_bytes {
             problems.push(format!(
                 "{name}:{entry_name}: {} exceeds the per-entry cap of {}; entry skipped",
-                fmt_bytes(size),
+                fmt_bytes(entry.size),
                 fmt_bytes(limits.max_entry_bytes)
             ));
             continue;
         }
-        let mut buf = Vec::with_capacity(size as usize);
-        (&mut entry)
-            .take(limits.max_entry_bytes + 1)
-            .read_to_end(&mut buf)
+        let buf = tar
+            .read_data(entry.size)
             .map_err(|e| format!("{name}:{entry_name}: {}", io_reason(&e)))?;
         if files.insert(entry_name.clone(), buf).is_some() {
             problems.push(format!(
