@@ -479,10 +479,10 @@ pub fn read_snapshot<R: Read>(
                 limits.max_entries
             ));
         }
-        let entry_name = match entry_name(&entry.name) {
+        let entry_name = match entry_name(tar.name()) {
             Ok(n) => n,
             Err(why) => {
-                let shown = String::from_utf8_lossy(&entry.name);
+                let shown = String::from_utf8_lossy(tar.name());
                 problems.push(format!("{name}:{shown}: {why}; entry ignored"));
                 continue;
             }

@@ -13,11 +13,9 @@ use std::io::{self, BufRead};
 /// Longest GNU long-name or PAX header data accepted.
 const MAX_META_BYTES: u64 = 64 * 1024;
 
-/// One entry header, names resolved.
+/// One entry header; its name is [`TarStream::name`].
 #[derive(Debug)]
 pub struct Entry {
-    /// Raw name bytes (long name or prefix joined).
-    pub name: Vec<u8>,
     /// Tar type flag (`b'0'` regular, `b'5'` directory, `b'2'` symlink...).
     pub kind: u8,
     /// Data size in bytes.
@@ -52,6 +50,8 @@ pub struct TarStream<R> {
     r: R,
     /// Data left of the current entry, then its padding.
     pending: u64,
+    /// The current entry's name (long name or prefix joined), reused between entries.
+    name: Vec<u8>,
 }
 
 fn bad(msg: impl Into<String>) -> io::Error {
@@ -70,17 +70,22 @@ fn octal(field: &[u8]) -> io::Result<u64> {
         }
         return Ok(v);
     }
-    let s: Vec<u8> = field
-        .iter()
-        .copied()
-        .skip_while(|b| *b == b' ')
-        .take_while(|b| *b != 0 && *b != b' ')
-        .collect();
-    if s.is_empty() {
-        return Ok(0);
+    // Leading spaces, then octal digits up to a NUL or space; no allocation (this runs
+    // for every header).
+    let mut v: u64 = 0;
+    for &b in field.iter().skip_while(|b| **b == b' ') {
+        match b {
+            b'0'..=b'7' => {
+                v = v
+                    .checked_mul(8)
+                    .and_then(|v| v.checked_add(u64::from(b - b'0')))
+                    .ok_or_else(|| bad("tar number overflows"))?;
+            }
+            0 | b' ' => break,
+            _ => return Err(bad("tar number is not octal")),
+        }
     }
-    let s = std::str::from_utf8(&s).map_err(|_| bad("tar number is not text"))?;
-    u64::from_str_radix(s, 8).map_err(|_| bad(format!("tar number {s:?} is not octal")))
+    Ok(v)
 }
 
 fn cstr(field: &[u8]) -> &[u8] {
@@ -95,7 +100,16 @@ fn padded(size: u64) -> u64 {
 impl<R: BufRead> TarStream<R> {
     /// A reader over `r`.
     pub fn new(r: R) -> Self {
-        TarStream { r, pending: 0 }
+        TarStream {
+            r,
+            pending: 0,
+            name: Vec::with_capacity(256),
+        }
+    }
+
+    /// The current entry's raw name.
+    pub fn name(&self) -> &[u8] {
+        &self.name
     }
 
     /// Skips `n` bytes without copying them.
@@ -187,21 +201,19 @@ impl<R: BufRead> TarStream<R> {
                 }
                 _ => {}
             }
-            let name = match long_name.take() {
-                Some(n) => n,
+            self.name.clear();
+            match long_name.take() {
+                Some(n) => self.name = n,
                 None => {
                     let base = cstr(&h[0..100]);
                     let prefix = cstr(&h[345..500]);
                     if &h[257..263] == b"ustar\0" && !prefix.is_empty() {
-                        let mut n = prefix.to_vec();
-                        n.push(b'/');
-                        n.extend_from_slice(base);
-                        n
-                    } else {
-                        base.to_vec()
+                        self.name.extend_from_slice(prefix);
+                        self.name.push(b'/');
                     }
+                    self.name.extend_from_slice(base);
                 }
-            };
+            }
             let size = pax_size.take().unwrap_or(size);
             // Links and devices carry no data whatever their size field says.
             let data = if matches!(kind, b'1' | b'2' | b'3' | b'4' | b'5' | b'6') {
@@ -210,11 +222,7 @@ impl<R: BufRead> TarStream<R> {
                 size
             };
             self.pending = padded(data);
-            return Ok(Some(Entry {
-                name,
-                kind,
-                size: data,
-            }));
+            return Ok(Some(Entry { kind, size: data }));
         }
     }
 
@@ -267,12 +275,13 @@ mod tests {
         let mut t = TarStream::new(bytes);
         let mut out = Vec::new();
         while let Some(e) = t.next_entry().unwrap() {
+            let name = String::from_utf8(t.name().to_vec()).unwrap();
             let data = if e.is_file() {
                 t.read_data(e.size).unwrap()
             } else {
                 Vec::new()
             };
-            out.push((String::from_utf8(e.name).unwrap(), e.kind, data));
+            out.push((name, e.kind, data));
         }
         out
     }
@@ -329,7 +338,8 @@ mod tests {
             }
         });
         let mut t = TarStream::new(bytes.as_slice());
-        assert_eq!(t.next_entry().unwrap().unwrap().name, b"a");
+        t.next_entry().unwrap().unwrap();
+        assert_eq!(t.name(), b"a");
         let e = t.next_entry().unwrap().unwrap();
         assert_eq!(t.read_data(e.size).unwrap(), vec![2u8; 3]);
         assert!(t.next_entry().unwrap().is_none());
