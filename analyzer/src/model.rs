@@ -158,34 +158,37 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
     let manifest_mode = m.cgroup.mode;
     let boot_time = m.boot_time;
 
-    // Group cgroup entries by directory, keeping only the files used.
+    // Group cgroup entries by directory, keeping only the files used (one allocation
+    // per directory, not per file: a node has thousands of them).
     let mut dirs: BTreeMap<String, CgFiles> = BTreeMap::new();
-    let cgroup_entries: Vec<String> = raw
-        .files
-        .keys()
-        .filter(|k| k.starts_with(CGROUP_PREFIX))
-        .cloned()
-        .collect();
-    for entry in cgroup_entries {
-        let rel = &entry[CGROUP_PREFIX.len()..];
-        let (dir, file) = match rel.rsplit_once('/') {
-            Some((d, f)) => (d.to_string(), f.to_string()),
-            None => (String::new(), rel.to_string()),
+    let all = std::mem::take(&mut raw.files);
+    for (entry, bytes) in all {
+        let Some(rel) = entry.strip_prefix(CGROUP_PREFIX) else {
+            raw.files.insert(entry, bytes);
+            continue;
         };
-        let slot = dirs.entry(dir).or_default();
-        let target = match file.as_str() {
+        let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+        if !dirs.contains_key(dir) {
+            dirs.insert(dir.to_string(), CgFiles::default());
+        }
+        let Some(slot) = dirs.get_mut(dir) else {
+            continue;
+        };
+        let target = match file {
             "memory.stat" => &mut slot.stat,
             "memory.usage_in_bytes" => &mut slot.usage_v1,
             "memory.current" => &mut slot.current_v2,
             "memory.limit_in_bytes" => &mut slot.limit_v1,
             "memory.max" => &mut slot.max_v2,
             "cgroup.stat" => &mut slot.cgroup_stat,
-            _ => {
-                raw.files.remove(&entry);
-                continue;
-            }
+            _ => continue,
         };
-        *target = raw.text(&entry);
+        *target = Some(crate::load::into_text(
+            bytes,
+            &archive,
+            &entry,
+            &mut raw.problems,
+        ));
     }
     problems.append(&mut raw.problems);
 
