@@ -114,11 +114,34 @@ pub fn fleet_rules(
     out
 }
 
-/// Most severe first, then the largest amount, then by node, pod and rule.
+/// Rules in the order a reader should meet them within one severity: causes before the
+/// kills they explain, then context.
+pub const RULE_ORDER: &[&str] = &[
+    "orphaned-shmem",
+    "oom-restart-loop",
+    "pod-limit-oom",
+    "kubepods-oom",
+    "global-oom",
+    "near-limit",
+    "hidden-from-kubectl-top",
+    "memory-emptydir-unbounded",
+    "container-limit-oom",
+    "dying-cgroups",
+];
+
+/// Most severe first; within a severity by [`RULE_ORDER`], then the largest amount,
+/// then by node and pod.
 pub fn sort(f: &mut [Finding]) {
+    let rank = |id: &str| {
+        RULE_ORDER
+            .iter()
+            .position(|r| *r == id)
+            .unwrap_or(RULE_ORDER.len())
+    };
     f.sort_by(|a, b| {
         a.severity
             .cmp(&b.severity)
+            .then_with(|| rank(&a.id).cmp(&rank(&b.id)))
             .then_with(|| b.bytes.cmp(&a.bytes))
             .then_with(|| a.node.cmp(&b.node))
             .then_with(|| a.pod_uid.cmp(&b.pod_uid))

@@ -6,79 +6,8 @@
 mod common;
 
 use common::*;
-use podmem_analyzer::{complete, load, model, prepare_snapshots};
-use podmem_schema::oom::{OomEvent, OomScope};
-use podmem_schema::report::{Report, Severity};
-
-fn kill(pid: u32, at: &str, victim: &str, source: &str) -> OomEvent {
-    OomEvent {
-        node: Some("node-a".into()),
-        time: Some(at.parse().unwrap()),
-        uptime_secs: None,
-        pid: Some(pid),
-        comm: Some("java".into()),
-        invoker: Some("java".into()),
-        anon_rss: Some(37 * MIB),
-        file_rss: Some(0),
-        shmem_rss: Some(0),
-        total_vm: None,
-        oom_score_adj: Some(985),
-        constraint: Some("CONSTRAINT_MEMCG".into()),
-        oom_memcg: Some(format!("/{}", pod_rel(false))),
-        task_memcg: Some(format!("/{}", ctr_rel(false, victim))),
-        scope: OomScope::Pod,
-        pod_uid: Some(POD_UID.into()),
-        container_id: Some(victim.into()),
-        memcg_usage: Some(100 * MIB),
-        memcg_limit: Some(100 * MIB),
-        excerpt: vec![],
-        source: Some(source.into()),
-    }
-}
-
-/// Parses the story's snapshots (without their kernel logs) and adds `events` to the
-/// snapshot at each index.
-fn analyze_with_events(events: Vec<(usize, OomEvent)>, extra_shmem_at_t2: u64) -> Report {
-    let mut snaps = story(false);
-    for s in &mut snaps {
-        s.kernel.clear();
-    }
-    // Optionally the orphaned charge grows again by t2 (a second container's leftovers).
-    if extra_shmem_at_t2 > 0 {
-        let pod = pod_rel(false);
-        for c in &mut snaps[2].cgroups {
-            if c.rel == pod {
-                c.shmem += extra_shmem_at_t2;
-                c.usage += extra_shmem_at_t2;
-            }
-        }
-    }
-    let mut parsed = Vec::new();
-    let mut inputs = Vec::new();
-    for (i, s) in snaps.iter().enumerate() {
-        let bytes = gzip(&tar_of(&s.entries()));
-        let name = format!("s{i}.tar.gz");
-        let raw = load::read_snapshot(bytes.as_slice(), &name, &load::Limits::default()).unwrap();
-        let mut problems = Vec::new();
-        parsed.push(model::parse_snapshot(raw, &mut problems));
-        assert!(problems.is_empty(), "{problems:?}");
-        inputs.push(podmem_schema::report::InputReport {
-            path: name,
-            kind: "snapshot".into(),
-            snapshots: 1,
-            status: "ok".into(),
-            problems,
-        });
-    }
-    for (i, e) in events {
-        parsed[i].ooms.push(e);
-    }
-    complete(prepare_snapshots(
-        parsed,
-        inputs,
-        jiff::Timestamp::UNIX_EPOCH,
-    ))
-}
+use podmem_schema::oom::OomScope;
+use podmem_schema::report::Severity;
 
 #[test]
 fn overlapping_reports_of_one_pod_kill() {

@@ -386,6 +386,84 @@ pub fn healthy(node: &str, n: usize) -> Vec<Snap> {
         .collect()
 }
 
+pub fn kill(pid: u32, at: &str, victim: &str, source: &str) -> podmem_schema::oom::OomEvent {
+    podmem_schema::oom::OomEvent {
+        node: Some("node-a".into()),
+        time: Some(at.parse().unwrap()),
+        uptime_secs: None,
+        pid: Some(pid),
+        comm: Some("java".into()),
+        invoker: Some("java".into()),
+        anon_rss: Some(37 * MIB),
+        file_rss: Some(0),
+        shmem_rss: Some(0),
+        total_vm: None,
+        oom_score_adj: Some(985),
+        constraint: Some("CONSTRAINT_MEMCG".into()),
+        oom_memcg: Some(format!("/{}", pod_rel(false))),
+        task_memcg: Some(format!("/{}", ctr_rel(false, victim))),
+        scope: podmem_schema::oom::OomScope::Pod,
+        pod_uid: Some(POD_UID.into()),
+        container_id: Some(victim.into()),
+        memcg_usage: Some(100 * MIB),
+        memcg_limit: Some(100 * MIB),
+        excerpt: vec![],
+        source: Some(source.into()),
+    }
+}
+
+/// Parses the story's snapshots (without their kernel logs) and adds `events` to the
+/// snapshot at each index.
+pub fn analyze_with_events(
+    events: Vec<(usize, podmem_schema::oom::OomEvent)>,
+    extra_shmem_at_t2: u64,
+) -> podmem_schema::report::Report {
+    let mut snaps = story(false);
+    for s in &mut snaps {
+        s.kernel.clear();
+    }
+    // Optionally the orphaned charge grows again by t2 (a second container's leftovers).
+    if extra_shmem_at_t2 > 0 {
+        let pod = pod_rel(false);
+        for c in &mut snaps[2].cgroups {
+            if c.rel == pod {
+                c.shmem += extra_shmem_at_t2;
+                c.usage += extra_shmem_at_t2;
+            }
+        }
+    }
+    let mut parsed = Vec::new();
+    let mut inputs = Vec::new();
+    for (i, s) in snaps.iter().enumerate() {
+        let bytes = gzip(&tar_of(&s.entries()));
+        let name = format!("s{i}.tar.gz");
+        let raw = podmem_analyzer::load::read_snapshot(
+            bytes.as_slice(),
+            &name,
+            &podmem_analyzer::load::Limits::default(),
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        parsed.push(podmem_analyzer::model::parse_snapshot(raw, &mut problems));
+        assert!(problems.is_empty(), "{problems:?}");
+        inputs.push(podmem_schema::report::InputReport {
+            path: name,
+            kind: "snapshot".into(),
+            snapshots: 1,
+            status: "ok".into(),
+            problems,
+        });
+    }
+    for (i, e) in events {
+        parsed[i].ooms.push(e);
+    }
+    podmem_analyzer::complete(podmem_analyzer::prepare_snapshots(
+        parsed,
+        inputs,
+        jiff::Timestamp::UNIX_EPOCH,
+    ))
+}
+
 /// Where the real-world samples live, relative to the workspace.
 pub fn realworld() -> PathBuf {
     let p = PathBuf::from(concat!(
