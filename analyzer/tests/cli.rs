@@ -23,6 +23,16 @@ fn story_dir(v2: bool) -> tempfile::TempDir {
     d
 }
 
+/// The story without its kernel log: for tests about the command line, not OOM parsing.
+fn quiet_story_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for mut s in story(false) {
+        s.kernel.clear();
+        s.write(d.path());
+    }
+    d
+}
+
 fn listing(dir: &Path) -> BTreeSet<String> {
     walkdir::WalkDir::new(dir)
         .into_iter()
@@ -90,7 +100,7 @@ fn report_text_is_the_default() {
 #[test]
 fn output_file_is_the_only_thing_written() {
     let work = tempfile::tempdir().unwrap();
-    let inputs = story_dir(false);
+    let inputs = quiet_story_dir();
     let bad = inputs.path().join("zz-bad.tar.gz");
     std::fs::write(&bad, b"not an archive").unwrap();
     let before_inputs = listing(inputs.path());
@@ -122,7 +132,7 @@ fn output_file_is_the_only_thing_written() {
 #[test]
 fn unwritable_output_fails_without_leftovers() {
     let work = tempfile::tempdir().unwrap();
-    let inputs = story_dir(false);
+    let inputs = quiet_story_dir();
     let out = analyzer()
         .current_dir(work.path())
         .args(["report", "-o", "missing-dir/report.txt"])
@@ -160,7 +170,7 @@ fn usage_errors_exit_two() {
 
 #[test]
 fn html_report_is_written() {
-    let d = story_dir(false);
+    let d = quiet_story_dir();
     let work = tempfile::tempdir().unwrap();
     let out = analyzer()
         .args(["report", "--format", "html", "-o"])
@@ -181,7 +191,7 @@ fn html_report_is_written() {
 
 #[test]
 fn broken_pipe_is_not_an_error() {
-    let d = story_dir(false);
+    let d = quiet_story_dir();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("podmem-analyzer"))
         .args(["report", "--format", "json"])
         .arg(d.path())
