@@ -2,6 +2,8 @@
 //! iso / json, syslog and kern.log, raw `/dev/kmsg` records, pasted and wrapped text)
 //! → [`OomEvent`]s, classified by where the limit was hit.
 
+mod logparse;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -133,20 +135,53 @@ pub struct ParseOptions {
 }
 
 /// Finds every OOM kill in kernel log text of any supported form.
+///
+/// One event per killed process (a `memory.oom.group` kill yields one per member, all
+/// sharing `oom_memcg`); a kill line printed twice, or re-quoted by another program
+/// (only kernel lines count), yields one event. A block whose kill line is missing
+/// (cut excerpt) still yields an event when it names the victim or its cgroup (`Kill
+/// process`, `oom-kill:`, `Task in … killed`). Never panics; linear in the input.
 pub fn parse_log(text: &str, opts: &ParseOptions) -> Vec<OomEvent> {
-    let _ = (text, opts);
-    todo!("oom helper implements")
+    logparse::parse(text, opts)
 }
 
 /// Classifies an OOM by its `oom_memcg` (and `task_memcg`) and finds the victim's pod
 /// UID and container id; `constraint` `CONSTRAINT_NONE` or no memcg means global.
+///
+/// Whitespace inside the paths is ignored for the classification (a paste artifact:
+/// Kubernetes cgroup names never contain spaces). Pod and container come from
+/// `task_memcg`, falling back to `oom_memcg`.
 pub fn classify(
     oom_memcg: Option<&str>,
     task_memcg: Option<&str>,
     constraint: Option<&str>,
 ) -> (OomScope, Option<String>, Option<String>) {
-    let _ = (oom_memcg, task_memcg, constraint);
-    todo!("oom helper implements")
+    use crate::parse::cgroup_path::{identify, Level};
+    let squash = |p: &str| -> String { p.chars().filter(|c| !c.is_whitespace()).collect() };
+    let oom = oom_memcg.map(squash).filter(|p| !p.is_empty());
+    let task = task_memcg.map(squash).filter(|p| !p.is_empty());
+    let global = constraint.is_some_and(|c| c.trim() == "CONSTRAINT_NONE");
+    let scope = match (&oom, global) {
+        (_, true) | (None, _) => OomScope::Global,
+        (Some(o), false) => match identify(o).level {
+            Level::Container => OomScope::Container,
+            Level::Pod => OomScope::Pod,
+            Level::Kubepods | Level::QosClass => OomScope::Kubepods,
+            Level::Other => OomScope::Other,
+        },
+    };
+    let mut pod_uid = None;
+    let mut container_id = None;
+    for p in [task.as_deref(), oom.as_deref()].into_iter().flatten() {
+        let id = identify(p);
+        if pod_uid.is_none() {
+            pod_uid = id.pod_uid.clone();
+        }
+        if container_id.is_none() && id.pod_uid == pod_uid {
+            container_id = id.container_id;
+        }
+    }
+    (scope, pod_uid, container_id)
 }
 
 #[cfg(test)]

@@ -1,0 +1,868 @@
+//! The scanner behind [`super::parse_log`]: text → logical kernel lines (prefixes
+//! stripped, wraps repaired, noise from other programs dropped) → OOM blocks → events.
+//!
+//! Hand-written scanning only: every step is a bounded look at one line, so the whole
+//! parse is linear in the input and cannot panic on arbitrary text (all slicing is at
+//! char boundaries found by `find`/`char_indices`).
+
+use jiff::Timestamp;
+
+use super::{classify, OomEvent, OomScope, ParseOptions};
+
+/// Excerpt bound: the head of a block is kept whole, later lines only when they matter.
+const EXCERPT_HEAD: usize = 300;
+const EXCERPT_MAX: usize = 400;
+/// Two kill lines for the same pid and comm closer than this are one kill.
+const DEDUP_SECS: f64 = 30.0;
+
+/// One kernel line with what its prefixes said.
+#[derive(Debug, Clone, Default)]
+struct Line {
+    text: String,
+    uptime: Option<f64>,
+    time: Option<Timestamp>,
+}
+
+/// Whether a raw line had a recognised log prefix, and whether it is a kernel line.
+enum Kind {
+    /// Prefixed kernel line.
+    Kernel(Line),
+    /// Prefixed line from another program (dockerd, node-problem-detector...).
+    Foreign,
+    /// No prefix at all.
+    Bare,
+}
+
+pub(super) fn parse(text: &str, opts: &ParseOptions) -> Vec<OomEvent> {
+    let lines = logical_lines(text, opts);
+    let mut p = Parser {
+        opts,
+        block: None,
+        events: Vec::new(),
+    };
+    for l in lines {
+        p.line(l);
+    }
+    p.flush();
+    dedup(p.events)
+}
+
+// ---------------------------------------------------------------- lines and prefixes
+
+fn logical_lines(text: &str, opts: &ParseOptions) -> Vec<Line> {
+    let mut out: Vec<Line> = Vec::new();
+    // Whether the previous raw line was a prefixed kernel line (or a continuation of
+    // one): only then is a bare line a continuation rather than a line of its own.
+    let mut prev_prefixed = false;
+    let mut prev_kmsg = false;
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if raw.trim().is_empty() {
+            prev_prefixed = false;
+            continue;
+        }
+        if raw.starts_with('{') {
+            if let Some(lines) = journal_json(raw) {
+                for l in lines {
+                    push_split(&mut out, l);
+                }
+                prev_prefixed = true;
+                prev_kmsg = false;
+                continue;
+            }
+        }
+        match classify_line(raw, opts) {
+            Kind::Kernel(l) => {
+                prev_kmsg = l.uptime.is_some() && is_kmsg(raw).is_some();
+                push_split(&mut out, l);
+                prev_prefixed = true;
+            }
+            Kind::Foreign => {
+                prev_prefixed = false;
+            }
+            Kind::Bare => {
+                if prev_prefixed && !out.is_empty() {
+                    let last_stamp = out.last().map(|l| (l.uptime, l.time)).unwrap_or_default();
+                    if raw.starts_with([' ', '\t']) {
+                        // kmsg dictionary lines (` SUBSYSTEM=...`) are metadata.
+                        if prev_kmsg && is_dict_line(raw) {
+                            continue;
+                        }
+                        // journald/syslog render a multi-line printk as one record with
+                        // indented continuation lines: each is a line of its own.
+                        push_split(
+                            &mut out,
+                            Line {
+                                text: raw.trim().to_string(),
+                                uptime: last_stamp.0,
+                                time: last_stamp.1,
+                            },
+                        );
+                    } else if let Some(last) = out.last_mut() {
+                        // A hard wrap from a mail client or paste: glue it back, even
+                        // mid-token (`/kubepo` + `ds/...`).
+                        if last.text.len() < 64 * 1024 {
+                            last.text.push_str(raw.trim_end());
+                        }
+                    }
+                } else {
+                    push_split(&mut out, strip_inner(raw, Line::default()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// rsyslog escapes the newlines of a multi-line record as `#012`.
+fn push_split(out: &mut Vec<Line>, l: Line) {
+    if l.text.contains("#012") {
+        for part in l.text.split("#012") {
+            if !part.trim().is_empty() {
+                out.push(Line {
+                    text: part.trim().to_string(),
+                    uptime: l.uptime,
+                    time: l.time,
+                });
+            }
+        }
+    } else if l.text.contains('\n') {
+        for part in l.text.split('\n') {
+            if !part.trim().is_empty() {
+                out.push(Line {
+                    text: part.trim().to_string(),
+                    uptime: l.uptime,
+                    time: l.time,
+                });
+            }
+        }
+    } else {
+        out.push(l);
+    }
+}
+
+fn is_dict_line(raw: &str) -> bool {
+    let t = raw.trim_start();
+    match t.find('=') {
+        Some(eq) => {
+            eq > 0
+                && t[..eq]
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Recognises the outer prefix of a raw line (syslog, ISO, kmsg, VMware, dmesg).
+fn classify_line(raw: &str, opts: &ParseOptions) -> Kind {
+    let mut line = Line::default();
+    // VMware guest log: `2023-...Z In(05) vcpu-5 - Guest: <6>[...] text`.
+    if let Some(at) = raw.find(" - Guest: ") {
+        if raw.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            line.time = raw.split(' ').next().and_then(iso_time);
+            return Kind::Kernel(strip_inner(&raw[at + 10..], line));
+        }
+    }
+    if let Some((usec, rest)) = is_kmsg(raw) {
+        line.uptime = Some(usec as f64 / 1e6);
+        line.time = opts.boot_time.and_then(|b| {
+            b.checked_add(jiff::SignedDuration::from_micros(usec as i64))
+                .ok()
+        });
+        return Kind::Kernel(strip_inner(rest, line));
+    }
+    // ISO timestamp then `host ident: ` (journalctl -o short-iso[-precise], rsyslog).
+    let first = raw.split(' ').next().unwrap_or("");
+    if first.len() >= 19 && first.as_bytes()[4] == b'-' && first.as_bytes()[10] == b'T' {
+        if let Some(t) = iso_time(first) {
+            line.time = Some(t);
+            return after_host(&raw[first.len()..], line);
+        }
+    }
+    // Syslog `Mon DD HH:MM:SS[.frac] host ident: `.
+    if let Some((t, rest)) = syslog_time(raw, opts.year) {
+        line.time = t;
+        return after_host(rest, line);
+    }
+    let stripped = strip_inner(raw, line);
+    if stripped.uptime.is_some() || stripped.time.is_some() {
+        Kind::Kernel(stripped)
+    } else {
+        Kind::Bare
+    }
+}
+
+/// After a syslog/ISO timestamp: ` host ident[pid]: message`; kernel lines only.
+fn after_host(rest: &str, line: Line) -> Kind {
+    let rest = rest.trim_start();
+    let Some(sp) = rest.find(' ') else {
+        return Kind::Foreign;
+    };
+    let after = &rest[sp + 1..];
+    let Some(colon) = after.find(": ") else {
+        return Kind::Foreign;
+    };
+    let ident = &after[..colon];
+    if ident == "kernel" || ident.starts_with("kernel[") {
+        let msg = &after[colon + 2..];
+        // An indented journald continuation keeps its meaning; a single leading space
+        // (call trace `  ? foo`) is just the printed text.
+        Kind::Kernel(strip_inner(msg, line))
+    } else {
+        Kind::Foreign
+    }
+}
+
+/// Inner prefixes: printk level `<6>`, dmesg `[ 123.456]`, `dmesg -T` `[Thu Dec  7
+/// 00:05:14 2017]`, in any combination.
+fn strip_inner(msg: &str, mut line: Line) -> Line {
+    let mut s = msg;
+    for _ in 0..3 {
+        if let Some(rest) = s.strip_prefix('<') {
+            if let Some(end) = rest.find('>') {
+                if end > 0 && end <= 3 && rest[..end].bytes().all(|b| b.is_ascii_digit()) {
+                    s = &rest[end + 1..];
+                    continue;
+                }
+            }
+        }
+        if let Some(rest) = s.strip_prefix('[') {
+            if let Some(end) = rest.find(']') {
+                let inner = &rest[..end];
+                let trimmed = inner.trim();
+                if !trimmed.is_empty()
+                    && trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    && trimmed.contains('.')
+                {
+                    line.uptime = trimmed.parse().ok();
+                    s = rest[end + 1..]
+                        .strip_prefix(' ')
+                        .unwrap_or(&rest[end + 1..]);
+                    continue;
+                }
+                if let Some(t) = dmesg_t(inner) {
+                    line.time = Some(t);
+                    s = rest[end + 1..]
+                        .strip_prefix(' ')
+                        .unwrap_or(&rest[end + 1..]);
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+    line.text = s.trim_end().to_string();
+    line
+}
+
+/// `prio,seq,usec,flags[,...];text` → (usec, text).
+fn is_kmsg(raw: &str) -> Option<(u64, &str)> {
+    let semi = raw.find(';')?;
+    let head = &raw[..semi];
+    let mut f = head.split(',');
+    let prio = f.next()?;
+    let seq = f.next()?;
+    let usec = f.next()?;
+    let flags = f.next()?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(prio) && digits(seq) && digits(usec)) || flags.len() > 4 {
+        return None;
+    }
+    Some((usec.parse().ok()?, &raw[semi + 1..]))
+}
+
+fn month(s: &str) -> Option<i8> {
+    const M: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    M.iter().position(|m| *m == s).map(|i| i as i8 + 1)
+}
+
+fn utc(y: i16, mo: i8, d: i8, hms: &str) -> Option<Timestamp> {
+    let mut it = hms.split(':');
+    let h: i8 = it.next()?.parse().ok()?;
+    let mi: i8 = it.next()?.parse().ok()?;
+    let sec = it.next()?;
+    let (s, frac) = sec.split_once('.').unwrap_or((sec, ""));
+    let s: i8 = s.parse().ok()?;
+    let mut ns: i32 = 0;
+    if !frac.is_empty() {
+        let digits: String = frac.chars().take(9).collect();
+        let v: i32 = digits.parse().ok()?;
+        ns = v * 10i32.pow(9 - digits.len() as u32);
+    }
+    let dt = jiff::civil::DateTime::new(y, mo, d, h, mi, s, ns).ok()?;
+    jiff::tz::Offset::UTC.to_timestamp(dt).ok()
+}
+
+/// `Thu Dec  7 00:05:14 2017` (dmesg -T prints local time; taken as UTC).
+fn dmesg_t(inner: &str) -> Option<Timestamp> {
+    let mut f = inner.split_whitespace();
+    let _wd = f.next()?;
+    let mo = month(f.next()?)?;
+    let d: i8 = f.next()?.parse().ok()?;
+    let hms = f.next()?;
+    let y: i16 = f.next()?.parse().ok()?;
+    if f.next().is_some() {
+        return None;
+    }
+    utc(y, mo, d, hms)
+}
+
+/// `Dec  7 00:05:14[.frac] rest` → (time when a year is known, rest).
+fn syslog_time(raw: &str, year: Option<i16>) -> Option<(Option<Timestamp>, &str)> {
+    let mo = month(raw.get(..3)?)?;
+    let rest = raw.get(3..)?.strip_prefix(' ')?.trim_start();
+    let sp = rest.find(' ')?;
+    let d: i8 = rest[..sp].parse().ok()?;
+    let rest = &rest[sp + 1..];
+    let sp = rest.find(' ')?;
+    let hms = &rest[..sp];
+    if hms.len() < 8 || hms.as_bytes()[2] != b':' {
+        return None;
+    }
+    Some((year.and_then(|y| utc(y, mo, d, hms)), &rest[sp..]))
+}
+
+/// ISO 8601 with offset (`Z`, `+00:00`, `+0000`).
+fn iso_time(tok: &str) -> Option<Timestamp> {
+    if let Ok(t) = tok.parse::<Timestamp>() {
+        return Some(t);
+    }
+    // `+0000` → `+00:00`.
+    let b = tok.as_bytes();
+    if b.len() > 5 {
+        let n = b.len();
+        let sign = b[n - 5];
+        if (sign == b'+' || sign == b'-') && b[n - 4..].iter().all(u8::is_ascii_digit) {
+            let fixed = format!("{}:{}", &tok[..n - 2], &tok[n - 2..]);
+            return fixed.parse().ok();
+        }
+    }
+    None
+}
+
+/// `journalctl -o json` record → its kernel lines; None if not a journal record.
+fn journal_json(raw: &str) -> Option<Vec<Line>> {
+    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let obj = v.as_object()?;
+    let msg = match obj.get("MESSAGE")? {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(bytes) => {
+            let b: Vec<u8> = bytes
+                .iter()
+                .filter_map(|x| x.as_u64().and_then(|n| u8::try_from(n).ok()))
+                .collect();
+            String::from_utf8_lossy(&b).into_owned()
+        }
+        _ => return None,
+    };
+    let field = |k: &str| obj.get(k).and_then(|x| x.as_str());
+    let kernel = field("_TRANSPORT") == Some("kernel")
+        || field("SYSLOG_IDENTIFIER") == Some("kernel")
+        || (field("_TRANSPORT").is_none() && field("SYSLOG_IDENTIFIER").is_none());
+    if !kernel {
+        return Some(Vec::new());
+    }
+    let num = |k: &str| field(k).and_then(|s| s.parse::<i64>().ok());
+    let time = num("__REALTIME_TIMESTAMP").and_then(|us| Timestamp::from_microsecond(us).ok());
+    let uptime = num("_SOURCE_MONOTONIC_TIMESTAMP")
+        .or_else(|| num("__MONOTONIC_TIMESTAMP"))
+        .map(|us| us as f64 / 1e6);
+    Some(
+        msg.split('\n')
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut line = strip_inner(l.trim(), Line::default());
+                line.time = line.time.or(time);
+                line.uptime = line.uptime.or(uptime);
+                line
+            })
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------- blocks
+
+#[derive(Debug, Clone, Default)]
+struct Kill {
+    pid: Option<u32>,
+    comm: Option<String>,
+    total_vm: Option<u64>,
+    anon_rss: Option<u64>,
+    file_rss: Option<u64>,
+    shmem_rss: Option<u64>,
+    oom_score_adj: Option<i64>,
+    uptime: Option<f64>,
+    time: Option<Timestamp>,
+    /// Only a `Kill process … or sacrifice child` line: the victim may be a child.
+    tentative: bool,
+    /// Member of a `memory.oom.group` kill: its own cgroup.
+    group_memcg: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Block {
+    lines: Vec<String>,
+    invoker: Option<String>,
+    constraint: Option<String>,
+    oom_memcg: Option<String>,
+    task_memcg: Option<String>,
+    /// `task=`/`pid=` of the `oom-kill:` line.
+    task: Option<(Option<String>, Option<u32>)>,
+    global: bool,
+    memcg_hint: bool,
+    usage: Option<u64>,
+    limit: Option<u64>,
+    /// First `Memory cgroup stats for <path>`: the victim's side of the tree when the
+    /// scope line is missing from an excerpt.
+    stats_memcg: Option<String>,
+    group: Option<String>,
+    kills: Vec<Kill>,
+    /// A `Killed process` line was seen: later unrelated lines are not the block's.
+    killed: bool,
+    /// `Task in`/`oom-kill:`/`Tasks in` seen: the block names a kill even without a
+    /// kill line.
+    scoped: bool,
+    /// Column index of oom_score_adj in the task table (from its header) and row count.
+    adj_col: Option<usize>,
+    adj: Vec<(u32, i64)>,
+    uptime: Option<f64>,
+    time: Option<Timestamp>,
+}
+
+impl Block {
+    fn keep(&mut self, text: &str, important: bool) {
+        if self.lines.len() < EXCERPT_HEAD || (important && self.lines.len() < EXCERPT_MAX) {
+            self.lines.push(text.to_string());
+        }
+    }
+}
+
+struct Parser<'a> {
+    opts: &'a ParseOptions,
+    block: Option<Block>,
+    events: Vec<OomEvent>,
+}
+
+impl Parser<'_> {
+    fn start(&mut self, l: &Line) -> &mut Block {
+        self.flush();
+        self.block.insert(Block {
+            uptime: l.uptime,
+            time: l.time,
+            ..Block::default()
+        })
+    }
+
+    fn line(&mut self, l: Line) {
+        let t = l.text.as_str();
+        if let Some(at) = t.find(" invoked oom-killer") {
+            let b = self.start(&l);
+            b.invoker = Some(t[..at].trim().to_string());
+            b.keep(t, true);
+            return;
+        }
+        if let Some(rest) = find_after(t, "oom-kill:") {
+            let kv = oom_kill_fields(rest);
+            let needs_new = self.block.as_ref().is_none_or(|b| b.killed || b.scoped);
+            let b = if needs_new {
+                self.start(&l)
+            } else {
+                self.block.as_mut().expect("checked")
+            };
+            b.scoped = true;
+            for (k, v) in kv {
+                match k {
+                    "constraint" => b.constraint = Some(v.to_string()),
+                    "oom_memcg" => b.oom_memcg = Some(v.to_string()),
+                    "task_memcg" => b.task_memcg = Some(v.to_string()),
+                    "global_oom" => b.global = true,
+                    "task" => b.task.get_or_insert((None, None)).0 = Some(v.to_string()),
+                    "pid" => b.task.get_or_insert((None, None)).1 = v.trim().parse().ok(),
+                    _ => {}
+                }
+            }
+            if b.constraint.as_deref() == Some("CONSTRAINT_NONE") {
+                b.global = true;
+            }
+            b.keep(t, true);
+            return;
+        }
+        if let Some(rest) = find_after(t, "Task in ") {
+            const LIMIT_OF: &str = " killed as a result of limit of ";
+            if let Some(k) = rest.find(LIMIT_OF) {
+                let needs_new = self.block.as_ref().is_none_or(|b| b.killed || b.scoped);
+                let b = if needs_new {
+                    self.start(&l)
+                } else {
+                    self.block.as_mut().expect("checked")
+                };
+                b.scoped = true;
+                b.memcg_hint = true;
+                b.task_memcg = Some(rest[..k].trim().to_string());
+                b.oom_memcg = Some(rest[k + LIMIT_OF.len()..].trim().to_string());
+                b.keep(t, true);
+                return;
+            }
+        }
+        if let Some(rest) = find_after(t, "Tasks in ") {
+            if let Some(k) = rest.find(" are going to be killed due to memory.oom.group") {
+                let b = match self.block.as_mut() {
+                    Some(b) => b,
+                    None => self.start(&l),
+                };
+                b.scoped = true;
+                b.group = Some(rest[..k].trim().to_string());
+                b.keep(t, true);
+                return;
+            }
+        }
+        if let Some(k) = kill_line(t, &l) {
+            let global_line = t.contains("Out of memory: Kill") && !t.contains("Memory cgroup");
+            let memcg_line = t.contains("Memory cgroup out of memory");
+            self.kill(k, &l, global_line, memcg_line);
+            return;
+        }
+        // An excerpt may start after the header: the counters and stats of an OOM
+        // report open a block of their own.
+        let report_line =
+            t.starts_with("memory: usage ") || t.starts_with("Memory cgroup stats for ");
+        if report_line && self.block.as_ref().is_none_or(|b| b.killed) {
+            self.start(&l);
+        }
+        let Some(b) = self.block.as_mut() else {
+            return;
+        };
+        if t.starts_with("oom_reaper:") {
+            b.keep(t, true);
+            return;
+        }
+        if b.killed {
+            // Lines after the kill that are not about it are someone else's.
+            return;
+        }
+        if b.usage.is_none() {
+            if let Some(rest) = t.strip_prefix("memory: usage ") {
+                b.usage = kb_value(rest);
+                b.limit = find_after(rest, "limit ").and_then(kb_value);
+            }
+        }
+        if b.stats_memcg.is_none() {
+            if let Some(rest) = t.strip_prefix("Memory cgroup stats for ") {
+                let end = rest.find(": ").unwrap_or(rest.len());
+                b.stats_memcg = Some(rest[..end].trim_end_matches(':').trim().to_string());
+            }
+        }
+        task_row(b, t);
+        b.keep(t, false);
+    }
+
+    fn kill(&mut self, mut k: Kill, l: &Line, global_line: bool, memcg_line: bool) {
+        let reuse = match self.block.as_ref() {
+            None => false,
+            Some(b) => {
+                let dup = b
+                    .kills
+                    .iter()
+                    .any(|o| !o.tentative && o.pid == k.pid && o.comm == k.comm);
+                let oom_kill_pid_mismatch = matches!(b.task, Some((_, Some(p))) if Some(p) != k.pid)
+                    && b.kills.is_empty()
+                    && b.group.is_none();
+                if dup || k.tentative {
+                    !b.killed || dup
+                } else if oom_kill_pid_mismatch {
+                    false
+                } else if b.killed {
+                    b.group.is_some()
+                } else {
+                    true
+                }
+            }
+        };
+        if !reuse {
+            self.start(l);
+        }
+        let b = self.block.as_mut().expect("started");
+        b.keep(&l.text, true);
+        b.global |= global_line;
+        b.memcg_hint |= memcg_line;
+        if k.tentative {
+            if !b.kills.iter().any(|o| o.pid == k.pid) {
+                b.kills.push(k);
+            }
+            return;
+        }
+        b.killed = true;
+        if b.kills
+            .iter()
+            .any(|o| !o.tentative && o.pid == k.pid && o.comm == k.comm)
+        {
+            return;
+        }
+        // The kernel's choice (`Kill process`) is replaced by who actually died.
+        b.kills.retain(|o| !o.tentative);
+        if b.kills.iter().any(|o| o.group_memcg.is_some())
+            || (b.group.is_some() && !b.kills.is_empty())
+        {
+            k.group_memcg = b.group.clone();
+        }
+        b.kills.push(k);
+    }
+
+    fn flush(&mut self) {
+        let Some(mut b) = self.block.take() else {
+            return;
+        };
+        if b.kills.is_empty() {
+            if !b.scoped {
+                return;
+            }
+            let (comm, pid) = b.task.clone().unwrap_or((None, None));
+            b.kills.push(Kill {
+                pid,
+                comm,
+                uptime: b.uptime,
+                time: b.time,
+                ..Kill::default()
+            });
+        }
+        let constraint = b.constraint.clone();
+        for k in &b.kills {
+            let task_memcg = k
+                .group_memcg
+                .clone()
+                .or_else(|| b.task_memcg.clone())
+                .or_else(|| b.stats_memcg.clone());
+            let oom_memcg = b.oom_memcg.clone().or_else(|| b.group.clone());
+            let (mut scope, pod_uid, container_id) = classify(
+                oom_memcg.as_deref(),
+                task_memcg.as_deref(),
+                constraint.as_deref(),
+            );
+            if scope == OomScope::Global && oom_memcg.is_none() && b.memcg_hint && !b.global {
+                scope = OomScope::Other;
+            }
+            let uptime = k.uptime.or(b.uptime);
+            let time = k.time.or(b.time).or_else(|| {
+                let up = uptime?;
+                let boot = self.opts.boot_time?;
+                boot.checked_add(jiff::SignedDuration::from_secs_f64(up))
+                    .ok()
+            });
+            let oom_score_adj = k.oom_score_adj.or_else(|| {
+                let pid = k.pid?;
+                b.adj.iter().find(|(p, _)| *p == pid).map(|(_, a)| *a)
+            });
+            self.events.push(OomEvent {
+                node: self.opts.node.clone(),
+                time,
+                uptime_secs: uptime,
+                pid: k.pid,
+                comm: k.comm.clone(),
+                invoker: b.invoker.clone(),
+                anon_rss: k.anon_rss,
+                file_rss: k.file_rss,
+                shmem_rss: k.shmem_rss,
+                total_vm: k.total_vm,
+                oom_score_adj,
+                constraint: constraint.clone(),
+                oom_memcg,
+                task_memcg,
+                scope,
+                pod_uid,
+                container_id,
+                memcg_usage: b.usage,
+                memcg_limit: b.limit,
+                excerpt: b.lines.clone(),
+                source: self.opts.source.clone(),
+            });
+        }
+    }
+}
+
+/// Same pid and comm, close in time (or no time at all): one kill printed twice, or a
+/// block repeated by overlapping captures.
+fn dedup(events: Vec<OomEvent>) -> Vec<OomEvent> {
+    let mut out: Vec<OomEvent> = Vec::with_capacity(events.len());
+    for e in events {
+        if e.pid.is_some() {
+            let twin = out.iter_mut().rev().take(64).find(|o| {
+                o.pid == e.pid
+                    && o.comm == e.comm
+                    && match (o.uptime_secs, e.uptime_secs, o.time, e.time) {
+                        (Some(a), Some(b), _, _) => (a - b).abs() < DEDUP_SECS,
+                        (_, _, Some(a), Some(b)) => {
+                            a.duration_since(b).abs().as_secs_f64() < DEDUP_SECS
+                        }
+                        (None, None, None, None) => true,
+                        _ => false,
+                    }
+            });
+            if let Some(o) = twin {
+                merge(o, e);
+                continue;
+            }
+        }
+        out.push(e);
+    }
+    out
+}
+
+fn merge(into: &mut OomEvent, e: OomEvent) {
+    macro_rules! fill {
+        ($($f:ident),*) => { $( if into.$f.is_none() { into.$f = e.$f; } )* };
+    }
+    fill!(
+        time,
+        uptime_secs,
+        invoker,
+        anon_rss,
+        file_rss,
+        shmem_rss,
+        total_vm,
+        oom_score_adj,
+        constraint,
+        oom_memcg,
+        task_memcg,
+        pod_uid,
+        container_id,
+        memcg_usage,
+        memcg_limit
+    );
+    if into.scope == OomScope::Global && into.oom_memcg.is_some() {
+        into.scope = e.scope;
+    }
+}
+
+// ---------------------------------------------------------------- line parsers
+
+fn find_after<'a>(t: &'a str, pat: &str) -> Option<&'a str> {
+    t.find(pat).map(|i| &t[i + pat.len()..])
+}
+
+/// Leading number of `102400kB, ...` → bytes.
+fn kb_value(s: &str) -> Option<u64> {
+    let s = s.trim_start();
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..end].parse().ok()?;
+    let unit = &s[end..];
+    if unit.starts_with("kB") || unit.starts_with("KB") || unit.starts_with("k") {
+        n.checked_mul(1024)
+    } else {
+        Some(n)
+    }
+}
+
+/// `constraint=...,nodemask=(null),...,oom_memcg=/a b,task_memcg=/a,task=x,pid=1,uid=0`
+/// split on `,key=` (or `,flag` like `global_oom`), never on whitespace.
+fn oom_kill_fields(s: &str) -> Vec<(&str, &str)> {
+    let mut cuts = vec![0usize];
+    let bytes = s.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        if c != b',' {
+            continue;
+        }
+        let rest = &s[i + 1..];
+        let klen = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || *b == b'_')
+            .count();
+        let next = rest.as_bytes().get(klen);
+        if klen > 0 && matches!(next, Some(b'=') | Some(b',') | None) {
+            cuts.push(i + 1);
+        }
+    }
+    let mut out = Vec::new();
+    for (n, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(n + 1).map(|&e| e - 1).unwrap_or(s.len());
+        let field = &s[start..end];
+        match field.split_once('=') {
+            Some((k, v)) => out.push((k.trim(), v.trim())),
+            None => out.push((field.trim(), "")),
+        }
+    }
+    out
+}
+
+/// `[Memory cgroup out of memory: |Out of memory: ]Kill(ed) process PID (comm) ...`.
+fn kill_line(t: &str, l: &Line) -> Option<Kill> {
+    let (rest, tentative) = if let Some(r) = find_after(t, "Killed process ") {
+        (r, false)
+    } else if let Some(r) = find_after(t, "Kill process ") {
+        (r, true)
+    } else {
+        return None;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let pid: u32 = rest[..digits].parse().ok()?;
+    let after = rest[digits..].trim_start();
+    let mut k = Kill {
+        pid: Some(pid),
+        uptime: l.uptime,
+        time: l.time,
+        tentative,
+        ..Kill::default()
+    };
+    let Some(open) = after.strip_prefix('(') else {
+        return Some(k);
+    };
+    // The comm may hold spaces, parens and quotes: it ends at the last `)` before the
+    // first field after it.
+    let stop = ["total-vm:", " score ", ", UID"]
+        .iter()
+        .filter_map(|p| open.find(p))
+        .min()
+        .unwrap_or(open.len());
+    let close = open[..stop].rfind(')');
+    let fields = match close {
+        Some(c) => {
+            k.comm = Some(open[..c].to_string());
+            &open[c + 1..]
+        }
+        None => {
+            k.comm = Some(open[..stop].trim_end().to_string());
+            &open[stop..]
+        }
+    };
+    k.total_vm = find_after(fields, "total-vm:").and_then(kb_value);
+    k.anon_rss = find_after(fields, "anon-rss:").and_then(kb_value);
+    k.file_rss = find_after(fields, "file-rss:").and_then(kb_value);
+    k.shmem_rss = find_after(fields, "shmem-rss:").and_then(kb_value);
+    k.oom_score_adj = find_after(fields, "oom_score_adj:").and_then(|s| {
+        let s = s.trim_start();
+        let end = s
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+            .map(|(i, _)| i)
+            .unwrap_or(s.len());
+        s[..end].parse().ok()
+    });
+    Some(k)
+}
+
+/// Task table header and rows: remembers each pid's oom_score_adj (old kill lines do
+/// not print it).
+fn task_row(b: &mut Block, t: &str) {
+    let Some(rest) = t.strip_prefix('[') else {
+        return;
+    };
+    let Some(close) = rest.find(']') else {
+        return;
+    };
+    let inner = rest[..close].trim();
+    let cols: Vec<&str> = rest[close + 1..].split_whitespace().collect();
+    if inner == "pid" {
+        b.adj_col = cols.iter().position(|c| *c == "oom_score_adj");
+        return;
+    }
+    let (Some(col), Ok(pid)) = (b.adj_col, inner.parse::<u32>()) else {
+        return;
+    };
+    if b.adj.len() < 100_000 {
+        if let Some(adj) = cols.get(col).and_then(|v| v.parse::<i64>().ok()) {
+            b.adj.push((pid, adj));
+        }
+    }
+}
