@@ -1,6 +1,13 @@
 //! Kernel OOM-kill reports in any kernel log text (dmesg, `dmesg -T`, journalctl short /
 //! iso / json, syslog and kern.log, raw `/dev/kmsg` records, pasted and wrapped text)
 //! → [`OomEvent`]s, classified by where the limit was hit.
+//!
+//! Conventions of [`parse_log`]: sizes are bytes (the kernel prints kB); `dmesg -T` and
+//! syslog times carry no zone and are taken as UTC; syslog times without a year get
+//! [`ParseOptions::year`] (no year → `time` None); an event whose kill line says
+//! `Memory cgroup out of memory` but whose memcg was cut from the excerpt is
+//! [`OomScope::Other`], not global; when the scope line is missing the first `Memory
+//! cgroup stats for` path stands in for `task_memcg` (pod and container, never scope).
 
 mod logparse;
 

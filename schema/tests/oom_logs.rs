@@ -732,3 +732,31 @@ fn classify_by_limit_level() {
     // Pod from the limit when the victim's cgroup is unknown.
     assert_eq!(classify(Some(pod), None, None), (OomScope::Pod, uid, None));
 }
+
+#[test]
+fn rhel7_kill_line_and_journalctl_short_precise() {
+    let text = "\
+Dec 07 00:05:14.250000 host kernel: Memory cgroup out of memory: Kill process 24572 (java) score 0 or sacrifice child
+Dec 07 00:05:14.250001 host kernel: Killed process 28438 (java), UID 0, total-vm:20255636kB, anon-rss:466160kB, file-rss:13684kB, shmem-rss:0kB
+";
+    let opts = ParseOptions {
+        year: Some(2017),
+        ..ParseOptions::default()
+    };
+    let ev = parse_log(text, &opts);
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(
+        (ev[0].pid, ev[0].comm.as_deref()),
+        (Some(28438), Some("java"))
+    );
+    assert_eq!(ev[0].anon_rss, Some(466160 * 1024));
+    assert_eq!(
+        ev[0].time,
+        Some("2017-12-07T00:05:14.250001Z".parse().unwrap())
+    );
+    assert_eq!(
+        ev[0].scope,
+        OomScope::Other,
+        "memcg OOM whose memcg is not in the text"
+    );
+}
