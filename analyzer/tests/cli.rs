@@ -231,13 +231,26 @@ fn ooms_over_every_real_world_log() {
         String::from_utf8_lossy(&out.stderr)
     );
     let events: Vec<podmem_schema::oom::OomEvent> = serde_json::from_slice(&out.stdout).unwrap();
+    // Excerpts that hold part of a report but no kill line (see SOURCES.md).
+    const NO_KILL: &[&str] = &[
+        "containerd_cgroups_issue74_rhel7_3.10.0-862_docker_messages_excerpt.log",
+        "dpservice_issue74_5.x_v2_kubepods_slice_journal_excerpt.log",
+        "ingress_nginx_issue4756_4.x_hierarchical_pod_stats_syslog_excerpt.log",
+        "kata_runtime_pr2775_dmesgT_kubepods_v2style_stats_indented_excerpt.log",
+        "kind_in_podman_nested_kubelet_slice_v2_dmesgT_excerpt.log",
+        "photon_issue1535_4.19_vmware_guest_log_printk_level_excerpt.log",
+        "relate_issue1383_6.x_global_task_table_rss_split_columns_excerpt.log",
+        "walinuxagent_issue2805_aks_5.4_v1_multiline_stats_indented_syslog_excerpt.log",
+    ];
     for f in &files {
         let name = f.display().to_string();
-        assert!(
-            events
-                .iter()
-                .any(|e| e.source.as_deref() == Some(name.as_str())),
-            "no OOM kill found in {name}"
+        let found = events
+            .iter()
+            .any(|e| e.source.as_deref() == Some(name.as_str()));
+        let expect = !NO_KILL.iter().any(|n| name.ends_with(n));
+        assert_eq!(
+            found, expect,
+            "OOM kills found in {name}: {found}, expected {expect}"
         );
     }
     let by = |file: &str| -> Vec<&podmem_schema::oom::OomEvent> {
