@@ -19,8 +19,14 @@ pub fn fmt_bytes(n: u64) -> String {
 pub fn fmt_delta(d: i128) -> String {
     match d.signum() {
         0 => "0 B".to_string(),
-        1 => format!("+{}", fmt_bytes(d.unsigned_abs().min(u64::MAX as u128) as u64)),
-        _ => format!("-{}", fmt_bytes(d.unsigned_abs().min(u64::MAX as u128) as u64)),
+        1 => format!(
+            "+{}",
+            fmt_bytes(d.unsigned_abs().min(u64::MAX as u128) as u64)
+        ),
+        _ => format!(
+            "-{}",
+            fmt_bytes(d.unsigned_abs().min(u64::MAX as u128) as u64)
+        ),
     }
 }
 
