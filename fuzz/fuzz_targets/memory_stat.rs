@@ -2,7 +2,9 @@
 //! never exceed what their inputs allow.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use podmem_schema::parse::memory_stat::{parse_limit_or_value, parse_memory_stat, v1_stats, v2_stats};
+use podmem_schema::parse::memory_stat::{
+    parse_limit_or_value, parse_memory_stat, v1_stats, v2_stats,
+};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
