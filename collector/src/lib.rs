@@ -11,5 +11,6 @@ pub mod human;
 pub mod kernel_log;
 pub mod kubelet;
 pub mod mounts;
+pub mod redact;
 pub mod snapshot;
 pub mod watch;

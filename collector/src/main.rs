@@ -20,7 +20,7 @@ use podmem_collector::human::{parse_duration, parse_size};
 use podmem_collector::kernel_log::KernelLogMode;
 use podmem_collector::kubelet::{KubeletOptions, KubeletSource};
 use podmem_collector::snapshot::{self, SnapshotOptions};
-use podmem_collector::{bundle, watch};
+use podmem_collector::{bundle, redact, watch};
 
 /// Capture a Kubernetes node's memory state into podmem snapshot archives.
 ///
@@ -144,6 +144,13 @@ struct SnapshotArgs {
     /// Do not lower CPU and I/O priority (default: nice 10, lowest best-effort I/O).
     #[arg(long)]
     no_nice: bool,
+
+    /// Replace pod, namespace, container, volume, node and host names in the archive
+    /// with keyed hashes (r-<12 hex>). KEYFILE is created (random, mode 0600) when
+    /// missing; use the same key on every node for the same hashes. The hash-to-name
+    /// mapping is kept in KEYFILE.map.json, never in the archive.
+    #[arg(long, value_name = "KEYFILE")]
+    redact: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +206,23 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
 }
 
 impl SnapshotArgs {
+    /// The options, with the redaction key loaded (or created) when asked for.
+    fn options_with_key(&self) -> Result<SnapshotOptions> {
+        let mut opts = self.options();
+        if let Some(path) = &self.redact {
+            let key = redact::load_or_create_key(path)?;
+            if key.created {
+                note(&format!(
+                    "created redaction key {} (keep it: the same key gives the same names; mapping in {})",
+                    path.display(),
+                    key.mapping_path().display()
+                ));
+            }
+            opts.redact = Some(key);
+        }
+        Ok(opts)
+    }
+
     fn options(&self) -> SnapshotOptions {
         let mut paths = HostPaths::new(&self.host_root);
         if let Some(p) = &self.proc_root {
@@ -242,6 +266,7 @@ impl SnapshotArgs {
             },
             keep: self.keep,
             max_disk: self.max_disk,
+            redact: None,
         }
     }
 }
@@ -263,7 +288,7 @@ fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
     if !args.no_nice {
         snapshot::lower_priority();
     }
-    let opts = args.options();
+    let opts = args.options_with_key()?;
     let out = snapshot::run(&opts, None)?;
     for n in &out.captured.notes {
         note(n);
@@ -306,7 +331,7 @@ fn run_watch(args: &WatchArgs) -> Result<u8> {
         interval: args.interval,
         count: args.count,
         duration: args.duration,
-        snapshot: args.snapshot.options(),
+        snapshot: args.snapshot.options_with_key()?,
         min_free_fraction: (args.min_free_percent / 100.0).clamp(0.0, 1.0),
     };
     let mut print_err = None;

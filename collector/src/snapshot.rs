@@ -21,6 +21,7 @@ use crate::hostpaths::{read_into, read_trimmed, HostPaths};
 use crate::kernel_log::{self, KernelLogMode, KernelLogRequest, Previous, NODE_EVENTS_ENTRY};
 use crate::kubelet::{self, KubeletOptions};
 use crate::mounts;
+use crate::redact::{self, RedactKey, Redactor};
 
 /// Everything that shapes one snapshot (the CLI's snapshot options, without clap).
 #[derive(Debug, Clone)]
@@ -47,6 +48,8 @@ pub struct SnapshotOptions {
     pub keep: Option<usize>,
     /// Retention by disk use.
     pub max_disk: Option<u64>,
+    /// `--redact`: hash names with this key.
+    pub redact: Option<RedactKey>,
 }
 
 /// A captured snapshot, not yet written.
@@ -58,6 +61,8 @@ pub struct Captured {
     pub entries: Entries,
     /// Lines for stderr (no pods found, ...).
     pub notes: Vec<String>,
+    /// With `--redact`: the names hashed (hash → original), for the mapping file.
+    pub redacted_names: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Captured {
@@ -172,8 +177,16 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
         entries: Entries::new(opts.caps.total),
         sources: Vec::new(),
         notes: Vec::new(),
+        redactor: opts.redact.clone().map(Redactor::new),
     };
-    let node = node_name(opts);
+    let mut node = node_name(opts);
+    let mut host = hostname(c.paths).unwrap_or_default();
+    // Hashed before anything is read, so kernel lines naming the host are redacted and
+    // the previous archive (named by the hashed node) is found for continuation.
+    if let Some(r) = c.redactor.as_mut() {
+        node = r.host(&node);
+        host = r.host(&host);
+    }
     let boot_id = read_trimmed(&c.paths.proc("sys/kernel/random/boot_id"));
     let boot_time = boot_time(c.paths);
 
@@ -207,7 +220,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
         format_version: FORMAT_VERSION,
         collector_version: env!("CARGO_PKG_VERSION").into(),
         node,
-        hostname: hostname(c.paths).unwrap_or_default(),
+        hostname: host,
         boot_id,
         boot_time,
         kernel_release: read_trimmed(&c.paths.proc("sys/kernel/osrelease")),
@@ -224,11 +237,18 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
         pods,
         kernel_log,
         options: options_map(opts),
+        redacted: None,
     };
+    let mut manifest = manifest;
+    let redacted_names = c.redactor.map(|mut r| {
+        r.manifest(&mut manifest);
+        r.names().clone()
+    });
     Captured {
         manifest,
         entries: c.entries,
         notes: c.notes,
+        redacted_names,
     }
 }
 
@@ -280,6 +300,7 @@ struct Capture<'a> {
     entries: Entries,
     sources: Vec<SourceStatus>,
     notes: Vec<String>,
+    redactor: Option<Redactor>,
 }
 
 impl Capture<'_> {
@@ -300,6 +321,11 @@ impl Capture<'_> {
 
     /// Keeps an entry; Err with the reason when the total cap refuses it.
     fn keep(&mut self, entry: &str, data: Vec<u8>) -> Result<u64, String> {
+        // Every entry passes here, so nothing reaches the archive unredacted.
+        let data = match self.redactor.as_mut() {
+            Some(r) => r.entry(entry, data)?,
+            None => data,
+        };
         let n = data.len() as u64;
         if self.entries.push(entry, data) {
             Ok(n)
@@ -329,7 +355,13 @@ impl Capture<'_> {
                 true
             }
             Err(why) => {
-                self.record(name, origin, None, Status::Partial, Some(why), 0, t);
+                // A cap refusal or an entry --redact could not vouch for.
+                let st = if st == Status::Ok {
+                    Status::Partial
+                } else {
+                    st
+                };
+                self.record(name, origin, None, st, Some(why), 0, t);
                 false
             }
         }
@@ -520,7 +552,23 @@ impl Capture<'_> {
 
     fn kubelet_summary(&mut self) {
         let t = Instant::now();
-        let f = fetch_abandonable(self.opts, &self.budget, self.caps.summary);
+        let mut f = fetch_abandonable(self.opts, &self.budget, self.caps.summary);
+        // A kubelet (or a proxy in front of it) can answer 200 with an HTML page or
+        // junk: that is not a summary, and the analyzer must not be handed it as one.
+        // A body cut at the cap is kept as partial (it is the real summary, cut).
+        if f.status == Status::Ok {
+            if let Some(body) = &f.body {
+                if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                    f.message = Some(format!(
+                        "{}: answered {} bytes that are not a JSON summary ({e}); not kept",
+                        f.origin,
+                        body.len()
+                    ));
+                    f.status = Status::Error;
+                    f.body = None;
+                }
+            }
+        }
         match f.body {
             Some(body) => {
                 self.keep_source(
@@ -760,6 +808,11 @@ pub fn run(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Result<
             captured,
             removed: Vec::new(),
         });
+    }
+    // The mapping first: an archive whose hashes the customer cannot map back to names
+    // would be of no use to them.
+    if let (Some(key), Some(names)) = (&opts.redact, &captured.redacted_names) {
+        redact::merge_mapping(&key.mapping_path(), names)?;
     }
     let path = archive::write_archive(
         &opts.out,

@@ -110,6 +110,12 @@ pub struct Manifest {
     /// Options the collector ran with that change what was captured (no secrets).
     #[serde(default)]
     pub options: std::collections::BTreeMap<String, String>,
+    /// `Some(true)` when the collector ran with `--redact`: pod, namespace, container,
+    /// volume, node and host names are keyed hashes (`r-<12 hex>`) everywhere in the
+    /// archive, the same name always giving the same hash under the same key. Pod UIDs
+    /// and container ids are kept. Absent in archives written without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<bool>,
 }
 
 /// Which memory cgroup hierarchy was captured.
