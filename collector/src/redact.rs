@@ -229,6 +229,54 @@ pub fn merge_mapping(path: &Path, names: &BTreeMap<String, String>) -> Result<us
     Ok(added)
 }
 
+/// Markers of an object dump (a pod or container spec printed by a verbose kubelet or
+/// runtime), which can hold environment values, commands and arguments.
+const SPEC_DUMP_MARKERS: &[&str] = &[
+    "Env:[",
+    "EnvFrom:[",
+    "Command:[",
+    "Args:[",
+    "\"env\":",
+    "\"command\":",
+    "\"args\":",
+    "&Container{",
+    "PodSpec{",
+];
+
+/// Longest node-event line kept: real event lines are far shorter; longer ones are
+/// object dumps.
+const MAX_EVENT_LINE: usize = 2048;
+
+/// Node-event journal lines without the ones that could carry environment values or
+/// command lines (spec dumps, over-long lines); returns the kept text and how many
+/// lines were dropped. Applied with and without `--redact`: nothing of the environment
+/// is ever kept.
+pub fn drop_spec_dumps(data: &[u8]) -> (Vec<u8>, usize) {
+    let text = String::from_utf8_lossy(data);
+    let mut out = String::with_capacity(text.len());
+    let mut dropped = 0;
+    for line in text.split_inclusive('\n') {
+        if line.len() > MAX_EVENT_LINE || SPEC_DUMP_MARKERS.iter().any(|m| line.contains(m)) {
+            dropped += 1;
+        } else {
+            out.push_str(line);
+        }
+    }
+    (out.into_bytes(), dropped)
+}
+
+/// A URL without `user:password@`, for the manifest and messages.
+pub fn strip_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let auth_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..auth_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// Redacts one snapshot: hashes names as it meets them and remembers them for the
 /// mapping file.
 #[derive(Debug)]
@@ -772,6 +820,28 @@ mod tests {
         assert_eq!(p["volume"][0]["name"], r.name("v"));
         assert_eq!(p["volume"][0]["pvcRef"]["name"], r.name("claim"));
         assert!(r.summary(b"<html>").is_err());
+    }
+
+    #[test]
+    fn spec_dumps_and_userinfo_are_dropped() {
+        let text = "a kubelet: OOMKilled pod=\"x\"\nb kubelet: oom podSpec=&Container{Env:[{Name:PW Value:hunter2}]}\nc kubelet: evicted\n";
+        let (kept, dropped) = drop_spec_dumps(text.as_bytes());
+        assert_eq!(dropped, 1);
+        assert_eq!(
+            String::from_utf8(kept).unwrap(),
+            "a kubelet: OOMKilled pod=\"x\"\nc kubelet: evicted\n"
+        );
+        let long = format!("oom {}\n", "x".repeat(3000));
+        assert_eq!(drop_spec_dumps(long.as_bytes()).1, 1);
+        assert_eq!(
+            strip_userinfo("https://u:p@127.0.0.1:10250/stats/summary"),
+            "https://127.0.0.1:10250/stats/summary"
+        );
+        assert_eq!(
+            strip_userinfo("http://127.0.0.1:10255"),
+            "http://127.0.0.1:10255"
+        );
+        assert_eq!(strip_userinfo("auto"), "auto");
     }
 
     #[test]

@@ -258,7 +258,7 @@ fn options_map(opts: &SnapshotOptions) -> std::collections::BTreeMap<String, Str
         kubelet::KubeletSource::Disabled => "disabled".into(),
         kubelet::KubeletSource::File(p) => format!("file {}", p.display()),
         kubelet::KubeletSource::Auto => "auto".into(),
-        kubelet::KubeletSource::Url(u) => u.clone(),
+        kubelet::KubeletSource::Url(u) => redact::strip_userinfo(u),
     };
     let tls = if opts.kubelet.insecure {
         "insecure"
@@ -553,6 +553,18 @@ impl Capture<'_> {
     fn kubelet_summary(&mut self) {
         let t = Instant::now();
         let mut f = fetch_abandonable(self.opts, &self.budget, self.caps.summary);
+        // Credentials in a --kubelet URL never reach the manifest.
+        if let kubelet::KubeletSource::Url(u) = &self.opts.kubelet.source {
+            let clean = redact::strip_userinfo(u);
+            if clean != *u {
+                f.origin = f.origin.replace(u.as_str(), &clean);
+                f.message = f.message.map(|m| m.replace(u.as_str(), &clean));
+                let full = kubelet::summary_url(u);
+                let full_clean = kubelet::summary_url(&clean);
+                f.origin = f.origin.replace(&full, &full_clean);
+                f.message = f.message.map(|m| m.replace(&full, &full_clean));
+            }
+        }
         // A kubelet (or a proxy in front of it) can answer 200 with an HTML page or
         // junk: that is not a summary, and the analyzer must not be handed it as one.
         // A body cut at the cap is kept as partial (it is the real summary, cut).
@@ -708,7 +720,14 @@ impl Capture<'_> {
         let origin = "journalctl -u kubelet -u containerd -u crio -u docker";
         match kernel_log::node_events(self.paths, since, &self.budget) {
             Ok((data, read)) => {
-                let msg = Some(format!("{read} lines read since {since}"));
+                let (data, dropped) = redact::drop_spec_dumps(&data);
+                let mut msg = format!("{read} lines read since {since}");
+                if dropped > 0 {
+                    msg.push_str(&format!(
+                        "; {dropped} lines dropped: object dumps that can hold environment or command lines"
+                    ));
+                }
+                let msg = Some(msg);
                 self.keep_source(
                     "node-events",
                     origin.into(),

@@ -26,6 +26,7 @@ const TOKEN_MARK: &str = "tok-PRIVACY-7f3a9c1e5b";
 const ENV_MARK: &str = "env-PRIVACY-2d8e4b6a0c";
 const ARGV_MARK: &str = "argv-PRIVACY-9a1c3e5f7b";
 const FILE_MARK: &str = "file-PRIVACY-4b6d8f0a2c";
+const PASS_MARK: &str = "pass-PRIVACY-8c0e2a4b6d";
 
 /// The whole archive decompressed: tar headers (entry names) and every entry's bytes.
 fn raw_tar(path: &Path) -> Vec<u8> {
@@ -117,13 +118,17 @@ fn token_and_environment_never_reach_the_archive_or_the_output() {
     ];
     for (name, answer, want) in cases {
         let k = FakeKubelet::start(answer);
+        // Credentials in the URL itself are used but never recorded.
+        let url = k
+            .url
+            .replace("http://", &format!("http://podmem:{PASS_MARK}@"));
         let o = collector(
             &d.path().join(name),
             &host("v2-systemd-containerd"),
             &["--kernel-log", "none", "--node-name", "priv"],
         )
         .arg("--kubelet")
-        .arg(&k.url)
+        .arg(&url)
         .arg("--kubelet-token-file")
         .arg(&token)
         .env("PODMEM_PRIVACY_MARK", ENV_MARK)
@@ -139,9 +144,13 @@ fn token_and_environment_never_reach_the_archive_or_the_output() {
         let m = manifest(&entries(&a));
         let s = source(&m, "kubelet-summary");
         assert_eq!(s.status, want, "{name}: {s:?}");
-        for mark in [TOKEN_MARK, ENV_MARK] {
+        for mark in [TOKEN_MARK, ENV_MARK, PASS_MARK] {
             assert_absent(mark, &a, &o);
         }
+        assert_eq!(
+            m.options.get("kubelet").map(String::as_str),
+            Some(k.url.as_str())
+        );
         eprintln!("{name}: kubelet-summary {:?}: {:?}", s.status, s.message);
     }
 }
@@ -309,7 +318,8 @@ fn fake_journal(dir: &Path) -> String {
         "2026-11-28T04:10:03.000000+00:00 node-v2 kubelet[901]: I1128 04:10:03.000000 901 kuberuntime_container.go:770] \"Killing container with a grace period\" pod=\"shop/cache-7d9f8b6c5-x2x4q\" podUID=\"8a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c02\" containerName=\"app\" gracePeriod=30\n\
          2026-11-28T04:10:04.000000+00:00 node-v2 kubelet[901]: I1128 04:10:04.000000 901 pod_workers.go:1298] \"Error syncing pod, skipping\" err=\"failed to \\\"StartContainer\\\" for \\\"app\\\" with CrashLoopBackOff\" pod=\"shop/cache-7d9f8b6c5-x2x4q\"\n\
          2026-11-28T04:10:05.000000+00:00 node-v2 kubelet[901]: I1128 04:10:05.000000 901 eviction_manager.go:366] \"Eviction manager: pods ranked for eviction\" pods=[\"batch/job-29384756-abcde\" \"shop/db-0\"]\n\
-         2026-11-28T04:10:06.000000+00:00 node-v2 containerd[700]: TaskOOM event container_id:\"abc\" for sidecar of pod cache-7d9f8b6c5-x2x4q\n",
+         2026-11-28T04:10:06.000000+00:00 node-v2 containerd[700]: TaskOOM event container_id:\"abc\" for sidecar of pod cache-7d9f8b6c5-x2x4q\n\
+         2026-11-28T04:10:07.000000+00:00 node-v2 kubelet[901]: I1128 04:10:07.000000 901 kubelet.go:2400] \"OOMKilled\" container=&Container{Name:app,Command:[/bin/app --password=env-PRIVACY-2d8e4b6a0c],Env:[{Name:PW Value:env-PRIVACY-2d8e4b6a0c}]}\n",
     )
     .unwrap();
     format!(
@@ -449,6 +459,13 @@ fn redacted_names_are_stable_keyed_and_nowhere_in_clear() {
         "{events}"
     );
     assert_eq!(m1.pods.len(), 4, "pods still found by UID");
+    // A verbose kubelet's spec dump (environment, command line) is dropped and counted.
+    assert!(!contains(&raw_tar(&a1), ENV_MARK), "spec dump kept");
+    let ev = source(&m1, "node-events");
+    assert!(
+        ev.message.as_deref().unwrap().contains("1 lines dropped"),
+        "{ev:?}"
+    );
 
     // The analyzer shows the same hashes from the summary and /var/log/pods.
     let report = podmem_analyzer::analyze(
