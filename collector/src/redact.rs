@@ -383,9 +383,14 @@ impl Redactor {
             }
         };
         hash(v.pointer_mut("/node/nodeName"), true);
-        let pods = match v.get_mut("pods").and_then(|p| p.as_array_mut()) {
-            Some(p) => p,
-            None => return serde_json::to_vec_pretty(&v).map_err(|e| e.to_string()),
+        // A full summary's pods, or a saved fragment that is one pod entry.
+        let pods: Vec<&mut serde_json::Value> = if v.get("podRef").is_some() {
+            vec![&mut v]
+        } else {
+            v.get_mut("pods")
+                .and_then(|p| p.as_array_mut())
+                .map(|p| p.iter_mut().collect())
+                .unwrap_or_default()
         };
         for pod in pods {
             hash(pod.pointer_mut("/podRef/name"), false);
@@ -820,6 +825,12 @@ mod tests {
         assert_eq!(p["volume"][0]["name"], r.name("v"));
         assert_eq!(p["volume"][0]["pvcRef"]["name"], r.name("claim"));
         assert!(r.summary(b"<html>").is_err());
+        let frag = r
+            .summary(br#"{"podRef":{"name":"p","namespace":"ns"},"containers":[{"name":"c"}]}"#)
+            .unwrap();
+        let f: serde_json::Value = serde_json::from_slice(&frag).unwrap();
+        assert_eq!(f["podRef"]["name"], r.name("p"));
+        assert_eq!(f["containers"][0]["name"], r.name("c"));
     }
 
     #[test]

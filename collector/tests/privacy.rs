@@ -551,3 +551,177 @@ fn watch_redacts_every_snapshot_with_one_key() {
     assert_eq!(pods[0], pods[1]);
     assert!(!contains(&pods[0], "cache-7d9f8b6c5-x2x4q"));
 }
+
+/// The real samples (`../shared/realworld`), or a clear failure when they are missing.
+fn realworld(dir: &str) -> Vec<PathBuf> {
+    let root = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/realworld"
+    ))
+    .join(dir);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| {
+            panic!(
+                "real-world samples missing at {}: {e} (the repository's sibling shared/realworld)",
+                root.display()
+            )
+        })
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no samples in {}", root.display());
+    v
+}
+
+fn redactor() -> podmem_collector::redact::Redactor {
+    podmem_collector::redact::Redactor::new(podmem_collector::redact::RedactKey::from_bytes(
+        b"podmem privacy test key",
+        PathBuf::from("test.key"),
+    ))
+}
+
+/// Redaction is exactly a renaming: on every real kubelet summary, mountinfo and
+/// kernel OOM log, what the parsers read from the redacted text equals what they read
+/// from the original, names mapped back through the mapping.
+#[test]
+fn redaction_of_real_samples_only_renames() {
+    use podmem_schema::parse::kubelet_summary::parse_summary;
+    use podmem_schema::parse::mountinfo::{parse_mountinfo, pod_volume};
+    use podmem_schema::snapshot::{MOUNTINFO_ENTRY, SUMMARY_ENTRY};
+
+    for p in realworld("kubelet_summary") {
+        let text = std::fs::read(&p).unwrap();
+        let mut r = redactor();
+        let Ok(red_bytes) = r.entry(SUMMARY_ENTRY, text.clone()) else {
+            assert!(
+                serde_json::from_slice::<serde_json::Value>(&text).is_err(),
+                "{}: JSON, yet not redacted",
+                p.display()
+            );
+            continue;
+        };
+        let (orig, red) = (
+            parse_summary(&String::from_utf8_lossy(&text)),
+            parse_summary(&String::from_utf8_lossy(&red_bytes)),
+        );
+        let (Ok(orig), Ok(mut red)) = (orig, red) else {
+            panic!("{}: summary parses before and after redaction", p.display());
+        };
+        let back = |s: &mut Option<String>| {
+            if let Some(v) = s.as_mut() {
+                if let Some(o) = r.names().get(v.as_str()) {
+                    *v = o.clone();
+                }
+            }
+        };
+        let mut names = 0;
+        if let Some(n) = red.node.as_mut() {
+            names += usize::from(n.node_name.is_some());
+            back(&mut n.node_name);
+        }
+        for pod in &mut red.pods {
+            if let Some(pr) = pod.pod_ref.as_mut() {
+                names += usize::from(pr.name.is_some());
+                back(&mut pr.name);
+                back(&mut pr.namespace);
+            }
+            for c in &mut pod.containers {
+                back(&mut c.name);
+            }
+            for v in &mut pod.volumes {
+                back(&mut v.name);
+            }
+        }
+        assert_eq!(
+            red,
+            orig,
+            "{}: redaction changed more than names",
+            p.display()
+        );
+        // Names are JSON strings in the summary: none is left in clear, quoted.
+        for (h, n) in r.names() {
+            assert!(
+                !contains(&red_bytes, &format!("\"{n}\"")),
+                "{}: {n} ({h}) still in clear",
+                p.display()
+            );
+        }
+        eprintln!(
+            "{}: {} names hashed ({names} node/pod names)",
+            p.display(),
+            r.names().len()
+        );
+    }
+
+    for p in realworld("mountinfo") {
+        let text = std::fs::read(&p).unwrap();
+        let mut r = redactor();
+        let red = r.entry(MOUNTINFO_ENTRY, text.clone()).unwrap();
+        let (orig, oerr) = parse_mountinfo(&String::from_utf8_lossy(&text));
+        let (redm, rerr) = parse_mountinfo(&String::from_utf8_lossy(&red));
+        assert_eq!(orig.len(), redm.len(), "{}", p.display());
+        assert_eq!(oerr.len(), rerr.len(), "{}", p.display());
+        let mut volumes = 0;
+        for (o, x) in orig.iter().zip(&redm) {
+            assert_eq!(
+                (&o.fs_type, &o.major_minor, &o.super_options, o.mount_id),
+                (&x.fs_type, &x.major_minor, &x.super_options, x.mount_id),
+                "{}",
+                p.display()
+            );
+            match (pod_volume(&o.mount_point), pod_volume(&x.mount_point)) {
+                (Some(a), Some(b)) => {
+                    volumes += 1;
+                    assert_eq!((&a.pod_uid, &a.plugin), (&b.pod_uid, &b.plugin));
+                    assert_eq!(r.names().get(&b.name), Some(&a.name), "{}", p.display());
+                }
+                (None, None) if !o.mount_point.contains("pods/") => {
+                    assert_eq!(o.mount_point, x.mount_point)
+                }
+                (None, None) => {}
+                (a, b) => panic!("{}: {a:?} became {b:?}", p.display()),
+            }
+        }
+        eprintln!(
+            "{}: {} mounts, {volumes} pod volumes renamed",
+            p.display(),
+            orig.len()
+        );
+    }
+
+    let opts = podmem_schema::oom::ParseOptions {
+        year: Some(2026),
+        ..Default::default()
+    };
+    let mut total = 0;
+    for p in realworld("oom_logs") {
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        let mut r = redactor();
+        let red = r
+            .entry(
+                podmem_collector::kernel_log::SYSLOG_ENTRY,
+                text.clone().into_bytes(),
+            )
+            .unwrap();
+        let red = String::from_utf8(red).unwrap();
+        let (mut a, mut b) = (
+            podmem_schema::oom::parse_log(&text, &opts),
+            podmem_schema::oom::parse_log(&red, &opts),
+        );
+        for e in a.iter_mut().chain(b.iter_mut()) {
+            e.excerpt.clear();
+        }
+        assert_eq!(a, b, "{}: the OOM events changed", p.display());
+        total += a.len();
+        // Only host fields were touched.
+        for (n, h) in r.names().iter().map(|(h, n)| (n, h)) {
+            assert!(
+                !red.contains(&format!(" {n} ")) || n.len() < 3,
+                "{}: host {n} ({h}) in clear",
+                p.display()
+            );
+        }
+    }
+    assert!(total > 20, "the OOM logs hold kills ({total})");
+}
