@@ -8,10 +8,12 @@
 //! - [`ooms`]: OOM kills deduplicated across snapshots.
 //! - [`findings`]: the rules.
 //! - [`tarstream`]: the streaming tar reader [`load`] uses for snapshots.
+//! - [`names`]: real names put back into a report of redacted snapshots (`--names`).
 
 pub mod findings;
 pub mod load;
 pub mod model;
+pub mod names;
 pub mod ooms;
 pub mod tarstream;
 pub mod timeline;

@@ -42,6 +42,11 @@ enum Command {
         /// Threads reading archives (0 = one per core).
         #[arg(short, long, value_name = "N", default_value_t = 0)]
         jobs: usize,
+        /// For snapshots taken with `podmem-collector --redact`: the mapping file kept
+        /// next to the key (KEYFILE.map.json); the report shows the real names instead
+        /// of the hashes. The whole report is then built in memory.
+        #[arg(long, value_name = "MAPPING")]
+        names: Option<PathBuf>,
     },
     /// List the OOM kills in kernel log text of any form (dmesg, dmesg -T, journalctl,
     /// syslog, kern.log, /dev/kmsg records, pastes).
@@ -99,7 +104,11 @@ fn run(cli: Cli) -> Result<u8> {
             format,
             output,
             jobs,
+            names,
         } => {
+            let names = names
+                .map(|p| podmem_analyzer::names::Names::load(&p))
+                .transpose()?;
             let limits = Limits {
                 workers: jobs,
                 ..Limits::default()
@@ -112,6 +121,12 @@ fn run(cli: Cli) -> Result<u8> {
             }
             let code = exit_status_of(&prepared.head.inputs);
             match format {
+                ReportFormat::Json if names.is_some() => {
+                    let mut bytes = Vec::new();
+                    prepared.write_json(&mut bytes)?;
+                    let bytes = unredact(names.as_ref(), bytes);
+                    write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
+                }
                 // Streamed pod by pod: a long series is large as JSON and larger in
                 // memory. Same bytes as `podmem_reports::render_json`.
                 ReportFormat::Json => write_output(&output, |w| Ok(prepared.write_json(w)?))?,
@@ -122,6 +137,7 @@ fn run(cli: Cli) -> Result<u8> {
                     } else {
                         podmem_reports::render_text(&report).into_bytes()
                     };
+                    let bytes = unredact(names.as_ref(), bytes);
                     write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
                 }
             }
@@ -168,6 +184,18 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(code)
         }
     }
+}
+
+/// The report with the real names of `--names`, saying how many were put back.
+fn unredact(names: Option<&podmem_analyzer::names::Names>, bytes: Vec<u8>) -> Vec<u8> {
+    let Some(n) = names else { return bytes };
+    let (out, replaced) = n.apply(&bytes);
+    eprintln!(
+        "podmem-analyzer: --names: {replaced} redacted names replaced ({} in the mapping, {} left hashed: not plain names)",
+        n.len(),
+        n.unsafe_names
+    );
+    out
 }
 
 /// Writes to stdout (`-`) or to `path` through a temporary file in the same directory,

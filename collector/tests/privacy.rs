@@ -488,6 +488,20 @@ fn redacted_names_are_stable_keyed_and_nowhere_in_clear() {
     for clear in FIXTURE_NAMES.iter().filter(|n| n.len() >= 7) {
         assert!(!json.contains(clear), "{clear} in the analyzer's report");
     }
+    // `report --names MAPPING` puts the real names back, locally, in the rendered report.
+    let text = podmem_reports::render_text(&report);
+    let names = podmem_analyzer::names::Names::load(&map_path).unwrap();
+    let (shown, replaced) = names.apply(text.as_bytes());
+    let shown = String::from_utf8(shown).unwrap();
+    assert!(
+        replaced > 0 && shown.contains("cache-7d9f8b6c5-x2x4q"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&hash_of("cache-7d9f8b6c5-x2x4q")),
+        "{shown}"
+    );
+    assert!(text.contains(&hash_of("cache-7d9f8b6c5-x2x4q")), "{text}");
     eprintln!(
         "report pods: {:?}",
         report
