@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod chromium;
+
 use podmem_analyzer::{analyze, load::Limits};
 use podmem_schema::oom::OomScope;
 
@@ -324,68 +326,6 @@ fn stat(cg: &Path, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("{key} not in {}/memory.stat", cg.display()))
 }
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn chromium() -> Option<&'static str> {
-    if Path::new(CHROMIUM).exists() {
-        return Some(CHROMIUM);
-    }
-    if std::env::var("PODMEM_NO_BROWSER").as_deref() == Ok("1") {
-        eprintln!(
-            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-             !!! BROWSER CHECK SKIPPED (PODMEM_NO_BROWSER=1): {CHROMIUM} not found.\n\
-             !!! The real-kernel HTML report was NOT opened in a browser.\n\
-             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-        );
-        return None;
-    }
-    panic!(
-        "{CHROMIUM} not found: install the Debian `chromium` package (apt-get install chromium) \
-         to open the report in a browser, or set PODMEM_NO_BROWSER=1 to skip it loudly"
-    );
-}
-
-/// Loads `file` in headless chromium (charts drawn eagerly) and returns the DOM after
-/// the page's scripts ran.
-fn dump_dom(browser: &str, file: &Path) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1400,2400",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}#draw-all", file.display()))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success() && dom.contains("</body>"),
-        "chromium failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dom
-}
-
-/// The value of an attribute of the `<body>` element in a dumped DOM.
-fn body_attr(dom: &str, name: &str) -> Option<String> {
-    let start = dom.find("<body")?;
-    let tag = &dom[start..start + dom[start..].find('>')?];
-    let key = format!(" {name}=\"");
-    let at = tag.find(&key)? + key.len();
-    Some(tag[at..at + tag[at..].find('"')?].to_owned())
-}
-
 #[test]
 fn design_case_on_the_real_kernel() {
     let Some((own, own_rel)) = kernel_or_skip("design_case_on_the_real_kernel") else {
@@ -593,24 +533,12 @@ fn design_case_on_the_real_kernel() {
         t.elapsed(),
         std::fs::metadata(&html).unwrap().len()
     );
-    if let Some(browser) = chromium() {
+    if let Some(browser) = chromium::chromium("the real-kernel report") {
         let t = Instant::now();
-        let dom = dump_dom(browser, &html);
+        let dom = chromium::dump_dom(browser, &html);
         eprintln!("e2e: chromium in {:?}", t.elapsed());
         let charts = report.pods.iter().filter(|p| !p.samples.is_empty()).count();
-        assert_eq!(body_attr(&dom, "data-checked").as_deref(), Some("1"));
-        assert_eq!(
-            body_attr(&dom, "data-js-errors").as_deref(),
-            Some("0"),
-            "script errors"
-        );
-        assert_eq!(
-            body_attr(&dom, "data-charts-drawn"),
-            Some(charts.to_string()),
-            "charts drawn"
-        );
-        assert!(dom.contains("<canvas"), "no chart canvas");
-        assert_eq!(body_attr(&dom, "data-injected").as_deref(), Some("0"));
+        chromium::assert_page_ok(&dom, charts);
         assert!(dom.contains(&uid), "the pod is in the page");
         assert!(dom.contains("orphaned-shmem"), "the finding is in the page");
     }
