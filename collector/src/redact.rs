@@ -352,7 +352,12 @@ impl Redactor {
             KMSG_ENTRY | JOURNAL_ENTRY | SYSLOG_ENTRY => {
                 Ok(self.lines(&data, |r, l| r.kernel_line(l)))
             }
-            NODE_EVENTS_ENTRY => Ok(self.lines(&data, |r, l| r.event_line(l))),
+            NODE_EVENTS_ENTRY => {
+                // Every line first, so a name learned from a later line's klog value is
+                // also replaced in the lines before it.
+                let learned = self.lines(&data, |r, l| r.event_line_structured(l));
+                Ok(self.lines(&learned, |r, l| r.words(l, true)))
+            }
             _ => Ok(data),
         }
     }
@@ -374,6 +379,7 @@ impl Redactor {
     /// The kubelet summary with node, pod, namespace, container, volume and PVC names
     /// hashed; everything else as the kubelet sent it (re-serialized).
     pub fn summary(&mut self, data: &[u8]) -> Result<Vec<u8>, String> {
+        let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
         let mut v: serde_json::Value = serde_json::from_slice(data).map_err(|e| {
             format!("not JSON ({e}), so its names cannot be redacted: not kept (--redact)")
         })?;
@@ -600,11 +606,16 @@ impl Redactor {
     /// A kubelet or runtime journal line: the host field, klog values naming pods,
     /// namespaces, containers and volumes, pod paths, then every name met so far.
     pub fn event_line(&mut self, line: &str) -> String {
+        let line = self.event_line_structured(line);
+        self.words(&line, true)
+    }
+
+    /// The structured part of [`Redactor::event_line`], which learns names.
+    fn event_line_structured(&mut self, line: &str) -> String {
         let line = self.host_field(line).unwrap_or_else(|| line.to_string());
         let line = self.klog_values(&line);
         let line = self.pod_paths(&line);
-        let line = self.words(&line, false);
-        self.words(&line, true)
+        self.words(&line, false)
     }
 
     /// klog structured values: `pod="ns/name"`, `pods=["ns/a" "ns/b"]`, `podName="x"`,
@@ -825,6 +836,10 @@ mod tests {
         assert_eq!(p["volume"][0]["name"], r.name("v"));
         assert_eq!(p["volume"][0]["pvcRef"]["name"], r.name("claim"));
         assert!(r.summary(b"<html>").is_err());
+        assert!(
+            r.summary(b"\xef\xbb\xbf{\"pods\":[]}").is_ok(),
+            "a BOM is skipped"
+        );
         let frag = r
             .summary(br#"{"podRef":{"name":"p","namespace":"ns"},"containers":[{"name":"c"}]}"#)
             .unwrap();
@@ -853,6 +868,37 @@ mod tests {
             "http://127.0.0.1:10255"
         );
         assert_eq!(strip_userinfo("auto"), "auto");
+    }
+
+    proptest::proptest! {
+        /// Any text, in any entry: no panic, the line structure kept, and a second pass
+        /// with the same key changes nothing (a hash is never hashed again).
+        #[test]
+        fn any_text_keeps_its_lines_and_redacts_once(
+            lines in proptest::collection::vec(
+                proptest::string::string_regex(
+                    "([a-z0-9_./~ :=\"\\[\\]-]|pods/|volumes/|kubernetes.io~empty-dir/|pod=|node-v2|é){0,40}"
+                ).unwrap(),
+                0..8,
+            )
+        ) {
+            let text = lines.join("\n");
+            for entry in [MOUNTINFO_ENTRY, SYSLOG_ENTRY, KMSG_ENTRY, JOURNAL_ENTRY, NODE_EVENTS_ENTRY] {
+                let mut r = red();
+                r.host("node-v2");
+                let once = r.entry(entry, text.clone().into_bytes()).unwrap();
+                proptest::prop_assert_eq!(
+                    once.iter().filter(|&&b| b == b'\n').count(),
+                    text.matches('\n').count()
+                );
+                let twice = r.entry(entry, once.clone()).unwrap();
+                proptest::prop_assert_eq!(&twice, &once, "{}", entry);
+                proptest::prop_assert!(!String::from_utf8_lossy(&once).contains(" node-v2 "));
+            }
+            let mut r = red();
+            let pods = r.log_pods(&text);
+            proptest::prop_assert_eq!(pods.lines().count(), text.lines().count());
+        }
     }
 
     #[test]

@@ -570,9 +570,12 @@ impl Capture<'_> {
         // A body cut at the cap is kept as partial (it is the real summary, cut).
         if f.status == Status::Ok {
             if let Some(body) = &f.body {
-                if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                // A summary saved on Windows may start with a UTF-8 BOM; the parsers
+                // skip it, and the file is kept as it is.
+                let json = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+                if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(json) {
                     f.message = Some(format!(
-                        "{}: answered {} bytes that are not a JSON summary ({e}); not kept",
+                        "{}: {} bytes that are not a JSON summary ({e}); not kept",
                         f.origin,
                         body.len()
                     ));
