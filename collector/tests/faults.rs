@@ -471,6 +471,47 @@ fn cgroups_churning_during_snapshots_are_never_fatal() {
                 m.cgroup.cgroups, m.duration_ms
             ));
         }
+        // Under churn and a budget too small for the tree: what was read is written,
+        // marked partial, exit 1.
+        let mut cmd = Command::new(bin());
+        cmd.args([
+            "snapshot",
+            "--no-nice",
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "--node-name",
+            "churn-budget",
+            "--budget",
+            "1ms",
+            "-o",
+        ])
+        .arg(d.path())
+        .arg("--cgroup-root")
+        .arg(&top);
+        let (o, _) = run_within(cmd, Duration::from_secs(30));
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let m = manifest(&entries(&archive_of(&o)));
+        let cg = source(&m, "cgroups");
+        assert_eq!(cg.status, Status::Partial, "{cg:?}");
+        assert!(
+            cg.message
+                .as_deref()
+                .unwrap()
+                .contains("time budget exhausted"),
+            "{cg:?}"
+        );
+        assert!(m.cgroup.cgroups < 333, "{cg:?}");
+        runs.push(format!(
+            "1 ms budget: {} cgroups, {}",
+            m.cgroup.cgroups,
+            cg.message.as_deref().unwrap()
+        ));
     }));
     stop.store(true, Ordering::Relaxed);
     for t in threads {
