@@ -152,6 +152,7 @@ class Recorder:
         self.made_dirs = []
         self.procs = []
         self.events = []
+        self.dead = None  # the writer whose cgroup awaits removal
         self.t0 = time.monotonic()
 
     # --- setup -----------------------------------------------------------------
