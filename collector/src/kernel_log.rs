@@ -4,7 +4,6 @@
 //! or byte offset of the file. Also, from the journal, kubelet and container-runtime
 //! lines about OOM kills, evictions and restarts.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
@@ -501,14 +500,33 @@ fn file(req: &KernelLogRequest<'_>, path: &Path) -> KernelCapture {
         missing: false,
         journal_ok: false,
     };
-    let mut f = match File::open(path) {
+    // Non-blocking: a FIFO given as the log must not hang the collector.
+    let mut f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
     let len = match f.metadata() {
+        Ok(m) if !m.is_file() => {
+            return fail(format!(
+                "{}: not a regular file (expected a kern.log or messages file)",
+                path.display()
+            ))
+        }
         Ok(m) => m.len(),
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
+    // Size 0 is also what a kernel file (procfs, sysfs, cgroupfs) reports: read a byte
+    // so one that cannot be read (a write-only control file) fails instead of passing
+    // for an empty log.
+    if len == 0 {
+        if let Err(e) = f.read(&mut [0u8; 1]) {
+            return fail(format!("{}: {e}", path.display()));
+        }
+    }
     let cont: Option<u64> = continue_from(req, "file", &origin).and_then(|n| n.parse().ok());
     // A file shorter than where we stopped was rotated or truncated: start over.
     let start = match cont {

@@ -678,7 +678,10 @@ impl Capture<'_> {
                 i.lost,
                 match &i.since {
                     Some(s) => format!("since {s}"),
-                    None => "continued from the previous snapshot".into(),
+                    None if req.previous.is_some_and(|p| p.info.source == i.source) => {
+                        "continued from the previous snapshot".into()
+                    }
+                    None => "the whole source (a file's last 32 MiB)".into(),
                 }
             ),
             (None, None) => "not read (--kernel-log none)".into(),

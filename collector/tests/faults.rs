@@ -120,11 +120,17 @@ fn unreadable_files_are_named_and_everything_else_captured() {
     std::fs::remove_dir_all(&logs).unwrap();
     std::fs::write(&logs, "not a directory").unwrap();
 
+    // A FIFO given as the kernel log: refused, never waited on.
+    let log_fifo = d.path().join("kern.log");
+    let c = std::ffi::CString::new(log_fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path in our temporary directory.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+
     let (o, _) = run_within(
         snapshot_cmd(
             &d.path().join("out"),
             &h,
-            &["--no-kubelet", "--kernel-log", "none"],
+            &["--no-kubelet", "--kernel-log", log_fifo.to_str().unwrap()],
         ),
         Duration::from_secs(20),
     );
@@ -182,6 +188,15 @@ fn unreadable_files_are_named_and_everything_else_captured() {
         "{lp:?}"
     );
     assert_eq!(source(&m, "vmstat").status, Status::Ok);
+    let kl = source(&m, "kernel-log");
+    assert_eq!(kl.status, Status::Error, "{kl:?}");
+    assert!(
+        kl.message
+            .as_deref()
+            .unwrap()
+            .contains("not a regular file"),
+        "{kl:?}"
+    );
     eprintln!(
         "cgroups: {msg}\nmeminfo: {:?}\nlog-pods: {:?}",
         mi.message, lp.message
@@ -532,4 +547,53 @@ fn cgroups_churning_during_snapshots_are_never_fatal() {
         vanished_total > 0,
         "no snapshot saw a cgroup vanish mid-walk, so the test proved nothing: {runs:?}"
     );
+}
+
+#[test]
+fn real_kernel_write_only_files_fail_with_their_path() {
+    const T: &str = "real_kernel_write_only_files_fail_with_their_path";
+    let Some(own) = kernel::kernel_or_skip(T) else {
+        return;
+    };
+    // cgroup v1's write-only control files cannot be read even by root (EINVAL): truly
+    // unreadable files on the real kernel, given where the collector reads a file.
+    let event_control = own.join("cgroup.event_control");
+    let force_empty = own.join("memory.force_empty");
+    for f in [&event_control, &force_empty] {
+        assert!(
+            std::fs::read(f).is_err(),
+            "{} is readable here; the test needs a write-only file",
+            f.display()
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let mut cmd = snapshot_cmd(d.path(), &host("v2-systemd-containerd"), &[]);
+    cmd.arg("--kubelet-summary-file")
+        .arg(&event_control)
+        .arg("--kernel-log")
+        .arg(&force_empty);
+    let (o, _) = run_within(cmd, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let m = manifest(&entries(&archive_of(&o)));
+    for (name, f) in [
+        ("kubelet-summary", &event_control),
+        ("kernel-log", &force_empty),
+    ] {
+        let s = source(&m, name);
+        let msg = s.message.as_deref().unwrap_or_default();
+        assert_eq!(s.status, Status::Error, "{s:?}");
+        assert!(
+            msg.contains(&f.display().to_string()) && msg.contains("Invalid argument"),
+            "{name}: {msg}"
+        );
+        assert!(stderr.contains(&format!("{name} error")), "{stderr}");
+        eprintln!("{name}: {msg}");
+    }
+    assert!(
+        m.kernel_log.as_ref().is_none_or(|k| k.next.is_none()),
+        "{:?}",
+        m.kernel_log
+    );
+    assert_eq!(m.pods.len(), 4, "the rest is captured");
 }
