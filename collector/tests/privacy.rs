@@ -329,12 +329,18 @@ fn fake_journal(dir: &Path) -> String {
     )
 }
 
-fn redacted_snapshot(d: &Path, out: &str, key: &Path, path_env: &str) -> (Output, PathBuf) {
+fn redacted_snapshot(
+    d: &Path,
+    out: &str,
+    key: &Path,
+    path_env: &str,
+    node: &str,
+) -> (Output, PathBuf) {
     let summary = host("kubelet-summary.json");
     let o = collector(
         &d.join(out),
         &host("v2-systemd-containerd"),
-        &["--node-name", "node-v2", "--kernel-log", "journal"],
+        &["--node-name", node, "--kernel-log", "journal"],
     )
     .arg("--kubelet-summary-file")
     .arg(&summary)
@@ -360,8 +366,8 @@ fn redacted_names_are_stable_keyed_and_nowhere_in_clear() {
     let path_env = fake_journal(d.path());
     let key = d.path().join("keys/podmem.key");
     std::fs::create_dir_all(key.parent().unwrap()).unwrap();
-    let (o1, a1) = redacted_snapshot(d.path(), "one", &key, &path_env);
-    let (_, a2) = redacted_snapshot(d.path(), "two", &key, &path_env);
+    let (o1, a1) = redacted_snapshot(d.path(), "one", &key, &path_env, "node-v2");
+    let (_, a2) = redacted_snapshot(d.path(), "two", &key, &path_env, "node-v2");
     assert!(
         String::from_utf8_lossy(&o1.stderr).contains("created redaction key"),
         "the first run says it created the key"
@@ -512,9 +518,44 @@ fn redacted_names_are_stable_keyed_and_nowhere_in_clear() {
     );
 
     // Another key: other hashes.
-    let (_, a3) = redacted_snapshot(d.path(), "three", &d.path().join("other.key"), &path_env);
+    let (_, a3) = redacted_snapshot(
+        d.path(),
+        "three",
+        &d.path().join("other.key"),
+        &path_env,
+        "node-v2",
+    );
     let m3 = manifest(&entries(&a3));
     assert_ne!(m3.node, m1.node);
+
+    // Another node, same key: its own node hash, the same pod names (the pods are the
+    // same here), and the analyzer keeps the two nodes apart under their hashes.
+    let (_, a4) = redacted_snapshot(d.path(), "four", &key, &path_env, "node-b");
+    let m4 = manifest(&entries(&a4));
+    assert_ne!(m4.node, m1.node);
+    let report = podmem_analyzer::analyze(
+        &[a1.clone(), a4.clone()],
+        &podmem_analyzer::load::Limits::default(),
+        jiff::Timestamp::now(),
+    );
+    let mut nodes: Vec<&str> = report.nodes.iter().map(|n| n.name.as_str()).collect();
+    nodes.sort();
+    let mut want = vec![m1.node.as_str(), m4.node.as_str()];
+    want.sort();
+    assert_eq!(nodes, want);
+    let cache_names: Vec<(&str, Option<&str>)> = report
+        .pods
+        .iter()
+        .filter(|p| p.uid == "8a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c02")
+        .map(|p| (p.node.as_str(), p.name.as_deref()))
+        .collect();
+    assert_eq!(cache_names.len(), 2, "{cache_names:?}");
+    assert!(
+        cache_names
+            .iter()
+            .all(|(_, n)| *n == Some(hash_of("cache-7d9f8b6c5-x2x4q").as_str())),
+        "{cache_names:?}"
+    );
 }
 
 #[test]
