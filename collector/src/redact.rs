@@ -71,6 +71,8 @@ pub struct RedactKey {
     pub path: PathBuf,
     /// Whether this run created the key file.
     pub created: bool,
+    /// Why the key file is at risk (readable by group or others), when it is.
+    pub warning: Option<String>,
 }
 
 impl std::fmt::Debug for RedactKey {
@@ -89,6 +91,7 @@ impl RedactKey {
             key: hmac::Key::new(hmac::HMAC_SHA256, bytes),
             path,
             created: false,
+            warning: None,
         }
     }
 
@@ -129,7 +132,7 @@ pub fn load_or_create_key(path: &Path) -> Result<RedactKey, RedactError> {
                 reason,
             })?;
             let mut k = RedactKey::from_bytes(&bytes, path.to_path_buf());
-            k.created = false;
+            k.warning = loose_mode(path);
             Ok(k)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -159,6 +162,19 @@ pub fn load_or_create_key(path: &Path) -> Result<RedactKey, RedactError> {
         }
         Err(e) => Err(io_err(e)),
     }
+}
+
+/// A warning when the key file can be read by group or others: whoever reads it can
+/// check guessed names against the hashes.
+fn loose_mode(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "redaction key {} is readable by others (mode {mode:04o}): whoever can read it can check guessed names against the hashes; chmod 600 it",
+            path.display()
+        )
+    })
 }
 
 fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
@@ -913,8 +929,14 @@ mod tests {
             0o600
         );
         let b = load_or_create_key(&p).unwrap();
-        assert!(!b.created);
+        assert!(!b.created && b.warning.is_none());
         assert_eq!(a.hash("x"), b.hash("x"));
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        let w = load_or_create_key(&p).unwrap().warning.unwrap();
+        assert!(
+            w.contains("readable by others") && w.contains("0644"),
+            "{w}"
+        );
         fs::write(&p, "zz\n").unwrap();
         let e = load_or_create_key(&p).unwrap_err().to_string();
         assert!(e.contains("key") && e.contains("64 hex"), "{e}");

@@ -179,6 +179,9 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
         notes: Vec::new(),
         redactor: opts.redact.clone().map(Redactor::new),
     };
+    if let Some(w) = opts.redact.as_ref().and_then(|k| k.warning.clone()) {
+        c.notes.push(w);
+    }
     let mut node = node_name(opts);
     let mut host = hostname(c.paths).unwrap_or_default();
     // Hashed before anything is read, so kernel lines naming the host are redacted and
