@@ -12,15 +12,21 @@ use flate2::Compression;
 use podmem_schema::snapshot::V1_FILES;
 
 const MIB: u64 = 1 << 20;
+/// Usage of the third container of odd pods.
+const SIDECAR: u64 = 20 * MIB;
 
+/// A v1 `memory.stat` with the key set (and order) of a 6.x kernel with swap
+/// accounting, as the collector captures it from a real node.
 fn stat(rss: u64, shmem: u64, file: u64) -> String {
     let inactive_file = file / 2;
-    format!(
-        "cache {c}\nrss {rss}\nrss_huge 0\nshmem {shmem}\nmapped_file 1048576\ndirty 0\nwriteback 0\npgpgin 1000\npgpgout 900\npgfault 5000\npgmajfault 3\ninactive_anon {ia}\nactive_anon 0\ninactive_file {inactive_file}\nactive_file {af}\nunevictable 0\nhierarchical_memory_limit 9223372036854771712\ntotal_cache {c}\ntotal_rss {rss}\ntotal_rss_huge 0\ntotal_shmem {shmem}\ntotal_mapped_file 1048576\ntotal_dirty 0\ntotal_writeback 0\ntotal_pgpgin 1000\ntotal_pgpgout 900\ntotal_pgfault 5000\ntotal_pgmajfault 3\ntotal_inactive_anon {ia}\ntotal_active_anon 0\ntotal_inactive_file {inactive_file}\ntotal_active_file {af}\ntotal_unevictable 0\n",
-        c = file + shmem,
-        ia = rss + shmem,
-        af = file - inactive_file,
-    )
+    let c = file + shmem;
+    let ia = rss + shmem;
+    let af = file - inactive_file;
+    let local = format!(
+        "cache {c}\nrss {rss}\nrss_huge 0\nshmem {shmem}\nmapped_file 1048576\ndirty 0\nwriteback 0\nworkingset_refault_anon 0\nworkingset_refault_file 1216\nswap 0\nswapcached 0\npgpgin 1000\npgpgout 900\npgfault 5000\npgmajfault 3\ninactive_anon {ia}\nactive_anon 0\ninactive_file {inactive_file}\nactive_file {af}\nunevictable 0\n"
+    );
+    let totals: String = local.lines().map(|l| format!("total_{l}\n")).collect();
+    format!("{local}hierarchical_memory_limit 9223372036854771712\nhierarchical_memsw_limit 9223372036854771712\n{totals}")
 }
 
 fn cgroup_files(
@@ -43,7 +49,12 @@ fn cgroup_files(
             "cgroup.procs" => "1234\n1235\n".to_string(),
             _ => "0\n".to_string(),
         };
-        entries.push((format!("cgroup/{rel}/{f}"), body.into_bytes()));
+        let name = if rel.is_empty() {
+            format!("cgroup/{f}")
+        } else {
+            format!("cgroup/{rel}/{f}")
+        };
+        entries.push((name, body.into_bytes()));
     }
 }
 
@@ -65,130 +76,168 @@ fn main() {
     let pods: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(110);
     std::fs::create_dir_all(&dir).unwrap();
     let t0 = jiff::Timestamp::from_second(1_795_000_000).unwrap();
-    for s in 0..n {
-        let at = t0 + jiff::SignedDuration::from_secs(60 * s as i64);
-        let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut summary_pods = Vec::new();
-        let mut tmpfs = Vec::new();
-        let mut manifest_pods = Vec::new();
-        cgroup_files(
-            &mut entries,
-            "kubepods",
-            30_000 * MIB,
-            Some(60_000 * MIB),
-            stat(20_000 * MIB, 500 * MIB, 9_000 * MIB),
-        );
-        cgroup_files(
-            &mut entries,
-            "kubepods/burstable",
-            20_000 * MIB,
-            None,
-            stat(15_000 * MIB, 500 * MIB, 4_000 * MIB),
-        );
-        cgroup_files(
-            &mut entries,
-            "kubepods/besteffort",
-            1_000 * MIB,
-            None,
-            stat(800 * MIB, 0, 200 * MIB),
-        );
-        for p in 0..pods {
-            let u = uid(p);
-            let rel = format!("kubepods/burstable/pod{u}");
-            // Pod 0 leaks: its container restarts every 100 captures, leaving 10 MiB of
-            // tmpfs behind each time.
-            let gen = if p == 0 { s / 100 } else { 0 };
-            let orphan = if p == 0 { gen as u64 * 10 * MIB } else { 0 };
-            let rss = (200 + (p as u64 % 7) * 50) * MIB + (s as u64 % 13) * MIB;
-            let file = 100 * MIB;
-            let containers = [cid(p, 0, 0), cid(p, 1, gen)];
-            let mut kids = Vec::new();
-            for (k, c) in containers.iter().enumerate() {
-                let (r, f) = if k == 0 { (MIB, 0) } else { (rss, file) };
-                cgroup_files(
-                    &mut entries,
-                    &format!("{rel}/{c}"),
-                    r + f,
-                    None,
-                    stat(r, 0, f),
-                );
-                kids.push(serde_json::json!({"id": c, "runtime": null, "cgroup_path": format!("{rel}/{c}")}));
-            }
-            let pod_usage = MIB + rss + file + orphan;
+    // Two writers: snapshots are independent, and a day of them takes a while.
+    std::thread::scope(|sc| {
+        for w in 0..2 {
+            let dir = &dir;
+            sc.spawn(move || {
+                for s in (w..n).step_by(2) {
+                    write_snapshot(dir, t0, s, pods);
+                }
+            });
+        }
+    });
+}
+
+/// Writes capture number `s` of the series.
+fn write_snapshot(dir: &std::path::Path, t0: jiff::Timestamp, s: usize, pods: usize) {
+    let at = t0 + jiff::SignedDuration::from_secs(60 * s as i64);
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut summary_pods = Vec::new();
+    let mut tmpfs = Vec::new();
+    let mut manifest_pods = Vec::new();
+    cgroup_files(
+        &mut entries,
+        "",
+        40_000 * MIB,
+        None,
+        stat(25_000 * MIB, 900 * MIB, 14_000 * MIB),
+    );
+    cgroup_files(
+        &mut entries,
+        "kubepods",
+        30_000 * MIB,
+        Some(60_000 * MIB),
+        stat(20_000 * MIB, 500 * MIB, 9_000 * MIB),
+    );
+    cgroup_files(
+        &mut entries,
+        "kubepods/burstable",
+        20_000 * MIB,
+        None,
+        stat(15_000 * MIB, 500 * MIB, 4_000 * MIB),
+    );
+    cgroup_files(
+        &mut entries,
+        "kubepods/besteffort",
+        1_000 * MIB,
+        None,
+        stat(800 * MIB, 0, 200 * MIB),
+    );
+    for p in 0..pods {
+        let u = uid(p);
+        let rel = format!("kubepods/burstable/pod{u}");
+        // Pod 0 leaks: its container restarts every 100 captures, leaving 10 MiB of
+        // tmpfs behind each time.
+        let gen = if p == 0 { s / 100 } else { 0 };
+        let orphan = if p == 0 { gen as u64 * 10 * MIB } else { 0 };
+        let rss = (200 + (p as u64 % 7) * 50) * MIB + (s as u64 % 13) * MIB;
+        let file = 100 * MIB;
+        // 2 or 3 containers (the sandbox first): 275 containers, 389 cgroups on 110
+        // pods, like the benchmark's real tree.
+        let mut containers = vec![cid(p, 0, 0), cid(p, 1, gen)];
+        if p % 2 == 1 {
+            containers.push(cid(p, 2, 0));
+        }
+        let mut kids = Vec::new();
+        for (k, c) in containers.iter().enumerate() {
+            let (r, f) = match k {
+                0 => (MIB, 0),
+                1 => (rss, file),
+                _ => (SIDECAR, 0),
+            };
             cgroup_files(
                 &mut entries,
-                &rel,
-                pod_usage,
-                Some(2048 * MIB),
-                stat(MIB + rss, orphan, file),
+                &format!("{rel}/{c}"),
+                r + f,
+                None,
+                stat(r, 0, f),
             );
-            manifest_pods.push(serde_json::json!({"uid": u, "qos": "burstable", "cgroup_path": rel, "containers": kids}));
-            summary_pods.push(serde_json::json!({
+            kids.push(
+                serde_json::json!({"id": c, "runtime": null, "cgroup_path": format!("{rel}/{c}")}),
+            );
+        }
+        let sidecar = if p % 2 == 1 { SIDECAR } else { 0 };
+        let pod_usage = MIB + sidecar + rss + file + orphan;
+        cgroup_files(
+            &mut entries,
+            &rel,
+            pod_usage,
+            Some(2048 * MIB),
+            stat(MIB + sidecar + rss, orphan, file),
+        );
+        manifest_pods.push(serde_json::json!({"uid": u, "qos": "burstable", "cgroup_path": rel, "containers": kids}));
+        summary_pods.push(serde_json::json!({
                 "podRef": {"name": format!("app-{p}"), "namespace": "default", "uid": u},
                 "memory": {"workingSetBytes": pod_usage - file / 2, "usageBytes": pod_usage},
                 "containers": [{"name": "app", "memory": {"workingSetBytes": rss + file / 2, "usageBytes": rss + file}}],
                 "volume": [{"name": "cache", "usedBytes": orphan}],
             }));
-            if p == 0 {
-                tmpfs.push(serde_json::json!({
+        if p == 0 {
+            tmpfs.push(serde_json::json!({
                     "pod_uid": u, "volume": "cache", "plugin": "empty-dir",
                     "mount_point": format!("/var/lib/kubelet/pods/{u}/volumes/kubernetes.io~empty-dir/cache"),
                     "size_option": 2048 * MIB, "total_bytes": 2048 * MIB, "used_bytes": orphan, "error": null
                 }));
-            }
         }
-        let manifest = serde_json::json!({
-            "format": "podmem-snapshot", "format_version": 1, "collector_version": "bench",
-            "node": "bench-node", "hostname": "bench-node", "boot_id": "boot", "boot_time": "2026-11-01T00:00:00Z",
-            "kernel_release": "5.15.0", "captured_at": at.to_string(), "duration_ms": 40,
-            "cgroup": {"mode": "v1", "root": "/sys/fs/cgroup/memory", "root_in_hierarchy": "/", "cgroups": pods * 3 + 3, "kubepods": ["kubepods"]},
-            "sources": [], "pods": manifest_pods, "kernel_log": null,
-        });
-        entries.insert(
-            0,
-            (
-                "manifest.json".into(),
-                serde_json::to_vec(&manifest).unwrap(),
-            ),
-        );
-        entries.push((
+    }
+    let manifest = serde_json::json!({
+        "format": "podmem-snapshot", "format_version": 1, "collector_version": "bench",
+        "node": "bench-node", "hostname": "bench-node", "boot_id": "boot", "boot_time": "2026-11-01T00:00:00Z",
+        "kernel_release": "5.15.0", "captured_at": at.to_string(), "duration_ms": 40,
+        "cgroup": {"mode": "v1", "root": "/sys/fs/cgroup/memory", "root_in_hierarchy": "/", "cgroups": 4 + pods + pods * 2 + pods / 2, "kubepods": ["kubepods"]},
+        "sources": [], "pods": manifest_pods, "kernel_log": null,
+    });
+    entries.insert(
+        0,
+        (
+            "manifest.json".into(),
+            serde_json::to_vec(&manifest).unwrap(),
+        ),
+    );
+    entries.push((
             "proc/meminfo".into(),
             b"MemTotal:       65000000 kB\nMemFree:         1000000 kB\nMemAvailable:   20000000 kB\nShmem:            900000 kB\n".to_vec(),
         ));
-        entries.push((
-            "proc/cgroups".into(),
-            format!(
-                "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t4\t{}\t1\n",
-                pods * 3 + 60
-            )
-            .into_bytes(),
-        ));
-        entries.push((
-            "tmpfs.json".into(),
-            serde_json::to_vec_pretty(&tmpfs).unwrap(),
-        ));
-        entries.push((
-            "kubelet/summary.json".into(),
-            serde_json::to_vec_pretty(
-                &serde_json::json!({"node": {"nodeName": "bench-node"}, "pods": summary_pods}),
-            )
-            .unwrap(),
-        ));
-        let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-        for (name, data) in &entries {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            b.append_data(&mut h, name, data.as_slice()).unwrap();
-        }
-        let gz = b.into_inner().unwrap().finish().unwrap();
-        let name = format!(
-            "podmem-bench-node-{}.tar.gz",
-            at.strftime("%Y%m%dT%H%M%S.000Z")
-        );
-        std::fs::File::create(dir.join(name))
-            .unwrap()
-            .write_all(&gz)
-            .unwrap();
+    entries.push((
+        "proc/cgroups".into(),
+        format!(
+            "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t4\t{}\t1\n",
+            pods * 3 + 60
+        )
+        .into_bytes(),
+    ));
+    entries.push((
+        "tmpfs.json".into(),
+        serde_json::to_vec_pretty(&tmpfs).unwrap(),
+    ));
+    entries.push((
+        "kubelet/summary.json".into(),
+        serde_json::to_vec_pretty(
+            &serde_json::json!({"node": {"nodeName": "bench-node"}, "pods": summary_pods}),
+        )
+        .unwrap(),
+    ));
+    // Written as the collector writes (collector/src/archive.rs): ustar headers with
+    // the capture time, fast gzip.
+    let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
+    for (name, data) in &entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(at.as_second() as u64);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
     }
+    let gz = b.into_inner().unwrap().finish().unwrap();
+    let name = format!(
+        "podmem-bench-node-{}.tar.gz",
+        at.strftime("%Y%m%dT%H%M%S.000Z")
+    );
+    std::fs::File::create(dir.join(name))
+        .unwrap()
+        .write_all(&gz)
+        .unwrap();
 }

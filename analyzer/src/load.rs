@@ -420,10 +420,11 @@ fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, String> {
         return Err("absolute path".to_string());
     }
     let mut clean = true;
-    for c in name.split('/') {
+    // Split on the bytes: a char-pattern split cost more than the rest of the walk.
+    for c in raw.split(|b| *b == b'/') {
         match c {
-            ".." => return Err("path contains `..`".to_string()),
-            "" | "." => clean = false,
+            b".." => return Err("path contains `..`".to_string()),
+            b"" | b"." => clean = false,
             _ => {}
         }
     }
@@ -512,10 +513,17 @@ pub fn read_snapshot<R: Read>(
         let buf = tar
             .read_data(entry.size)
             .map_err(|e| format!("{name}:{entry_name}: {}", io_reason(&e)))?;
-        if files.insert(entry_name.clone(), buf).is_some() {
-            problems.push(format!(
-                "{name}:{entry_name}: appears twice; the last copy is used"
-            ));
+        match files.entry(entry_name) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(buf);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                o.insert(buf);
+                problems.push(format!(
+                    "{name}:{}: appears twice; the last copy is used",
+                    o.key()
+                ));
+            }
         }
     }
     let Some(manifest_bytes) = files.remove(MANIFEST_ENTRY) else {
