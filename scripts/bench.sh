@@ -132,7 +132,7 @@ log "tree: $ncg cgroups ($tree_kind)"
 # ---------------------------------------------------------------- 3. collector
 out="$work/out"
 mkdir -p "$out"
-coll_cmd="$collector snapshot -o $out --cgroup-root $tree --no-kubelet --kernel-log none --no-nice --node bench"
+coll_cmd="$collector snapshot -o $out --cgroup-root $tree --no-kubelet --kernel-log none --no-nice --node-name bench"
 floor_cmd="$floor $tree"
 shell_cmd="scripts/bench-shell-loop.sh $tree $work/shell.log"
 tar_cmd="tar czf $work/tree.tar.gz -C $tree ."
@@ -159,7 +159,7 @@ tar_size=$(stat -c %s "$work/tree.tar.gz")
 tar_nonzero=$(tar tvzf "$work/tree.tar.gz" | awk '$1 !~ /^d/ && $3 != 0' | wc -l)
 tar_files=$(tar tvzf "$work/tree.tar.gz" | awk '$1 !~ /^d/' | wc -l)
 log "tar czf of the tree: $tar_files files, $tar_nonzero of them with a non-zero size; first entries:"
-tar tvzf "$work/tree.tar.gz" | awk '$1 !~ /^d/' | head -4 >&2
+tar tvzf "$work/tree.tar.gz" | awk '$1 !~ /^d/ && n++ < 4' >&2
 
 # ---------------------------------------------------------------- 4. analyzer
 max=0
@@ -178,7 +178,7 @@ for n in $series; do
   done
 done
 log "hyperfine: analyzer"
-hyperfine -N --warmup 1 --runs "${BENCH_ANALYZER_RUNS:-3}" --export-json "$work/analyzer.json" \
+hyperfine -N --runs "${BENCH_ANALYZER_RUNS:-3}" --export-json "$work/analyzer.json" \
   "${an_args[@]}" >&2
 declare -A an_rss an_size an_cpu
 for n in $series; do

@@ -315,8 +315,56 @@ fn append<W: Write>(
     h.set_uid(0);
     h.set_gid(0);
     h.set_entry_type(tar::EntryType::Regular);
-    // append_data still writes a GNU long-name record for a path ustar cannot hold.
-    tar.append_data(&mut h, name, data)
+    if !set_ustar_name(&mut h, name) {
+        // append_data still writes a GNU long-name record for a path ustar cannot hold.
+        return tar.append_data(&mut h, name, data);
+    }
+    h.set_cksum();
+    // Written directly: `Builder::append` copies the data through a reader whose
+    // 8 KiB buffer is zeroed for every entry, which was a tenth of a snapshot's CPU on
+    // a 5,000-entry node.
+    const ZEROS: [u8; 512] = [0; 512];
+    let w = tar.get_mut();
+    w.write_all(h.as_bytes())?;
+    w.write_all(data)?;
+    let pad = (512 - data.len() % 512) % 512;
+    w.write_all(&ZEROS[..pad])
+}
+
+/// Puts `name` in a ustar header as `tar::Header::set_path` does (whole in `name` up to
+/// 100 bytes, else split at the last `/` that leaves a prefix of at most 155 bytes),
+/// without its per-component path parsing. False, header untouched, for anything but a
+/// plain relative path (empty, `.` or `..` components, NUL) or one that does not fit:
+/// those go through the `tar` crate.
+fn set_ustar_name(h: &mut tar::Header, name: &str) -> bool {
+    let b = name.as_bytes();
+    let plain = !b.is_empty()
+        && !b.contains(&0)
+        && b.split(|c| *c == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..");
+    if !plain {
+        return false;
+    }
+    let Some(u) = h.as_ustar_mut() else {
+        return false;
+    };
+    if b.len() <= u.name.len() {
+        u.name[..b.len()].copy_from_slice(b);
+        return true;
+    }
+    let Some(cut) = b[..=u.prefix.len().min(b.len() - 1)]
+        .iter()
+        .rposition(|c| *c == b'/')
+    else {
+        return false;
+    };
+    let (prefix, rest) = (&b[..cut], &b[cut + 1..]);
+    if rest.len() > u.name.len() {
+        return false;
+    }
+    u.prefix[..prefix.len()].copy_from_slice(prefix);
+    u.name[..rest.len()].copy_from_slice(rest);
+    true
 }
 
 /// Links `tmp` to the first unused archive name (hard links never replace), falling
@@ -409,6 +457,49 @@ mod tests {
         assert_eq!(parse_archive_name("other.tar.gz"), None);
         assert_eq!(sanitize_node("a/b c"), "a_b_c");
         assert_eq!(sanitize_node(""), "_");
+    }
+
+    /// The direct writer must produce the bytes `tar::Builder::append_data` produces.
+    #[test]
+    fn direct_entries_are_the_tar_crate_bytes() {
+        let deep = format!(
+            "cgroup/kubepods/burstable/pod{}/{}/memory.stat",
+            "u".repeat(36),
+            "c".repeat(64)
+        );
+        let names = [
+            "manifest.json".to_string(),
+            "cgroup/memory.stat".to_string(),
+            deep,
+            format!("cgroup/{}/memory.stat", "d".repeat(150)),
+            format!("cgroup/{}/{}", "d".repeat(150), "f".repeat(101)),
+            format!("{}/x", "e".repeat(300)),
+            "a//b/./c".to_string(),
+            "x".repeat(100),
+            "y".repeat(101),
+        ];
+        let build = |direct: bool| {
+            let mut b = tar::Builder::new(Vec::new());
+            for (i, n) in names.iter().enumerate() {
+                let data = vec![b'a' + i as u8; 300 * i];
+                if direct {
+                    append(&mut b, n, &data, 1_795_000_000).unwrap();
+                } else {
+                    let mut h = tar::Header::new_ustar();
+                    h.set_size(data.len() as u64);
+                    h.set_mode(0o644);
+                    h.set_mtime(1_795_000_000);
+                    h.set_uid(0);
+                    h.set_gid(0);
+                    h.set_entry_type(tar::EntryType::Regular);
+                    b.append_data(&mut h, n, data.as_slice()).unwrap();
+                }
+            }
+            b.into_inner().unwrap()
+        };
+        let (direct, reference) = (build(true), build(false));
+        assert_eq!(direct.len(), reference.len());
+        assert!(direct == reference, "archives differ");
     }
 
     #[test]

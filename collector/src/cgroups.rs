@@ -296,7 +296,6 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
         .follow_links(false)
         .same_file_system(true)
         .max_depth(MAX_DEPTH)
-        .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.file_type().is_dir());
     // Depth-first order: a kubepods subtree's members follow its root. A root that is
@@ -352,6 +351,13 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
             dirs.push((rel, ent.into_path()));
         }
     }
+
+    // Sorted once here rather than per directory in the walk (walkdir's sort parses both
+    // paths on every comparison, 4% of a snapshot): component by component, which is
+    // the depth-first order with children by name.
+    let by_components = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
+    dirs.sort_unstable_by(|a, b| by_components(&a.0, &b.0));
+    res.kubepods.sort_by(|a, b| by_components(a, b));
 
     // 2. Read their files, in contiguous chunks per reader so the order stays the walk's.
     let chunk = dirs.len().div_ceil(READERS).max(1);
