@@ -568,6 +568,30 @@ pub fn wanted(entry: &str) -> bool {
 /// Checks the format name and version before deserializing the rest, so a newer
 /// snapshot is refused for being newer rather than for a field it renamed.
 pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    // Fast path for the common case, a good manifest: the format fields alone, then the
+    // typed manifest straight from the bytes (no intermediate JSON tree of the 100+ pods,
+    // which was 4 % of the analysis). Anything unusual takes the checked path below,
+    // whose messages are the ones users see.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        format: Option<serde_json::Value>,
+        format_version: Option<serde_json::Value>,
+    }
+    if let Ok(head) = serde_json::from_slice::<Head>(bytes) {
+        let version = head.format_version.as_ref().and_then(|v| v.as_u64());
+        let known = version.is_some_and(|v| v > 0 && v <= u64::from(FORMAT_VERSION));
+        if head.format.as_ref().and_then(|f| f.as_str()) == Some(FORMAT_NAME) && known {
+            if let Ok(m) = serde_json::from_slice::<Manifest>(bytes) {
+                if !m.node.trim().is_empty() {
+                    return Ok(m);
+                }
+            }
+        }
+    }
+    parse_manifest_checked(bytes)
+}
+
+fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, String> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
     let format = value.get("format").and_then(|f| f.as_str());
@@ -726,6 +750,11 @@ mod tests {
         assert!(entry_name(b"/etc/passwd").unwrap_err().contains("absolute"));
         assert!(entry_name(b"cgroup/../../x").unwrap_err().contains(".."));
         assert!(entry_name(b"a\xffb").unwrap_err().contains("UTF-8"));
+        assert_eq!(entry_name(b"cgroup/.hidden/x").unwrap(), "cgroup/.hidden/x");
+        assert_eq!(entry_name(b"cgroup/a/").unwrap(), "cgroup/a");
+        assert_eq!(entry_name(b"cgroup/./a").unwrap(), "cgroup/a");
+        assert!(entry_name(b"..").unwrap_err().contains(".."));
+        assert!(entry_name(b"//x").unwrap_err().contains("absolute"));
         assert!(wanted("cgroup/kubepods/memory.stat"));
         assert!(wanted("cgroup/memory.current"));
         assert!(!wanted("cgroup/kubepods/memory.failcnt"));
