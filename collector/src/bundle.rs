@@ -1,10 +1,13 @@
 //! `bundle`: packs the snapshots of a directory (optionally a time window) into one
 //! file to send: an uncompressed tar with `bundle.json` first, then each snapshot
-//! archive unchanged as `snapshots/<name>`, written under a temporary name and renamed.
+//! archive unchanged as `snapshots/<name>`. To a file it is written under a temporary
+//! name and renamed; to stdout (`-o -`, for `kubectl exec ... > node.tar` where the
+//! image has no `tar` for `kubectl cp`) it is streamed, never to a terminal, and a
+//! reader that stops early (broken pipe) ends the run without an error.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -23,6 +26,82 @@ pub struct BundleOutcome {
     pub manifest: BundleManifest,
     /// Archives skipped (unreadable), with why.
     pub skipped: Vec<String>,
+    /// The reader of stdout went away before the bundle was complete (broken pipe):
+    /// what it got is a truncated bundle, by its own choice.
+    pub pipe_closed: bool,
+}
+
+/// Snapshots chosen for a bundle, in capture order, with the manifest describing them.
+struct Chosen {
+    manifest: BundleManifest,
+    files: Vec<(PathBuf, BundleSnapshot)>,
+    skipped: Vec<String>,
+}
+
+/// Packs the snapshots in `dir` captured within [`since`, `until`] to stdout. Refuses a
+/// terminal (a tar is no use on a screen and can upset it) before reading anything.
+pub fn bundle_to_stdout(
+    dir: &Path,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<BundleOutcome> {
+    let stdout = io::stdout();
+    anyhow::ensure!(
+        !stdout.is_terminal(),
+        "stdout is a terminal: refusing to write a binary bundle to it; redirect it \
+         (`podmem-collector bundle {} -o - > node.tar`) or give -o FILE",
+        dir.display()
+    );
+    let chosen = choose(dir, None, since, until)?;
+    let mut w = PipeWatch {
+        inner: BufWriter::with_capacity(64 * 1024, stdout.lock()),
+        closed: false,
+    };
+    let res = write_tar(&mut w, &chosen, "stdout").and_then(|_| {
+        w.flush().context("stdout: write")?;
+        Ok(())
+    });
+    let pipe_closed = w.closed;
+    match res {
+        Ok(()) => {}
+        Err(_) if pipe_closed => {}
+        Err(e) => return Err(e),
+    }
+    Ok(BundleOutcome {
+        manifest: chosen.manifest,
+        skipped: chosen.skipped,
+        pipe_closed,
+    })
+}
+
+/// Remembers whether a write failed because the reader closed the pipe, so the caller
+/// can tell that apart from a real failure whatever context was added on the way up.
+struct PipeWatch<W: Write> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> PipeWatch<W> {
+    fn check<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                self.closed = true;
+            }
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.check(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.check(r)
+    }
 }
 
 /// Packs the snapshots in `dir` captured within [`since`, `until`] into `out`.
@@ -32,11 +111,45 @@ pub fn bundle(
     since: Option<Timestamp>,
     until: Option<Timestamp>,
 ) -> Result<BundleOutcome> {
+    let chosen = choose(dir, Some(out), since, until)?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)
+        .with_context(|| format!("{}: cannot create directory", parent.display()))?;
+    let tmp = parent.join(format!(".podmem-{}-bundle.tmp", std::process::id()));
+    let res = write_bundle(&tmp, &chosen).and_then(|_| {
+        fs::rename(&tmp, out)
+            .with_context(|| format!("{}: cannot rename into place", out.display()))
+    });
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res?;
+    if let Ok(d) = File::open(parent) {
+        let _ = d.sync_all();
+    }
+    Ok(BundleOutcome {
+        manifest: chosen.manifest,
+        skipped: chosen.skipped,
+        pipe_closed: false,
+    })
+}
+
+/// The snapshots of `dir` in the window (never the output file itself), in capture
+/// order, and the bundle manifest for them.
+fn choose(
+    dir: &Path,
+    out: Option<&Path>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> Result<Chosen> {
     let list = list_archives(dir, None)
         .with_context(|| format!("{}: cannot list snapshots", dir.display()))?;
     let mut chosen: Vec<(PathBuf, BundleSnapshot)> = Vec::new();
     let mut skipped = Vec::new();
-    let out_canon = out.canonicalize().ok();
+    let out_canon = out.and_then(|o| o.canonicalize().ok());
     for a in list {
         if out_canon.is_some() && a.path.canonicalize().ok() == out_canon {
             continue;
@@ -90,57 +203,46 @@ pub fn bundle(
         last: chosen.last().map(|c| c.1.captured_at),
         snapshots: chosen.iter().map(|c| c.1.clone()).collect(),
     };
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent)
-        .with_context(|| format!("{}: cannot create directory", parent.display()))?;
-    let tmp = parent.join(format!(".podmem-{}-bundle.tmp", std::process::id()));
-    let res = write_bundle(&tmp, &manifest, &chosen).and_then(|_| {
-        fs::rename(&tmp, out)
-            .with_context(|| format!("{}: cannot rename into place", out.display()))
-    });
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res?;
-    if let Ok(d) = File::open(parent) {
-        let _ = d.sync_all();
-    }
-    Ok(BundleOutcome { manifest, skipped })
+    Ok(Chosen {
+        manifest,
+        files: chosen,
+        skipped,
+    })
 }
 
-fn write_bundle(
-    tmp: &Path,
-    manifest: &BundleManifest,
-    chosen: &[(PathBuf, BundleSnapshot)],
-) -> Result<()> {
+fn write_bundle(tmp: &Path, chosen: &Chosen) -> Result<()> {
     let f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(tmp)
         .with_context(|| format!("{}: cannot create", tmp.display()))?;
-    let mut tar = tar::Builder::new(BufWriter::new(f));
+    let mut w = BufWriter::new(f);
+    write_tar(&mut w, chosen, &tmp.display().to_string())?;
+    w.flush()
+        .with_context(|| format!("{}: write", tmp.display()))?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()
+        .with_context(|| format!("{}: sync", tmp.display()))?;
+    Ok(())
+}
+
+/// The bundle as a tar stream: `bundle.json`, then each archive as it is on disk.
+fn write_tar(w: &mut dyn Write, chosen: &Chosen, shown: &str) -> Result<()> {
+    let manifest = &chosen.manifest;
+    let mut tar = tar::Builder::new(w);
     let json = serde_json::to_vec_pretty(manifest)?;
     let mtime = manifest.created_at.as_second().max(0) as u64;
     let mut h = header(json.len() as u64, mtime);
     tar.append_data(&mut h, BUNDLE_MANIFEST_ENTRY, json.as_slice())
-        .with_context(|| format!("{}: write", tmp.display()))?;
-    for (path, s) in chosen {
+        .with_context(|| format!("{shown}: write"))?;
+    for (path, s) in &chosen.files {
         let f = File::open(path).with_context(|| format!("{}: open", path.display()))?;
         let len = f.metadata()?.len();
         let mut h = header(len, s.captured_at.as_second().max(0) as u64);
         tar.append_data(&mut h, &s.entry, f)
-            .with_context(|| format!("{}: adding {}", tmp.display(), path.display()))?;
+            .with_context(|| format!("{shown}: adding {}", path.display()))?;
     }
-    let mut w = tar
-        .into_inner()
-        .with_context(|| format!("{}: write", tmp.display()))?;
-    w.flush()?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()
-        .with_context(|| format!("{}: sync", tmp.display()))?;
+    tar.finish().with_context(|| format!("{shown}: write"))?;
     Ok(())
 }
 

@@ -181,7 +181,8 @@ struct BundleArgs {
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 
-    /// Bundle file to write (replaced atomically).
+    /// Bundle file to write (replaced atomically); `-` streams it to stdout (not a
+    /// terminal), e.g. `kubectl exec POD -- /podmem-collector bundle DIR -o - > node.tar`.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
 
@@ -371,7 +372,16 @@ fn run_watch(args: &WatchArgs) -> Result<u8> {
 }
 
 fn run_bundle(args: &BundleArgs) -> Result<u8> {
-    let out = bundle::bundle(&args.dir, &args.output, args.since, args.until)?;
+    let to_stdout = args.output.as_os_str() == "-";
+    let out = if to_stdout {
+        bundle::bundle_to_stdout(&args.dir, args.since, args.until)?
+    } else {
+        bundle::bundle(&args.dir, &args.output, args.since, args.until)?
+    };
+    if out.pipe_closed {
+        note("stdout closed before the bundle was complete (broken pipe)");
+        return Ok(0);
+    }
     for s in &out.skipped {
         note(&format!("skipped unreadable snapshot: {s}"));
     }
@@ -383,7 +393,9 @@ fn run_bundle(args: &BundleArgs) -> Result<u8> {
         m.first.map(|t| t.to_string()).unwrap_or_default(),
         m.last.map(|t| t.to_string()).unwrap_or_default()
     ));
-    say(&args.output.display().to_string())?;
+    if !to_stdout {
+        say(&args.output.display().to_string())?;
+    }
     Ok(if out.skipped.is_empty() { 0 } else { 1 })
 }
 
