@@ -370,6 +370,57 @@ class Recorder:
                 log(str(e))
 
 
+def scrub(archive, own_rel):
+    """Rewrites one snapshot so it shows the demo, not the machine that recorded it: the
+    recorder's own place in the cgroup hierarchy (`own_rel`, the prefix above
+    `podmem-demo-<pid>`) becomes the hierarchy root everywhere it appears (manifest,
+    kernel log lines), and mounts under /mnt (the recording host's own) are dropped from
+    mountinfo. The manifest's byte counts follow; entry order, names, modes and times are
+    kept; nothing else changes."""
+    import gzip
+    import io
+    import tarfile
+
+    prefix = own_rel.rstrip("/").encode() + b"/"
+    entries = []
+    with tarfile.open(archive, "r:gz") as src:
+        for m in src.getmembers():
+            data = src.extractfile(m).read() if m.isfile() else None
+            if data is not None and prefix != b"/":
+                data = data.replace(prefix, b"/")
+            if m.name == "proc/mountinfo" and data is not None:
+                lines = [l for l in data.split(b"\n")
+                         if not (len(l.split(b" ")) > 4 and l.split(b" ")[4].startswith(b"/mnt/"))]
+                data = b"\n".join(lines)
+            entries.append((m, data))
+    sizes = {m.name: len(d) for m, d in entries if d is not None}
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as dst:
+        for m, data in entries:
+            if m.name == "manifest.json":
+                man = json.loads(data)
+                for src in man.get("sources", []):
+                    entry = src.get("entry") or ""
+                    if entry in sizes and src.get("bytes") is not None:
+                        src["bytes"] = sizes[entry]
+                    if src.get("name") == "mountinfo" and (src.get("message") or "").endswith(" mounts"):
+                        n = sum(1 for l in dict(entries_by_name(entries))["proc/mountinfo"].split(b"\n") if l)
+                        src["message"] = "%d mounts" % n
+                data = (json.dumps(man, indent=2) + "\n").encode()
+            if data is None:
+                dst.addfile(m)
+            else:
+                m.size = len(data)
+                dst.addfile(m, io.BytesIO(data))
+    tmp = archive + ".scrub"
+    with open(tmp, "wb") as f:
+        f.write(gzip.compress(out.getvalue(), compresslevel=6, mtime=0))
+    os.replace(tmp, archive)
+
+
+def entries_by_name(entries):
+    return [(m.name, d) for m, d in entries if d is not None]
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -377,7 +428,14 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "fixtures", "demo"))
     ap.add_argument("--interval", type=float, default=8.0, help="seconds between snapshots")
     ap.add_argument("--duration", type=float, default=160.0, help="seconds of recording")
+    ap.add_argument("--scrub-only", metavar="OWN_REL",
+                    help="only rewrite the archives in --out as scrub() does, with OWN_REL as the recorder's cgroup")
     a = ap.parse_args()
+    if a.scrub_only is not None:
+        for f in sorted(os.listdir(a.out)):
+            if f.endswith(".tar.gz"):
+                scrub(os.path.join(a.out, f), a.scrub_only)
+        return
     if os.geteuid() != 0:
         sys.exit("record-demo: needs root (cgroups, tmpfs mounts, /dev/kmsg)")
 
@@ -394,7 +452,7 @@ def main():
         os.execvpe("unshare", ["unshare", "--mount", "--uts", "--propagation", "private", *argv], env)
 
     socket.sethostname(NODE)
-    own, _ = own_memory_cgroup()
+    own, own_rel = own_memory_cgroup()
     base = os.path.join(own, "podmem-demo-%d" % os.getpid())
     os.mkdir(base)
     r = Recorder(a, base)
@@ -413,6 +471,7 @@ def main():
         n = 0
         for f in sorted(os.listdir(r.raw)):
             if f.endswith(".tar.gz"):
+                scrub(os.path.join(r.raw, f), own_rel)
                 shutil.copy(os.path.join(r.raw, f), a.out)
                 n += 1
         with open(os.path.join(a.out, "events.txt"), "w") as f:
