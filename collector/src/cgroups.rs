@@ -87,7 +87,7 @@ pub fn discover(mounts: &[Mount], paths: &HostPaths) -> Result<CgroupRoot, Strin
 
 /// Resolves an explicit `--cgroup-root`: any directory of the hierarchy, treated as the
 /// node's root. Its path inside the hierarchy is the mount's root plus the directory's
-/// path below the mount point (so a kernel path like `/process_api/abc/kubepods/...`
+/// path below the mount point (so a kernel path like `/machine.slice/abc/kubepods/...`
 /// can be related to the archive's `kubepods/...`).
 pub fn explicit(dir: &Path, mounts: &[Mount], paths: &HostPaths) -> Result<CgroupRoot, String> {
     if !dir.is_dir() {
