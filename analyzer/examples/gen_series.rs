@@ -1,6 +1,8 @@
 //! Writes a synthetic series of realistic cgroup v1 snapshots for benchmarking the
 //! analyzer: `cargo run --release -p podmem-analyzer --example gen_series -- DIR
-//! [SNAPSHOTS] [PODS]` (defaults 1440 × 110: a day at one per minute on a full node).
+//! [SNAPSHOTS] [PODS] [FORMAT]` (defaults 1440 × 110: a day at one per minute on a full
+//! node, in the collector's snapshot format 2; format 1 writes one entry per cgroup
+//! file, as collectors before format 2 did).
 //! Every cgroup gets every file the collector captures, a kubelet summary lists every
 //! pod, and one pod slowly leaks tmpfs pages into a removed container's cgroup.
 
@@ -9,7 +11,12 @@ use std::path::PathBuf;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use podmem_schema::snapshot::V1_FILES;
+
+/// Snapshot format written (1 or 2).
+static FORMAT: AtomicU32 = AtomicU32::new(podmem_schema::snapshot::FORMAT_VERSION);
 
 const MIB: u64 = 1 << 20;
 /// Usage of the third container of odd pods.
@@ -36,6 +43,8 @@ fn cgroup_files(
     limit: Option<u64>,
     st: String,
 ) {
+    let packed = FORMAT.load(Ordering::Relaxed) >= 2;
+    let mut pack = Vec::new();
     for f in V1_FILES {
         let body = match *f {
             "memory.stat" => st.clone(),
@@ -49,12 +58,24 @@ fn cgroup_files(
             "cgroup.procs" => "1234\n1235\n".to_string(),
             _ => "0\n".to_string(),
         };
+        if packed {
+            podmem_schema::cgroup_files::push(&mut pack, f, body.as_bytes());
+            continue;
+        }
         let name = if rel.is_empty() {
             format!("cgroup/{f}")
         } else {
             format!("cgroup/{rel}/{f}")
         };
         entries.push((name, body.into_bytes()));
+    }
+    if packed {
+        let name = if rel.is_empty() {
+            format!("cgroup/{}", podmem_schema::cgroup_files::ENTRY_NAME)
+        } else {
+            format!("cgroup/{rel}/{}", podmem_schema::cgroup_files::ENTRY_NAME)
+        };
+        entries.push((name, pack));
     }
 }
 
@@ -70,10 +91,15 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(
         args.next()
-            .expect("usage: gen_series DIR [SNAPSHOTS] [PODS]"),
+            .expect("usage: gen_series DIR [SNAPSHOTS] [PODS] [FORMAT]"),
     );
     let n: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(1440);
     let pods: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(110);
+    if let Some(f) = args.next() {
+        let f: u32 = f.parse().expect("FORMAT is 1 or 2");
+        assert!(f == 1 || f == 2, "FORMAT is 1 or 2");
+        FORMAT.store(f, Ordering::Relaxed);
+    }
     std::fs::create_dir_all(&dir).unwrap();
     let t0 = jiff::Timestamp::from_second(1_795_000_000).unwrap();
     // Two writers: snapshots are independent, and a day of them takes a while.
@@ -182,7 +208,7 @@ fn write_snapshot(dir: &std::path::Path, t0: jiff::Timestamp, s: usize, pods: us
         }
     }
     let manifest = serde_json::json!({
-        "format": "podmem-snapshot", "format_version": 1, "collector_version": "bench",
+        "format": "podmem-snapshot", "format_version": FORMAT.load(Ordering::Relaxed), "collector_version": "bench",
         "node": "bench-node", "hostname": "bench-node", "boot_id": "boot", "boot_time": "2026-11-01T00:00:00Z",
         "kernel_release": "5.15.0", "captured_at": at.to_string(), "duration_ms": 40,
         "cgroup": {"mode": "v1", "root": "/sys/fs/cgroup/memory", "root_in_hierarchy": "/", "cgroups": 4 + pods + pods * 2 + pods / 2, "kubepods": ["kubepods"]},

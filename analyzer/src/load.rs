@@ -17,10 +17,12 @@ use std::sync::{mpsc, Mutex};
 use flate2::read::MultiGzDecoder;
 
 use crate::tarstream::TarStream;
+use podmem_schema::cgroup_files;
 use podmem_schema::report::InputReport;
 use podmem_schema::snapshot::{
     Manifest, BUNDLE_FORMAT_NAME as BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION,
-    BUNDLE_MANIFEST_ENTRY as BUNDLE_ENTRY, FORMAT_NAME, FORMAT_VERSION, MANIFEST_ENTRY,
+    BUNDLE_MANIFEST_ENTRY as BUNDLE_ENTRY, CGROUP_PREFIX, FORMAT_NAME, FORMAT_VERSION,
+    MANIFEST_ENTRY,
 };
 use podmem_schema::units::fmt_bytes;
 
@@ -60,8 +62,12 @@ pub struct RawSnapshot {
     pub archive: String,
     /// The parsed manifest.
     pub manifest: Manifest,
-    /// Entry name → content, for regular files within the caps.
+    /// Entry name → content, for regular files within the caps (format-1 cgroup files
+    /// among them).
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Format-2 `cgroup/<rel>/files.podmem` entries, in archive order: the cgroup's
+    /// path relative to the root (`""` for the root) and the records, not yet decoded.
+    pub cgroup_dirs: Vec<(String, Vec<u8>)>,
     /// Problems met while reading it (the snapshot is still usable).
     pub problems: Vec<String>,
 }
@@ -96,6 +102,20 @@ pub fn into_text(bytes: Vec<u8>, archive: &str, entry: &str, problems: &mut Vec<
         text = text.replace("\r\n", "\n");
     }
     text
+}
+
+/// [`into_text`] without a copy when the bytes are already clean text (valid UTF-8,
+/// no CR), the case of every file a kernel wrote.
+pub fn as_text<'a>(
+    bytes: &'a [u8],
+    archive: &str,
+    entry: &dyn Fn() -> String,
+    problems: &mut Vec<String>,
+) -> Cow<'a, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(t) if !t.contains('\r') => Cow::Borrowed(t),
+        _ => Cow::Owned(into_text(bytes.to_vec(), archive, &entry(), problems)),
+    }
 }
 
 /// What the loader found: one report per file read (snapshots, bundles) and per
@@ -467,6 +487,7 @@ pub fn read_snapshot<R: Read>(
     };
     let mut tar = TarStream::new(BufReader::with_capacity(64 * 1024, capped));
     let mut files = BTreeMap::new();
+    let mut cgroup_dirs = Vec::new();
     let mut problems = Vec::new();
     let mut count = 0u64;
     while let Some(entry) = tar
@@ -498,7 +519,9 @@ pub fn read_snapshot<R: Read>(
             ));
             continue;
         }
-        if !wanted(&entry_name) {
+        let pack_dir = cgroup_pack_dir(&entry_name).map(str::to_string);
+
+        if pack_dir.is_none() && !wanted(&entry_name) {
             continue;
         }
         let entry_name = entry_name.into_owned();
@@ -513,17 +536,9 @@ pub fn read_snapshot<R: Read>(
         let buf = tar
             .read_data(entry.size)
             .map_err(|e| format!("{name}:{entry_name}: {}", io_reason(&e)))?;
-        match files.entry(entry_name) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(buf);
-            }
-            std::collections::btree_map::Entry::Occupied(mut o) => {
-                o.insert(buf);
-                problems.push(format!(
-                    "{name}:{}: appears twice; the last copy is used",
-                    o.key()
-                ));
-            }
+        match pack_dir {
+            Some(dir) => cgroup_dirs.push((dir, buf)),
+            None => keep(&mut files, &mut problems, name, entry_name, buf),
         }
     }
     let Some(manifest_bytes) = files.remove(MANIFEST_ENTRY) else {
@@ -539,8 +554,43 @@ pub fn read_snapshot<R: Read>(
         archive: name.to_string(),
         manifest,
         files,
+        cgroup_dirs,
         problems,
     })
+}
+
+/// Stores one file, reporting a second copy of the same name.
+fn keep(
+    files: &mut BTreeMap<String, Vec<u8>>,
+    problems: &mut Vec<String>,
+    archive: &str,
+    entry: String,
+    buf: Vec<u8>,
+) {
+    match files.entry(entry) {
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(buf);
+        }
+        std::collections::btree_map::Entry::Occupied(mut o) => {
+            o.insert(buf);
+            problems.push(format!(
+                "{archive}:{}: appears twice; the last copy is used",
+                o.key()
+            ));
+        }
+    }
+}
+
+/// For a format-2 `cgroup/<rel>/files.podmem` entry, the cgroup's path relative to the
+/// root (`""` for the root itself).
+pub fn cgroup_pack_dir(entry: &str) -> Option<&str> {
+    let dir = entry
+        .strip_suffix(cgroup_files::ENTRY_NAME)?
+        .strip_prefix(CGROUP_PREFIX)?;
+    if dir.is_empty() {
+        return Some(dir);
+    }
+    dir.strip_suffix('/')
 }
 
 /// The cgroup files the analysis reads; other cgroup files are skipped unread (a node
@@ -556,7 +606,7 @@ pub const USED_CGROUP_FILES: &[&str] = &[
 
 /// Whether an entry is kept in memory: everything but unused cgroup files.
 pub fn wanted(entry: &str) -> bool {
-    match entry.strip_prefix(podmem_schema::snapshot::CGROUP_PREFIX) {
+    match entry.strip_prefix(CGROUP_PREFIX) {
         Some(rel) => {
             let file = rel.rsplit('/').next().unwrap_or(rel);
             USED_CGROUP_FILES.contains(&file)
@@ -759,6 +809,11 @@ mod tests {
         assert!(wanted("cgroup/memory.current"));
         assert!(!wanted("cgroup/kubepods/memory.failcnt"));
         assert!(wanted("proc/meminfo"));
+        assert_eq!(cgroup_pack_dir("cgroup/files.podmem"), Some(""));
+        assert_eq!(cgroup_pack_dir("cgroup/a/b/files.podmem"), Some("a/b"));
+        assert_eq!(cgroup_pack_dir("cgroup/axfiles.podmem"), None);
+        assert_eq!(cgroup_pack_dir("proc/files.podmem"), None);
+        assert_eq!(cgroup_pack_dir("cgroup/a/memory.stat"), None);
     }
 
     #[test]
@@ -770,7 +825,7 @@ mod tests {
             )
             .unwrap_err()
         };
-        assert!(m("2").contains("newer"));
+        assert!(m("3").contains("newer"));
         assert!(m("0").contains("unknown"));
         assert!(m("-1").contains("unknown"));
         assert!(parse_manifest(b"{\"format\":\"x\"}")

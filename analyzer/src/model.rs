@@ -7,9 +7,11 @@
 //! [`cgroup_path::identify`]), not from the manifest's list, so a manifest that lies
 //! cannot hide or invent a pod; where the two disagree the snapshot gets a problem.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
+use podmem_schema::cgroup_files;
 use podmem_schema::oom::{self, OomEvent};
 use podmem_schema::parse::cgroup_path::{self, Level};
 use podmem_schema::parse::kubelet_summary::parse_summary;
@@ -108,13 +110,30 @@ pub struct KubeletPod {
 
 /// The files of one cgroup directory that the analysis uses.
 #[derive(Default)]
-struct CgFiles {
-    stat: Option<String>,
-    usage_v1: Option<String>,
-    current_v2: Option<String>,
-    limit_v1: Option<String>,
-    max_v2: Option<String>,
-    cgroup_stat: Option<String>,
+struct CgFiles<'a> {
+    stat: Option<Cow<'a, str>>,
+    usage_v1: Option<Cow<'a, str>>,
+    current_v2: Option<Cow<'a, str>>,
+    limit_v1: Option<Cow<'a, str>>,
+    max_v2: Option<Cow<'a, str>>,
+    cgroup_stat: Option<Cow<'a, str>>,
+    /// Filled from a format-2 `files.podmem` entry (a second one is reported).
+    packed: bool,
+}
+
+impl<'a> CgFiles<'a> {
+    /// The slot of a used file, None for the files the analysis does not read.
+    fn slot(&mut self, file: &str) -> Option<&mut Option<Cow<'a, str>>> {
+        Some(match file {
+            "memory.stat" => &mut self.stat,
+            "memory.usage_in_bytes" => &mut self.usage_v1,
+            "memory.current" => &mut self.current_v2,
+            "memory.limit_in_bytes" => &mut self.limit_v1,
+            "memory.max" => &mut self.max_v2,
+            "cgroup.stat" => &mut self.cgroup_stat,
+            _ => return None,
+        })
+    }
 }
 
 /// Cgroup figures plus what the archive entries were.
@@ -161,6 +180,51 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
     // A hash map while grouping: the directory names share long prefixes, which made
     // every ordered-map lookup a string of long comparisons; sorted once at the end.
     let mut by_dir: HashMap<String, CgFiles> = HashMap::new();
+    // Format 2: one entry per directory, its records read in place (no copy of the
+    // kernel's text, no name per file).
+    let packs = std::mem::take(&mut raw.cgroup_dirs);
+    for (dir, pack) in &packs {
+        let entry = || {
+            if dir.is_empty() {
+                format!("{CGROUP_PREFIX}{}", cgroup_files::ENTRY_NAME)
+            } else {
+                format!("{CGROUP_PREFIX}{dir}/{}", cgroup_files::ENTRY_NAME)
+            }
+        };
+        let slot = by_dir.entry(dir.clone()).or_default();
+        if std::mem::replace(&mut slot.packed, true) {
+            raw.problems.push(format!(
+                "{archive}:{}: appears twice; the last copy is used",
+                entry()
+            ));
+        }
+        for rec in cgroup_files::decode(pack) {
+            match rec {
+                Ok((file, bytes)) => {
+                    if let Some(target) = slot.slot(file) {
+                        let name = || {
+                            if dir.is_empty() {
+                                format!("{CGROUP_PREFIX}{file}")
+                            } else {
+                                format!("{CGROUP_PREFIX}{dir}/{file}")
+                            }
+                        };
+                        *target = Some(crate::load::as_text(
+                            bytes,
+                            &archive,
+                            &name,
+                            &mut raw.problems,
+                        ));
+                    }
+                }
+                Err(e) => raw.problems.push(format!(
+                    "{archive}:{}: {e}; the cgroup files after it are ignored",
+                    entry()
+                )),
+            }
+        }
+    }
+    // Format 1: one entry per file.
     let all = std::mem::take(&mut raw.files);
     for (entry, bytes) in all {
         let Some(rel) = entry.strip_prefix(CGROUP_PREFIX) else {
@@ -171,24 +235,15 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
         if !by_dir.contains_key(dir) {
             by_dir.insert(dir.to_string(), CgFiles::default());
         }
-        let Some(slot) = by_dir.get_mut(dir) else {
+        let Some(target) = by_dir.get_mut(dir).and_then(|slot| slot.slot(file)) else {
             continue;
         };
-        let target = match file {
-            "memory.stat" => &mut slot.stat,
-            "memory.usage_in_bytes" => &mut slot.usage_v1,
-            "memory.current" => &mut slot.current_v2,
-            "memory.limit_in_bytes" => &mut slot.limit_v1,
-            "memory.max" => &mut slot.max_v2,
-            "cgroup.stat" => &mut slot.cgroup_stat,
-            _ => continue,
-        };
-        *target = Some(crate::load::into_text(
+        *target = Some(Cow::Owned(crate::load::into_text(
             bytes,
             &archive,
             &entry,
             &mut raw.problems,
-        ));
+        )));
     }
     problems.append(&mut raw.problems);
     let mut dirs: Vec<(String, CgFiles)> = by_dir.into_iter().collect();
@@ -458,7 +513,7 @@ fn parse_cgroup(
             format!("{archive}:cgroup/{dir}/{file}")
         }
     };
-    let mut value = |text: &Option<String>, file: &str| -> Option<u64> {
+    let mut value = |text: &Option<Cow<str>>, file: &str| -> Option<u64> {
         let t = text.as_deref()?;
         match parse_limit_or_value(t) {
             Ok(v) => v,

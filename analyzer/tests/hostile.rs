@@ -59,8 +59,16 @@ fn has(problems: &[String], needle: &str) {
     );
 }
 
+/// The story's first snapshot in format 1, whose entries are single cgroup files that a
+/// test can replace by name.
+fn story_v1() -> Snap {
+    let mut s = story(false)[0].clone();
+    s.format = 1;
+    s
+}
+
 fn snap_with(dir: &Path, name: &str, f: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> PathBuf {
-    let mut entries = story(false)[0].entries();
+    let mut entries = story_v1().files();
     f(&mut entries);
     let p = dir.join(name);
     std::fs::write(&p, gzip(&tar_of(&entries))).unwrap();
@@ -76,7 +84,7 @@ fn snap_with_special(
     link: Option<&str>,
 ) -> PathBuf {
     let mut b = tar::Builder::new(Vec::new());
-    for (n, data) in story(false)[0].entries() {
+    for (n, data) in story_v1().files() {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
@@ -121,7 +129,7 @@ fn raw_entry(name: &str, data: &[u8]) -> Vec<u8> {
 
 fn snap_with_raw_entry(dir: &Path, name: &str, entry: &str) -> PathBuf {
     let mut tar = Vec::new();
-    for (n, data) in story(false)[0].entries() {
+    for (n, data) in story_v1().files() {
         tar.extend(raw_entry(&n, &data));
     }
     tar.extend(raw_entry(entry, b"pwned\n"));
@@ -266,8 +274,8 @@ fn newer_and_unknown_format_versions_are_refused() {
     for (name, manifest, why) in [
         (
             "newer.tar.gz",
-            r#"{"format":"podmem-snapshot","format_version":2,"node":"x"}"#,
-            "format version 2 is newer than this analyzer understands (1)",
+            r#"{"format":"podmem-snapshot","format_version":3,"node":"x"}"#,
+            "format version 3 is newer than this analyzer understands (2)",
         ),
         (
             "other.tar.gz",
@@ -378,10 +386,12 @@ fn crlf_files_give_the_same_numbers() {
     std::fs::create_dir(&crlf).unwrap();
     let lf = d.path().join("lf");
     std::fs::create_dir(&lf).unwrap();
-    let s = story(false)[1].clone();
+    // Format 1: each file its own entry, so each can be rewritten with CRLF.
+    let mut s = story(false)[1].clone();
+    s.format = 1;
     s.write(&lf);
     let entries: Vec<(String, Vec<u8>)> = s
-        .entries()
+        .files()
         .into_iter()
         .map(|(n, d)| {
             if n.ends_with(".json") {
@@ -521,4 +531,44 @@ fn each_problem_is_reported_once() {
     let p = snap_with_raw_entry(d.path(), "once.tar.gz", "/etc/once");
     let (_, problems) = problems_for(&p, &Limits::default());
     assert_eq!(problems.len(), 1, "{problems:#?}");
+}
+
+#[test]
+fn corrupt_cgroup_directory_entries_keep_the_files_before_the_damage() {
+    let d = tempfile::tempdir().unwrap();
+    let s = story(false)[0].clone();
+    assert_eq!(s.format, 2);
+    let kp_pack = "cgroup/kubepods/files.podmem".to_string();
+    let ctr_pack = format!("cgroup/{}/files.podmem", ctr_rel(false, A_ID));
+    let mut entries = s.entries();
+    for (name, data) in entries.iter_mut() {
+        if *name == ctr_pack {
+            // Cut inside the second record: memory.stat survives, the rest is lost.
+            let second = data.windows(4).skip(1).position(|w| w == b"--- ").unwrap() + 1;
+            data.truncate(second + 30);
+        }
+        if *name == kp_pack {
+            *data = b"\x1f\x8b garbage, not records".to_vec();
+        }
+    }
+    let p = d.path().join("packs.tar.gz");
+    std::fs::write(&p, gzip(&tar_of(&entries))).unwrap();
+    let (r, problems) = problems_for(&p, &Limits::default());
+    has(&problems, &format!("packs.tar.gz:{ctr_pack}: record"));
+    has(
+        &problems,
+        "truncated); the cgroup files after it are ignored",
+    );
+    has(
+        &problems,
+        &format!("packs.tar.gz:{kp_pack}: bad record header at byte 0"),
+    );
+    let pod = r
+        .pods
+        .iter()
+        .find(|p| p.uid == POD_UID && p.node != "good-node")
+        .unwrap();
+    let a = pod.containers.iter().find(|c| c.id == A_ID).unwrap();
+    // The container's memory.stat came before the cut and was read.
+    assert!(a.last.shmem.is_some(), "{a:#?}");
 }

@@ -176,3 +176,41 @@ fn streamed_json_equals_the_rendered_report() {
     );
     assert_eq!(whole.pods.len(), 2);
 }
+
+#[test]
+fn snapshot_formats_1_and_2_give_the_same_report() {
+    // The report as JSON text, with the temporary directory's path taken out.
+    let report = |snaps: &[Snap]| {
+        let dir = tempfile::tempdir().unwrap();
+        for s in snaps {
+            s.write(dir.path());
+        }
+        let r = analyze(
+            &[dir.path().to_path_buf()],
+            &Limits::default(),
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        let v = serde_json::to_value(&r).unwrap();
+        let d = dir.path().display().to_string();
+        ["pods", "findings", "oom_events"].map(|k| v[k].to_string().replace(&d, "DIR"))
+    };
+    for v2 in [false, true] {
+        let packed = story(v2);
+        let mut single = packed.clone();
+        for s in &mut single {
+            s.format = 1;
+        }
+        // The archives really differ: one entry per cgroup directory against one per file.
+        let names = |s: &Snap| s.entries().into_iter().map(|e| e.0).collect::<Vec<_>>();
+        assert!(names(&packed[0])
+            .iter()
+            .any(|n| n.ends_with("/files.podmem")));
+        assert!(names(&single[0])
+            .iter()
+            .all(|n| !n.ends_with("/files.podmem")));
+        assert!(names(&single[0]).len() > names(&packed[0]).len());
+        let (a, b) = (report(&packed), report(&single));
+        assert!(a[1].contains("orphaned-shmem"), "{}", a[1]);
+        assert_eq!(a, b);
+    }
+}

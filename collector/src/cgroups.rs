@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use podmem_schema::cgroup_files;
 use podmem_schema::parse::cgroup_path::{identify, Level};
 use podmem_schema::parse::mountinfo::Mount;
 use podmem_schema::snapshot::{
@@ -190,7 +191,11 @@ const READERS: usize = 2;
 /// One cgroup directory's files as read.
 #[derive(Debug, Default)]
 struct DirRead {
-    files: Vec<(&'static str, Vec<u8>)>,
+    /// The files read, as one `files.podmem` entry (format 2).
+    pack: Vec<u8>,
+    /// Files in `pack`, and their bytes.
+    files: u64,
+    bytes: u64,
     cut: Vec<String>,
     errors: Vec<String>,
     gone: bool,
@@ -255,7 +260,9 @@ fn read_cgroup_dir(dir: &Path, files: &[&'static str], cap: u64, buf: &mut Vec<u
                         dir.join(f).display()
                     ));
                 }
-                r.files.push((f, buf.clone()));
+                podmem_schema::cgroup_files::push(&mut r.pack, f, buf);
+                r.files += 1;
+                r.bytes += buf.len() as u64;
             }
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound
@@ -395,18 +402,16 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
             }
             res.errors.extend(r.errors);
             res.errors.extend(r.cut);
-            let prefix = if rel.is_empty() {
-                CGROUP_PREFIX.to_string()
+            let name = if rel.is_empty() {
+                format!("{CGROUP_PREFIX}{}", cgroup_files::ENTRY_NAME)
             } else {
-                format!("{CGROUP_PREFIX}{rel}/")
+                format!("{CGROUP_PREFIX}{rel}/{}", cgroup_files::ENTRY_NAME)
             };
-            let mut any = false;
-            for (f, data) in r.files {
-                let n = data.len() as u64;
-                if out.push(format!("{prefix}{f}"), data) {
-                    res.files += 1;
-                    res.bytes += n;
-                    any = true;
+            let any = r.files > 0;
+            if any {
+                if out.push(name, r.pack) {
+                    res.files += r.files;
+                    res.bytes += r.bytes;
                 } else if res.partial.is_none() {
                     res.partial = Some(format!("total size cap of {} bytes reached", caps.total));
                 }
@@ -594,7 +599,7 @@ mod tests {
             1 << 20,
             &mut buf,
         );
-        assert!(r.gone && r.errors.is_empty() && r.files.is_empty());
+        assert!(r.gone && r.errors.is_empty() && r.files == 0);
     }
 
     #[test]

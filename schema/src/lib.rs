@@ -7,6 +7,7 @@
 //! [`oom`] → analyzer model → [`report`] → renderers.
 #![deny(missing_docs)]
 
+pub mod cgroup_files;
 pub mod oom;
 pub mod parse;
 pub mod report;

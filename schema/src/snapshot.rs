@@ -1,5 +1,5 @@
-//! The snapshot archive format (`podmem-snapshot` version 1): what one collector run
-//! writes, and the contract the analyzer reads.
+//! The snapshot archive format (`podmem-snapshot` version 2): what one collector run
+//! writes, and the contract the analyzer reads (versions 1 and 2).
 //!
 //! One `.tar.gz` per capture named `podmem-<node>-<YYYYMMDDTHHMMSS.mmmZ>.tar.gz`.
 //! Entries, in order (raw files verbatim, with their real length):
@@ -7,7 +7,7 @@
 //! | entry | content |
 //! |---|---|
 //! | `manifest.json` | [`Manifest`], always the first entry |
-//! | `cgroup/<rel>/<file>` | a memory cgroup file; `<rel>` is the cgroup's path relative to the cgroup root (empty for the root itself, so root files are `cgroup/<file>`) |
+//! | `cgroup/<rel>/files.podmem` | the memory cgroup files of one directory, verbatim, in the record layout of [`crate::cgroup_files`]; `<rel>` is the cgroup's path relative to the cgroup root (empty for the root itself, so the root's entry is `cgroup/files.podmem`) |
 //! | `proc/meminfo`, `proc/vmstat`, `proc/cgroups`, `proc/pressure/memory`, `proc/mountinfo` | the host's files |
 //! | `tmpfs.json` | `Vec<`[`TmpfsUsage`]`>`: statfs of every memory-backed emptyDir (and other pod tmpfs) |
 //! | `kubelet/summary.json` | the kubelet `/stats/summary` body, verbatim |
@@ -18,17 +18,23 @@
 //! | `logs/pods.txt` | `/var/log/pods` listing: one `<namespace>_<name>_<uid>/<container>/<n>.log` per line |
 //!
 //! Every source gets a [`SourceStatus`] in the manifest; nothing is dropped silently.
+//!
+//! Version 1 differed in one point: each cgroup file was its own entry,
+//! `cgroup/<rel>/<file>`. That cost a tar header per file (5,000 per snapshot of a
+//! 110-pod node) and made archives twice the size. Readers name a file of either
+//! version `cgroup/<rel>/<file>` (for example in evidence), so both read the same.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// The `format` field of every snapshot manifest.
 pub const FORMAT_NAME: &str = "podmem-snapshot";
-/// The format version this crate writes and reads; the analyzer refuses a higher major.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this crate writes; the analyzer reads it and every older one, and
+/// refuses a higher one.
+pub const FORMAT_VERSION: u32 = 2;
 /// Archive entry name of the manifest.
 pub const MANIFEST_ENTRY: &str = "manifest.json";
-/// Prefix of cgroup file entries.
+/// Prefix of cgroup entries.
 pub const CGROUP_PREFIX: &str = "cgroup/";
 /// Archive entry of the tmpfs statfs list.
 pub const TMPFS_ENTRY: &str = "tmpfs.json";

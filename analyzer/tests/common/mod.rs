@@ -49,6 +49,9 @@ pub struct Snap {
     pub boot: String,
     pub at: String,
     pub v2: bool,
+    /// Snapshot format version: 2 (the collector's) packs each cgroup directory's files
+    /// into one `files.podmem` entry; 1 writes one entry per file.
+    pub format: u32,
     pub cgroups: Vec<Cg>,
     pub tmpfs: Vec<TmpfsUsage>,
     /// (entry, text) kernel-log entries.
@@ -68,6 +71,7 @@ impl Snap {
             boot: boot.into(),
             at: at.into(),
             v2,
+            format: podmem_schema::snapshot::FORMAT_VERSION,
             cgroups: Vec::new(),
             tmpfs: Vec::new(),
             kernel: Vec::new(),
@@ -88,7 +92,7 @@ impl Snap {
             .collect();
         serde_json::json!({
             "format": "podmem-snapshot",
-            "format_version": 1,
+            "format_version": self.format,
             "collector_version": "0.1.0-test",
             "node": self.node,
             "hostname": self.node,
@@ -111,8 +115,34 @@ impl Snap {
         .to_string()
     }
 
-    /// The archive's entries, manifest first.
+    /// The archive's entries in its format, manifest first.
     pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
+        if self.format < 2 {
+            return self.files();
+        }
+        let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+        for (name, data) in self.files() {
+            let Some(rel) = name.strip_prefix("cgroup/") else {
+                out.push((name, data));
+                continue;
+            };
+            let (dir, file) = match rel.rsplit_once('/') {
+                Some((d, f)) => (format!("cgroup/{d}/"), f.to_string()),
+                None => ("cgroup/".to_string(), rel.to_string()),
+            };
+            let pack = format!("{dir}{}", podmem_schema::cgroup_files::ENTRY_NAME);
+            if out.last().map(|e| &e.0) != Some(&pack) {
+                out.push((pack, Vec::new()));
+            }
+            let last = out.last_mut().expect("just pushed");
+            podmem_schema::cgroup_files::push(&mut last.1, &file, &data);
+        }
+        out
+    }
+
+    /// The archive's files as format 1 names them (`cgroup/<rel>/<file>`), manifest
+    /// first.
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
         let mut out = vec![(
             "manifest.json".to_string(),
             self.manifest_json().into_bytes(),

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
+use podmem_schema::cgroup_files;
 use podmem_schema::snapshot::{Manifest, MANIFEST_ENTRY};
 
 /// The collector binary under test.
@@ -26,9 +27,34 @@ pub fn host(name: &str) -> PathBuf {
     p
 }
 
-/// Every entry of a snapshot archive, in order, with its bytes. Panics on a broken
-/// archive.
+/// Every file of a snapshot archive, in order, with its bytes: each cgroup directory's
+/// `files.podmem` entry is expanded into its files, named `cgroup/<rel>/<file>` as in
+/// format 1. Panics on a broken archive.
 pub fn entries(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (name, data) in raw_entries(path) {
+        let dir = if name == format!("cgroup/{}", cgroup_files::ENTRY_NAME) {
+            Some("cgroup".to_string())
+        } else {
+            name.strip_prefix("cgroup/")
+                .and_then(|r| r.strip_suffix(&format!("/{}", cgroup_files::ENTRY_NAME)))
+                .map(|r| format!("cgroup/{r}"))
+        };
+        let Some(dir) = dir else {
+            out.push((name, data));
+            continue;
+        };
+        for rec in cgroup_files::decode(&data) {
+            let (file, bytes) = rec.unwrap_or_else(|e| panic!("{}: {name}: {e}", path.display()));
+            out.push((format!("{dir}/{file}"), bytes.to_vec()));
+        }
+    }
+    out
+}
+
+/// Every tar entry of a snapshot archive, in order, with its bytes, as stored. Panics on
+/// a broken archive.
+pub fn raw_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut ar = tar::Archive::new(GzDecoder::new(f));
     let mut out = Vec::new();
