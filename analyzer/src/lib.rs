@@ -168,12 +168,12 @@ impl Prepared {
         all
     }
 
-    /// Writes the report as pretty JSON (the same bytes as
+    /// Writes the report as compact JSON, one line (the same bytes as
     /// `podmem_reports::render_json` of [`analyze`]'s report), building and writing one
     /// pod at a time so a long series is never held whole.
     pub fn write_json(self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let cell = std::cell::RefCell::new(self);
-        let mut ser = serde_json::Serializer::pretty(&mut *w);
+        let mut ser = serde_json::Serializer::new(&mut *w);
         serde::Serialize::serialize(&Streamed(&cell), &mut ser).map_err(std::io::Error::from)?;
         w.write_all(b"\n")
     }

@@ -16,7 +16,7 @@ use podmem_schema::oom::{self, OomEvent};
 use podmem_schema::parse::cgroup_path::{self, Level};
 use podmem_schema::parse::kubelet_summary::parse_summary;
 use podmem_schema::parse::log_pods::parse_log_pods;
-use podmem_schema::parse::memory_stat::{parse_limit_or_value, v1_stats, v2_stats, MemoryStat};
+use podmem_schema::parse::memory_stat::{parse_limit_or_value, v1_stats, v2_stats, StatKeys};
 use podmem_schema::parse::proc_files::{
     parse_flat_keyed, parse_meminfo, parse_pressure, parse_proc_cgroups,
 };
@@ -569,23 +569,89 @@ const USED_STAT_KEYS: &[&str] = &[
     "file",
 ];
 
+/// The index of a `memory.stat` key in [`USED_STAT_KEYS`], None for the keys the
+/// figures do not use (a `match` compiles to a length switch, where a list search
+/// compared every key).
+fn used_stat_key(key: &str) -> Option<usize> {
+    let i = match key {
+        "total_inactive_file" => 0,
+        "inactive_file" => 1,
+        "total_rss" => 2,
+        "rss" => 3,
+        "total_shmem" => 4,
+        "shmem" => 5,
+        "total_active_anon" => 6,
+        "active_anon" => 7,
+        "total_inactive_anon" => 8,
+        "inactive_anon" => 9,
+        "total_cache" => 10,
+        "cache" => 11,
+        "anon" => 12,
+        "file" => 13,
+        _ => return None,
+    };
+    debug_assert_eq!(USED_STAT_KEYS[i], key);
+    Some(i)
+}
+
+/// The used keys of one `memory.stat`, in a fixed array: no allocation per key (a
+/// series holds millions of these files).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct UsedStat([Option<u64>; USED_STAT_KEYS.len()]);
+
+impl StatKeys for UsedStat {
+    fn stat(&self, key: &str) -> Option<u64> {
+        self.0[used_stat_key(key)?]
+    }
+}
+
+impl UsedStat {
+    /// The keys present, sorted by name (as a parsed file lists them).
+    #[cfg(test)]
+    fn entries(&self) -> Vec<(&'static str, u64)> {
+        let mut v: Vec<_> = USED_STAT_KEYS
+            .iter()
+            .zip(self.0)
+            .filter_map(|(k, v)| Some((*k, v?)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
 /// The `memory.stat` keys the figures use, parsed straight from the file: a full v1
 /// file has about 40 keys and a long series has hundreds of thousands of files, so the
 /// other lines are skipped without being copied or allocated (a copy of the used lines
 /// handed to the generic parser cost a tenth of the whole analysis). Lines are read as
 /// `parse_memory_stat` reads them: exactly two fields, the value a `u64`.
-fn used_stat(text: &str) -> MemoryStat {
-    let mut stat = MemoryStat::default();
+fn used_stat(text: &str) -> UsedStat {
+    let mut stat = UsedStat::default();
     for line in text.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+        // The key first, and the rest of the line only for a used key: most lines are
+        // not, and this scan runs over every line of every cgroup of every snapshot.
+        // Bytes while they are ASCII (every kernel line); chars otherwise, so the
+        // result is the same as `split_whitespace` on any text.
+        let b = line.as_bytes();
+        let stop = b
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || *c == 0x0b || !c.is_ascii());
+        let (line, end) = match stop {
+            Some(p) if p > 0 && b[p].is_ascii() => (line, p),
+            None => continue, // one field: no value
+            _ => {
+                let line = line.trim_start();
+                (line, line.find(char::is_whitespace).unwrap_or(line.len()))
+            }
+        };
+        let Some(slot) = used_stat_key(&line[..end]) else {
             continue;
         };
-        if !USED_STAT_KEYS.contains(&key) {
+        let mut fields = line[end..].split_whitespace();
+        let (Some(value), None) = (fields.next(), fields.next()) else {
             continue;
-        }
+        };
         if let Ok(v) = value.parse::<u64>() {
-            stat.entries.insert(key.to_string(), v);
+            stat.0[slot] = Some(v);
         }
     }
     stat
@@ -608,8 +674,55 @@ mod tests {
     fn stat_keys_kept_are_the_used_ones() {
         let t = "cache 5\nmapped_file 9\ntotal_shmem 7\nnoise\nanon 1\nrss 1 2\nfile x\n";
         let stat = used_stat(t);
-        let got: Vec<(&str, u64)> = stat.entries.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let got = stat.entries();
         assert_eq!(got, [("anon", 1), ("cache", 5), ("total_shmem", 7)]);
+        for k in USED_STAT_KEYS {
+            assert_eq!(used_stat_key(k).map(|i| USED_STAT_KEYS[i]), Some(*k));
+        }
+        assert_eq!(used_stat_key("total_mapped_file"), None);
+        assert_eq!(used_stat_key(""), None);
+        assert_eq!(used_stat("  rss\t 3 \n").stat("rss"), Some(3));
+        assert_eq!(
+            used_stat("rss\u{a0}4\nshmem\x0b5\n\u{2003}anon 6\nfile\n")
+                .entries()
+                .len(),
+            3
+        );
+    }
+
+    proptest::proptest! {
+        /// On any text, the fast scan keeps exactly the used keys the schema parser
+        /// reads, with the same values (whitespace of every kind, non-ASCII, junk).
+        #[test]
+        fn used_stat_equals_the_schema_parser_on_any_text(
+            lines in proptest::collection::vec(
+                (
+                    "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
+                    proptest::sample::select(vec![
+                        "rss", "total_rss", "shmem", "anon", "file", "cache", "x", "ä", "",
+                        "inactive_file", "total_inactive_file", "mapped_file",
+                    ]),
+                    "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
+                    "[0-9]{0,3}|-1|x",
+                    "[ \t\u{a0}]{0,2}[0-9]{0,1}",
+                ),
+                0..12,
+            )
+        ) {
+            let text: String = lines
+                .iter()
+                .map(|(a, k, b, v, c)| format!("{a}{k}{b}{v}{c}\n"))
+                .collect();
+            let full = podmem_schema::parse::memory_stat::parse_memory_stat(&text);
+            let want: Vec<(&str, u64)> = full
+                .entries
+                .iter()
+                .filter(|(k, _)| USED_STAT_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), *v))
+                .collect();
+            let got = used_stat(&text).entries();
+            proptest::prop_assert_eq!(got, want, "{:?}", text);
+        }
     }
 
     /// The fast scan must give the figures the schema parser gives, on every real file.
@@ -635,7 +748,7 @@ mod tests {
                 let t = std::fs::read_to_string(&path).unwrap();
                 let full = parse_memory_stat(&t);
                 let fast = used_stat(&t);
-                assert!(!fast.entries.is_empty(), "{}", path.display());
+                assert!(!fast.entries().is_empty(), "{}", path.display());
                 for usage in [None, Some(1 << 30)] {
                     assert_eq!(
                         v1_stats(&fast, usage),

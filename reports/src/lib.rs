@@ -9,9 +9,10 @@ pub mod text;
 pub use html::render_html;
 pub use text::render_text;
 
-/// Renders the report as pretty JSON (`podmem-report/1`).
+/// Renders the report as compact JSON (`podmem-report/1`), one line: a day of a full
+/// node is hundreds of MiB pretty-printed; `jq .` prints it indented.
 pub fn render_json(report: &Report) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(report).expect("report serializes");
+    let mut out = serde_json::to_vec(report).expect("report serializes");
     out.push(b'\n');
     out
 }

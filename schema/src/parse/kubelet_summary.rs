@@ -179,6 +179,14 @@ pub fn parse_summary(text: &str) -> Result<Summary, super::ParseError> {
         reason,
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Fast path: the top-level keys alone, skipping the values without building them
+    // (a tree of a 110-pod summary cost as much as the typed decode). Anything odd
+    // (not an object, duplicate keys) takes the path below, whose messages users see.
+    if let Ok(shape) = serde_json::from_str::<Shape>(text) {
+        if shape.node || shape.pods {
+            return serde_json::from_str::<Summary>(text).map_err(|e| bad(format!("summary: {e}")));
+        }
+    }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
     let Some(top) = value.as_object() else {
@@ -214,6 +222,20 @@ pub fn parse_summary(text: &str) -> Result<Summary, super::ParseError> {
                 .to_string(),
         ))
     }
+}
+
+/// Which summary keys a JSON object has, values skipped.
+#[derive(Deserialize)]
+struct Shape {
+    #[serde(default, deserialize_with = "present")]
+    node: bool,
+    #[serde(default, deserialize_with = "present")]
+    pods: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(true)
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

@@ -21,12 +21,25 @@ impl MemoryStat {
     pub fn get(&self, key: &str) -> Option<u64> {
         self.entries.get(key).copied()
     }
+}
 
-    /// The hierarchical `total_<key>` value, or the local `<key>` when the kernel did not
-    /// print totals (v1 with `use_hierarchy` off, or a trimmed dump).
-    fn total_or_local(&self, key: &str) -> Option<u64> {
-        self.get(&format!("total_{key}")).or_else(|| self.get(key))
+/// Where the derived figures read `memory.stat` values from: a whole parsed file, or a
+/// reader that kept only the keys [`v1_stats`] and [`v2_stats`] use.
+pub trait StatKeys {
+    /// Value of a key, if present.
+    fn stat(&self, key: &str) -> Option<u64>;
+}
+
+impl StatKeys for MemoryStat {
+    fn stat(&self, key: &str) -> Option<u64> {
+        self.get(key)
     }
+}
+
+/// The hierarchical `total_<key>` value, or the local `<key>` when the kernel did not
+/// print totals (v1 with `use_hierarchy` off, or a trimmed dump).
+fn total_or_local<S: StatKeys + ?Sized>(stat: &S, total: &str, local: &str) -> Option<u64> {
+    stat.stat(total).or_else(|| stat.stat(local))
 }
 
 /// Parses a v1 or v2 `memory.stat`; malformed lines are skipped (never fatal).
@@ -83,39 +96,40 @@ pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
 /// Derived figures of a v1 cgroup from its `memory.stat` (hierarchical `total_*` keys,
 /// falling back to local keys, shmem from anon−rss on kernels without `shmem`) and
 /// `usage_in_bytes`.
-pub fn v1_stats(stat: &MemoryStat, usage: Option<u64>) -> MemStats {
-    let inactive_file = stat.total_or_local("inactive_file");
-    let rss = stat.total_or_local("rss");
-    let shmem = stat.total_or_local("shmem").or_else(|| {
+pub fn v1_stats<S: StatKeys + ?Sized>(stat: &S, usage: Option<u64>) -> MemStats {
+    let inactive_file = total_or_local(stat, "total_inactive_file", "inactive_file");
+    let rss = total_or_local(stat, "total_rss", "rss");
+    let shmem = total_or_local(stat, "total_shmem", "shmem").or_else(|| {
         // Kernels before 4.x (RHEL7 3.10) have no shmem key; tmpfs pages sit on the anon
         // LRUs but are not counted in rss, so the difference estimates them.
-        let anon = |prefix: &str| -> Option<u64> {
-            let active = stat.get(&format!("{prefix}active_anon"))?;
-            let inactive = stat.get(&format!("{prefix}inactive_anon"))?;
-            let rss = stat.get(&format!("{prefix}rss"))?;
+        let anon = |[active, inactive, rss]: [&str; 3]| -> Option<u64> {
+            let active = stat.stat(active)?;
+            let inactive = stat.stat(inactive)?;
+            let rss = stat.stat(rss)?;
             Some((active.saturating_add(inactive)).saturating_sub(rss))
         };
-        anon("total_").or_else(|| anon(""))
+        anon(["total_active_anon", "total_inactive_anon", "total_rss"])
+            .or_else(|| anon(["active_anon", "inactive_anon", "rss"]))
     });
     MemStats {
         usage,
         working_set: working_set(usage, inactive_file),
         shmem,
-        cache: stat.total_or_local("cache"),
+        cache: total_or_local(stat, "total_cache", "cache"),
         rss,
         inactive_file,
     }
 }
 
 /// Derived figures of a v2 cgroup from its `memory.stat` and `memory.current`.
-pub fn v2_stats(stat: &MemoryStat, current: Option<u64>) -> MemStats {
-    let inactive_file = stat.get("inactive_file");
+pub fn v2_stats<S: StatKeys + ?Sized>(stat: &S, current: Option<u64>) -> MemStats {
+    let inactive_file = stat.stat("inactive_file");
     MemStats {
         usage: current,
         working_set: working_set(current, inactive_file),
-        shmem: stat.get("shmem"),
-        cache: stat.get("file"),
-        rss: stat.get("anon"),
+        shmem: stat.stat("shmem"),
+        cache: stat.stat("file"),
+        rss: stat.stat("anon"),
         inactive_file,
     }
 }
