@@ -170,54 +170,58 @@ impl Prepared {
 
     /// Writes the report as compact JSON, one line (the same bytes as
     /// `podmem_reports::render_json` of [`analyze`]'s report), building and writing one
-    /// pod at a time so a long series is never held whole.
-    pub fn write_json(self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let cell = std::cell::RefCell::new(self);
-        let mut ser = serde_json::Serializer::new(&mut *w);
-        serde::Serialize::serialize(&Streamed(&cell), &mut ser).map_err(std::io::Error::from)?;
-        w.write_all(b"\n")
-    }
-}
-
-/// Serializes a [`Report`] field by field, in its declared order, with the pods
-/// produced on the fly.
-struct Streamed<'a>(&'a std::cell::RefCell<Prepared>);
-struct StreamedPods<'a>(&'a std::cell::RefCell<Prepared>);
-
-impl serde::Serialize for Streamed<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Report", 8)?;
-        {
-            let p = self.0.borrow();
-            let h = &p.head;
-            st.serialize_field("format", &h.format)?;
-            st.serialize_field("generated_at", &h.generated_at)?;
-            st.serialize_field("analyzer_version", &h.analyzer_version)?;
-            st.serialize_field("inputs", &h.inputs)?;
-            st.serialize_field("nodes", &h.nodes)?;
-        }
-        st.serialize_field("pods", &StreamedPods(self.0))?;
-        let findings = self.0.borrow_mut().finish();
-        st.serialize_field("oom_events", &self.0.borrow().head.oom_events)?;
-        st.serialize_field("findings", &findings)?;
-        st.end()
-    }
-}
-
-impl serde::Serialize for StreamedPods<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let n = self.0.borrow().builder.remaining();
-        let mut seq = s.serialize_seq(Some(n))?;
-        loop {
-            let pod = self.0.borrow_mut().next_pod();
-            match pod {
-                Some(pod) => seq.serialize_element(&pod)?,
-                None => break,
+    /// pod at a time so a long series is never held whole. Pods are built on a second
+    /// thread while this one serializes the previous ones: both are a large share of a
+    /// long series, and neither can start before every snapshot is read.
+    pub fn write_json(mut self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        // The fields in `Report`'s declared order, as serde_json's compact writer puts
+        // them (a test compares the bytes).
+        let h = &self.head;
+        w.write_all(b"{\"format\":")?;
+        serde_json::to_writer(&mut *w, &h.format)?;
+        w.write_all(b",\"generated_at\":")?;
+        serde_json::to_writer(&mut *w, &h.generated_at)?;
+        w.write_all(b",\"analyzer_version\":")?;
+        serde_json::to_writer(&mut *w, &h.analyzer_version)?;
+        w.write_all(b",\"inputs\":")?;
+        serde_json::to_writer(&mut *w, &h.inputs)?;
+        w.write_all(b",\"nodes\":")?;
+        serde_json::to_writer(&mut *w, &h.nodes)?;
+        w.write_all(b",\"pods\":[")?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<podmem_schema::report::PodReport>(16);
+        let prepared = &mut self;
+        let written: std::io::Result<()> = std::thread::scope(|s| {
+            // Owned here, so a write error drops it and the builder's next send fails
+            // instead of waiting forever.
+            let rx = rx;
+            s.spawn(move || {
+                while let Some(pod) = prepared.next_pod() {
+                    // The writer stopped (an error): stop building.
+                    if tx.send(pod).is_err() {
+                        break;
+                    }
+                }
+            });
+            // Into a buffer first: serde_json's many small writes are direct there,
+            // where through `dyn Write` each was a call.
+            let mut buf = Vec::with_capacity(1 << 20);
+            for (i, pod) in rx.iter().enumerate() {
+                buf.clear();
+                if i > 0 {
+                    buf.push(b',');
+                }
+                serde_json::to_writer(&mut buf, &pod)?;
+                w.write_all(&buf)?;
             }
-        }
-        seq.end()
+            Ok(())
+        });
+        written?;
+        let findings = self.finish();
+        w.write_all(b"],\"oom_events\":")?;
+        serde_json::to_writer(&mut *w, &self.head.oom_events)?;
+        w.write_all(b",\"findings\":")?;
+        serde_json::to_writer(&mut *w, &findings)?;
+        w.write_all(b"}\n")
     }
 }
 
