@@ -100,8 +100,24 @@ for s in "${snaps[@]}"; do
   seed kubelet_summary "$d"/kubelet/summary.json
   seed kmsg "$d"/kernel/kmsg
   seed oom_log "$d"/kernel/*.log "$d"/kernel/kmsg
-  while IFS= read -r -d '' f; do seed memory_stat "$f"; done \
-    < <(find "$d/cgroup" -name 'memory.stat' -print0 | head -z -n 20)
+  # Format 2: each cgroup's files are one `files.podmem` entry (records of
+  # `--- <name> <length>` + bytes + newline); its memory.stat goes to memory_stat too.
+  while IFS= read -r -d '' f; do
+    seed cgroup_files "$f"
+    python3 - "$f" "$work/memory.stat" <<'PY'
+import sys
+data, out, pos = open(sys.argv[1], "rb").read(), None, 0
+while pos < len(data):
+    end = data.index(b"\n", pos)
+    _, name, length = data[pos:end].split(b" ")
+    body = data[end + 1:end + 1 + int(length)]
+    pos = end + 1 + int(length) + 1
+    if name == b"memory.stat":
+        out = body
+open(sys.argv[2], "wb").write(out or b"")
+PY
+    seed memory_stat "$work/memory.stat"
+  done < <(find "$d/cgroup" -name 'files.podmem' -print0 | head -z -n 20)
 done
 seed bundle "$work/bundle.tar" "${snaps[@]}"
 

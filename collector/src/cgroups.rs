@@ -10,11 +10,10 @@ use podmem_schema::parse::mountinfo::Mount;
 use podmem_schema::snapshot::{
     CgroupMode, ContainerEntry, PodEntry, CGROUP_PREFIX, V1_FILES, V2_FILES,
 };
-use walkdir::WalkDir;
 
 use crate::archive::Entries;
 use crate::budget::{Budget, Caps};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 use crate::hostpaths::HostPaths;
 
@@ -277,6 +276,100 @@ fn read_cgroup_dir(dir: &Path, files: &[&'static str], cap: u64, buf: &mut Vec<u
     r
 }
 
+/// The directory listing of the walk: which cgroups exist below the root, and which of
+/// them to capture. Only directories are kept (a cgroup directory holds dozens of
+/// files, and a walker that made an entry for each was a fifth of the collector's own
+/// time); symlinks are never followed and another filesystem is never entered.
+struct Lister<'a> {
+    budget: &'a Budget,
+    /// Device of the root, when it could be read.
+    root_dev: Option<u64>,
+    /// The root itself is in a kubepods subtree: capture everything.
+    root_in_kp: bool,
+    /// (relative path, path) of each directory to capture.
+    dirs: Vec<(String, PathBuf)>,
+    res: &'a mut WalkOutcome,
+    /// The time budget ran out (or a signal came) during the listing.
+    stopped: bool,
+}
+
+impl Lister<'_> {
+    fn gone(e: &std::io::Error) -> bool {
+        e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV)
+    }
+
+    /// Lists `dir` (at `depth` below the root; `in_kp` when inside a kubepods subtree)
+    /// and the directories below it, depth first.
+    fn visit(&mut self, dir: &Path, rel: &str, depth: usize, in_kp: bool) {
+        let rd = match std::fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if Self::gone(&e) => {
+                self.res.vanished += 1;
+                return;
+            }
+            Err(e) => {
+                self.res.errors.push(format!("{}: {e}", dir.display()));
+                return;
+            }
+        };
+        for ent in rd {
+            if self.stopped || self.budget.expired() {
+                self.stopped = true;
+                return;
+            }
+            let ent = match ent {
+                Ok(e) => e,
+                Err(e) if Self::gone(&e) => {
+                    self.res.vanished += 1;
+                    continue;
+                }
+                Err(e) => {
+                    self.res.errors.push(format!("{}: {e}", dir.display()));
+                    continue;
+                }
+            };
+            // The type from the directory entry itself (no stat); a symlink is a
+            // symlink here, never what it points to.
+            if !ent.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let path = ent.path();
+            if let Some(dev) = self.root_dev {
+                match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.dev() != dev => continue,
+                    Ok(_) => {}
+                    Err(e) if Self::gone(&e) => {
+                        self.res.vanished += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.res.errors.push(format!("{}: {e}", path.display()));
+                        continue;
+                    }
+                }
+            }
+            let name = ent.file_name();
+            let name = name.to_string_lossy();
+            let child_rel = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let starts_kp = !in_kp && is_kubepods_name(&name);
+            if starts_kp {
+                self.res.kubepods.push(child_rel.clone());
+            }
+            let child_depth = depth + 1;
+            if child_depth <= 1 || in_kp || starts_kp || self.root_in_kp {
+                self.dirs.push((child_rel.clone(), path.clone()));
+            }
+            if child_depth < MAX_DEPTH {
+                self.visit(&path, &child_rel, child_depth, in_kp || starts_kp);
+            }
+        }
+    }
+}
+
 /// Walks the hierarchy under `root`: captures the root, its direct children, and every
 /// cgroup of each kubepods subtree, at any depth, never following symlinks nor leaving
 /// the filesystem.
@@ -298,15 +391,8 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
     };
 
     // 1. Which directories to capture (directory listing only, cheap).
-    let mut dirs: Vec<(String, PathBuf)> = Vec::new();
-    let mut it = WalkDir::new(&root.dir)
-        .follow_links(false)
-        .same_file_system(true)
-        .max_depth(MAX_DEPTH)
-        .into_iter()
-        .filter_entry(|e| e.file_type().is_dir());
-    // Depth-first order: a kubepods subtree's members follow its root. A root that is
-    // itself in a kubepods subtree (`--cgroup-root .../kubepods.slice`) is all captured.
+    // A root that is itself in a kubepods subtree (`--cgroup-root .../kubepods.slice`)
+    // is all captured.
     let root_in_kp = root.root_in_hierarchy.split('/').any(is_kubepods_name)
         || root
             .dir
@@ -315,53 +401,23 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
     if root_in_kp {
         res.kubepods.push(String::new());
     }
-    let mut current_kp: Option<String> = None;
-    loop {
-        if budget.expired() {
-            res.partial = Some(budget_note(&res, dirs.len()));
-            break;
-        }
-        let Some(next) = it.next() else { break };
-        let ent = match next {
-            Ok(e) => e,
-            Err(e) => {
-                let gone = e.io_error().is_some_and(|io| {
-                    io.kind() == std::io::ErrorKind::NotFound
-                        || io.raw_os_error() == Some(libc::ENODEV)
-                });
-                if gone {
-                    res.vanished += 1;
-                } else {
-                    res.errors.push(e.to_string());
-                }
-                continue;
-            }
-        };
-        let rel = ent
-            .path()
-            .strip_prefix(&root.dir)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let in_kp = current_kp.as_deref().is_some_and(|kp| {
-            rel.len() > kp.len() && rel.starts_with(kp) && rel.as_bytes()[kp.len()] == b'/'
-        });
-        if !in_kp {
-            current_kp = None;
-        }
-        let starts_kp =
-            !in_kp && ent.depth() > 0 && is_kubepods_name(&ent.file_name().to_string_lossy());
-        if starts_kp {
-            current_kp = Some(rel.clone());
-            res.kubepods.push(rel.clone());
-        }
-        if ent.depth() <= 1 || in_kp || starts_kp || root_in_kp {
-            dirs.push((rel, ent.into_path()));
-        }
+    let mut lister = Lister {
+        budget,
+        root_dev: std::fs::symlink_metadata(&root.dir).ok().map(|m| m.dev()),
+        root_in_kp,
+        dirs: vec![(String::new(), root.dir.clone())],
+        res: &mut res,
+        stopped: false,
+    };
+    lister.visit(&root.dir, "", 0, false);
+    let stopped = lister.stopped;
+    let mut dirs = lister.dirs;
+    if stopped {
+        res.partial = Some(budget_note(&res, dirs.len()));
     }
 
-    // Sorted once here rather than per directory in the walk (walkdir's sort parses both
-    // paths on every comparison, 4% of a snapshot): component by component, which is
-    // the depth-first order with children by name.
+    // Sorted once here rather than per directory in the walk: component by component,
+    // which is the depth-first order with children by name.
     let by_components = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
     dirs.sort_unstable_by(|a, b| by_components(&a.0, &b.0));
     res.kubepods.sort_by(|a, b| by_components(a, b));

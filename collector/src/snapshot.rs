@@ -199,7 +199,12 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
     c.tmpfs(&mounts, &pods);
     c.kubelet_summary();
     c.log_pods();
-    let previous = previous_in(&opts.out, &node);
+    // Only the kernel log continues from the previous snapshot.
+    let previous = if opts.kernel_log == KernelLogMode::None {
+        None
+    } else {
+        previous_in(&opts.out, &node)
+    };
     let req = KernelLogRequest {
         mode: &opts.kernel_log,
         since: opts.since,
