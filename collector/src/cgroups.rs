@@ -200,10 +200,36 @@ struct DirRead {
     gone: bool,
 }
 
+/// Orders relative paths component by component (the depth-first order, children by
+/// name): byte order with `/` below every other byte, which is the same since names hold
+/// no NUL, without splitting the paths on every comparison.
+fn cmp_components(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |c: &u8| if *c == b'/' { 0 } else { *c };
+    a.as_bytes()
+        .iter()
+        .map(key)
+        .cmp(b.as_bytes().iter().map(key))
+}
+
+/// A cgroup file name, and the same as a C string for `openat` (made once per walk, not
+/// once per directory).
+type CName = (&'static str, std::ffi::CString);
+
+fn c_names(files: &[&'static str]) -> Vec<CName> {
+    files
+        .iter()
+        .map(|f| {
+            (
+                *f,
+                std::ffi::CString::new(*f).expect("no NUL in a kernel file name"),
+            )
+        })
+        .collect()
+}
+
 /// Reads `files` of one cgroup directory through a directory fd (no per-file path walk
 /// from `/`, and the directory cannot be swapped for a symlink between reads).
-fn read_cgroup_dir(dir: &Path, files: &[&'static str], cap: u64, buf: &mut Vec<u8>) -> DirRead {
-    use std::os::unix::ffi::OsStrExt;
+fn read_cgroup_dir(dir: &Path, files: &[CName], cap: u64, buf: &mut Vec<u8>) -> DirRead {
     use std::os::unix::io::{AsRawFd, FromRawFd};
     let mut r = DirRead::default();
     let dfd = match std::fs::OpenOptions::new()
@@ -221,8 +247,7 @@ fn read_cgroup_dir(dir: &Path, files: &[&'static str], cap: u64, buf: &mut Vec<u
             return r;
         }
     };
-    for f in files {
-        let name = std::ffi::CString::new(std::ffi::OsStr::new(f).as_bytes()).expect("no NUL");
+    for (f, name) in files {
         // SAFETY: openat on a live directory fd with a valid C string.
         let fd = unsafe {
             libc::openat(
@@ -313,8 +338,7 @@ impl Lister<'_> {
             }
         };
         for ent in rd {
-            if self.stopped || self.budget.expired() {
-                self.stopped = true;
+            if self.stopped {
                 return;
             }
             let ent = match ent {
@@ -332,6 +356,11 @@ impl Lister<'_> {
             // symlink here, never what it points to.
             if !ent.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
+            }
+            // The clock once per directory, not per file (a cgroup holds dozens).
+            if self.budget.expired() {
+                self.stopped = true;
+                return;
             }
             let path = ent.path();
             if let Some(dev) = self.root_dev {
@@ -418,12 +447,14 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
 
     // Sorted once here rather than per directory in the walk: component by component,
     // which is the depth-first order with children by name.
-    let by_components = |a: &str, b: &str| a.split('/').cmp(b.split('/'));
+    let by_components = cmp_components;
     dirs.sort_unstable_by(|a, b| by_components(&a.0, &b.0));
     res.kubepods.sort_by(|a, b| by_components(a, b));
 
     // 2. Read their files, in contiguous chunks per reader so the order stays the walk's.
     let chunk = dirs.len().div_ceil(READERS).max(1);
+    let names = c_names(files);
+    let names = &names;
     let results: Vec<Vec<DirRead>> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
             .chunks(chunk)
@@ -435,7 +466,7 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
                         if budget.expired() {
                             break;
                         }
-                        v.push(read_cgroup_dir(path, files, caps.per_file, &mut buf));
+                        v.push(read_cgroup_dir(path, names, caps.per_file, &mut buf));
                     }
                     v
                 })
@@ -647,11 +678,41 @@ mod tests {
     }
 
     #[test]
+    fn component_order_is_the_split_order() {
+        let paths = [
+            "",
+            "a",
+            "a/b",
+            "a-c",
+            "a/b/c",
+            "a.b",
+            "a/b-c",
+            "a/b/c/d",
+            "ab",
+            "a/",
+            "b",
+            "kubepods",
+            "kubepods/burstable",
+            "kubepods.slice",
+            "kubepods/besteffort/pod1",
+        ];
+        for a in paths {
+            for b in paths {
+                assert_eq!(
+                    cmp_components(a, b),
+                    a.split('/').cmp(b.split('/')),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn vanished_cgroup_is_recorded_not_an_error() {
         let mut buf = Vec::new();
         let r = read_cgroup_dir(
             Path::new("/nonexistent/podmem/cg"),
-            V1_FILES,
+            &c_names(V1_FILES),
             1 << 20,
             &mut buf,
         );
