@@ -70,12 +70,7 @@ fn cgroup_files(
         entries.push((name, body.into_bytes()));
     }
     if packed {
-        let name = if rel.is_empty() {
-            format!("cgroup/{}", podmem_schema::cgroup_files::ENTRY_NAME)
-        } else {
-            format!("cgroup/{rel}/{}", podmem_schema::cgroup_files::ENTRY_NAME)
-        };
-        entries.push((name, pack));
+        entries.push((podmem_schema::cgroup_files::entry_name(rel), pack));
     }
 }
 

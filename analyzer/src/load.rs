@@ -519,8 +519,7 @@ pub fn read_snapshot<R: Read>(
             ));
             continue;
         }
-        let pack_dir = cgroup_pack_dir(&entry_name).map(str::to_string);
-
+        let pack_dir = cgroup_files::rel_of(&entry_name).map(str::to_string);
         if pack_dir.is_none() && !wanted(&entry_name) {
             continue;
         }
@@ -579,18 +578,6 @@ fn keep(
             ));
         }
     }
-}
-
-/// For a format-2 `cgroup/<rel>/files.podmem` entry, the cgroup's path relative to the
-/// root (`""` for the root itself).
-pub fn cgroup_pack_dir(entry: &str) -> Option<&str> {
-    let dir = entry
-        .strip_suffix(cgroup_files::ENTRY_NAME)?
-        .strip_prefix(CGROUP_PREFIX)?;
-    if dir.is_empty() {
-        return Some(dir);
-    }
-    dir.strip_suffix('/')
 }
 
 /// The cgroup files the analysis reads; other cgroup files are skipped unread (a node
@@ -809,11 +796,6 @@ mod tests {
         assert!(wanted("cgroup/memory.current"));
         assert!(!wanted("cgroup/kubepods/memory.failcnt"));
         assert!(wanted("proc/meminfo"));
-        assert_eq!(cgroup_pack_dir("cgroup/files.podmem"), Some(""));
-        assert_eq!(cgroup_pack_dir("cgroup/a/b/files.podmem"), Some("a/b"));
-        assert_eq!(cgroup_pack_dir("cgroup/axfiles.podmem"), None);
-        assert_eq!(cgroup_pack_dir("proc/files.podmem"), None);
-        assert_eq!(cgroup_pack_dir("cgroup/a/memory.stat"), None);
     }
 
     #[test]

@@ -184,13 +184,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
     // kernel's text, no name per file).
     let packs = std::mem::take(&mut raw.cgroup_dirs);
     for (dir, pack) in &packs {
-        let entry = || {
-            if dir.is_empty() {
-                format!("{CGROUP_PREFIX}{}", cgroup_files::ENTRY_NAME)
-            } else {
-                format!("{CGROUP_PREFIX}{dir}/{}", cgroup_files::ENTRY_NAME)
-            }
-        };
+        let entry = || cgroup_files::entry_name(dir);
         let slot = by_dir.entry(dir.clone()).or_default();
         if std::mem::replace(&mut slot.packed, true) {
             raw.problems.push(format!(
@@ -202,13 +196,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
             match rec {
                 Ok((file, bytes)) => {
                     if let Some(target) = slot.slot(file) {
-                        let name = || {
-                            if dir.is_empty() {
-                                format!("{CGROUP_PREFIX}{file}")
-                            } else {
-                                format!("{CGROUP_PREFIX}{dir}/{file}")
-                            }
-                        };
+                        let name = || file_entry(dir, file);
                         *target = Some(crate::load::as_text(
                             bytes,
                             &archive,
@@ -506,13 +494,7 @@ fn parse_cgroup(
     problems: &mut Vec<String>,
 ) -> CgParsed {
     let v2 = f.current_v2.is_some() || (f.usage_v1.is_none() && mode == CgroupMode::V2);
-    let entry = |file: &str| {
-        if dir.is_empty() {
-            format!("{archive}:cgroup/{file}")
-        } else {
-            format!("{archive}:cgroup/{dir}/{file}")
-        }
-    };
+    let entry = |file: &str| format!("{archive}:{}", file_entry(dir, file));
     let mut value = |text: &Option<Cow<str>>, file: &str| -> Option<u64> {
         let t = text.as_deref()?;
         match parse_limit_or_value(t) {
@@ -548,6 +530,16 @@ fn parse_cgroup(
         stats,
         limit,
         dying,
+    }
+}
+
+/// How both snapshot formats name one cgroup file: `cgroup/<dir>/<file>` (the entry
+/// itself in format 1, a record of `cgroup/<dir>/files.podmem` in format 2).
+fn file_entry(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        format!("{CGROUP_PREFIX}{file}")
+    } else {
+        format!("{CGROUP_PREFIX}{dir}/{file}")
     }
 }
 

@@ -10,15 +10,7 @@ use podmem_schema::oom::OomScope;
 use podmem_schema::report::{Report, Severity};
 
 fn run(snaps: &[Snap]) -> Report {
-    let dir = tempfile::tempdir().unwrap();
-    for s in snaps {
-        s.write(dir.path());
-    }
-    analyze(
-        &[dir.path().to_path_buf()],
-        &Limits::default(),
-        jiff::Timestamp::UNIX_EPOCH,
-    )
+    analyze_snaps(snaps).0
 }
 
 fn check_story(v2: bool) {
@@ -181,17 +173,8 @@ fn streamed_json_equals_the_rendered_report() {
 fn snapshot_formats_1_and_2_give_the_same_report() {
     // The report as JSON text, with the temporary directory's path taken out.
     let report = |snaps: &[Snap]| {
-        let dir = tempfile::tempdir().unwrap();
-        for s in snaps {
-            s.write(dir.path());
-        }
-        let r = analyze(
-            &[dir.path().to_path_buf()],
-            &Limits::default(),
-            jiff::Timestamp::UNIX_EPOCH,
-        );
+        let (r, d) = analyze_snaps(snaps);
         let v = serde_json::to_value(&r).unwrap();
-        let d = dir.path().display().to_string();
         ["pods", "findings", "oom_events"].map(|k| v[k].to_string().replace(&d, "DIR"))
     };
     for v2 in [false, true] {

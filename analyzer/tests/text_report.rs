@@ -4,19 +4,10 @@
 mod common;
 
 use common::*;
-use podmem_analyzer::{analyze, load::Limits};
 
 fn text_of(snaps: &[Snap]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    for s in snaps {
-        s.write(dir.path());
-    }
-    let r = analyze(
-        &[dir.path().to_path_buf()],
-        &Limits::default(),
-        jiff::Timestamp::UNIX_EPOCH,
-    );
-    podmem_reports::render_text(&r).replace(&dir.path().display().to_string(), "[DIR]")
+    let (r, dir) = analyze_snaps(snaps);
+    podmem_reports::render_text(&r).replace(&dir, "[DIR]")
 }
 
 #[test]

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use podmem_schema::cgroup_files;
 use podmem_schema::parse::cgroup_path::{identify, Level};
 use podmem_schema::parse::mountinfo::Mount;
-use podmem_schema::snapshot::{
-    CgroupMode, ContainerEntry, PodEntry, CGROUP_PREFIX, V1_FILES, V2_FILES,
-};
+use podmem_schema::snapshot::{CgroupMode, ContainerEntry, PodEntry, V1_FILES, V2_FILES};
 
 use crate::archive::Entries;
 use crate::budget::{Budget, Caps};
@@ -200,6 +198,12 @@ struct DirRead {
     gone: bool,
 }
 
+/// A cgroup (or one of its files) that vanished while being read: normal on a live
+/// node, never an error.
+fn is_gone(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV)
+}
+
 /// Orders relative paths component by component (the depth-first order, children by
 /// name): byte order with `/` below every other byte, which is the same since names hold
 /// no NUL, without splitting the paths on every comparison.
@@ -239,7 +243,7 @@ fn read_cgroup_dir(dir: &Path, files: &[CName], cap: u64, buf: &mut Vec<u8>) -> 
     {
         Ok(d) => d,
         Err(e) => {
-            if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV) {
+            if is_gone(&e) {
                 r.gone = true;
             } else {
                 r.errors.push(format!("{}: {e}", dir.display()));
@@ -288,10 +292,7 @@ fn read_cgroup_dir(dir: &Path, files: &[CName], cap: u64, buf: &mut Vec<u8>) -> 
                 r.files += 1;
                 r.bytes += buf.len() as u64;
             }
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound
-                    || e.raw_os_error() == Some(libc::ENODEV) =>
-            {
+            Err(e) if is_gone(&e) => {
                 r.gone = true;
                 break;
             }
@@ -319,8 +320,13 @@ struct Lister<'a> {
 }
 
 impl Lister<'_> {
-    fn gone(e: &std::io::Error) -> bool {
-        e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV)
+    /// Records a failure at `path`: a cgroup that vanished (normal) or an error.
+    fn failed(&mut self, path: &Path, e: &std::io::Error) {
+        if is_gone(e) {
+            self.res.vanished += 1;
+        } else {
+            self.res.errors.push(format!("{}: {e}", path.display()));
+        }
     }
 
     /// Lists `dir` (at `depth` below the root; `in_kp` when inside a kubepods subtree)
@@ -328,14 +334,7 @@ impl Lister<'_> {
     fn visit(&mut self, dir: &Path, rel: &str, depth: usize, in_kp: bool) {
         let rd = match std::fs::read_dir(dir) {
             Ok(rd) => rd,
-            Err(e) if Self::gone(&e) => {
-                self.res.vanished += 1;
-                return;
-            }
-            Err(e) => {
-                self.res.errors.push(format!("{}: {e}", dir.display()));
-                return;
-            }
+            Err(e) => return self.failed(dir, &e),
         };
         for ent in rd {
             if self.stopped {
@@ -343,12 +342,8 @@ impl Lister<'_> {
             }
             let ent = match ent {
                 Ok(e) => e,
-                Err(e) if Self::gone(&e) => {
-                    self.res.vanished += 1;
-                    continue;
-                }
                 Err(e) => {
-                    self.res.errors.push(format!("{}: {e}", dir.display()));
+                    self.failed(dir, &e);
                     continue;
                 }
             };
@@ -365,14 +360,10 @@ impl Lister<'_> {
             let path = ent.path();
             if let Some(dev) = self.root_dev {
                 match std::fs::symlink_metadata(&path) {
-                    Ok(m) if m.dev() != dev => continue,
-                    Ok(_) => {}
-                    Err(e) if Self::gone(&e) => {
-                        self.res.vanished += 1;
-                        continue;
-                    }
+                    Ok(m) if m.dev() == dev => {}
+                    Ok(_) => continue,
                     Err(e) => {
-                        self.res.errors.push(format!("{}: {e}", path.display()));
+                        self.failed(&path, &e);
                         continue;
                     }
                 }
@@ -447,9 +438,8 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
 
     // Sorted once here rather than per directory in the walk: component by component,
     // which is the depth-first order with children by name.
-    let by_components = cmp_components;
-    dirs.sort_unstable_by(|a, b| by_components(&a.0, &b.0));
-    res.kubepods.sort_by(|a, b| by_components(a, b));
+    dirs.sort_unstable_by(|a, b| cmp_components(&a.0, &b.0));
+    res.kubepods.sort_by(|a, b| cmp_components(a, b));
 
     // 2. Read their files, in contiguous chunks per reader so the order stays the walk's.
     let chunk = dirs.len().div_ceil(READERS).max(1);
@@ -489,11 +479,7 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
             }
             res.errors.extend(r.errors);
             res.errors.extend(r.cut);
-            let name = if rel.is_empty() {
-                format!("{CGROUP_PREFIX}{}", cgroup_files::ENTRY_NAME)
-            } else {
-                format!("{CGROUP_PREFIX}{rel}/{}", cgroup_files::ENTRY_NAME)
-            };
+            let name = cgroup_files::entry_name(rel);
             let any = r.files > 0;
             if any {
                 if out.push(name, r.pack) {

@@ -25,12 +25,7 @@ fn snapshot(out: &Path, host_name: &str, node: &str) {
         .arg(host(host_name))
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
 }
 
 #[test]

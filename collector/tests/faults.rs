@@ -283,12 +283,7 @@ fn kubelet_down_slow_garbage_or_unauthorized() {
 
     // The same collector against a kubelet that answers: ok, exit 0, kept verbatim.
     let (o, _, m, es) = with_kubelet(&good.url, "5s");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     assert_eq!(source(&m, "kubelet-summary").status, Status::Ok);
     assert_eq!(entry(&es, "kubelet/summary.json"), Some(summary.as_slice()));
 }
@@ -306,12 +301,7 @@ fn full_output_filesystem_fails_cleanly_and_keeps_earlier_snapshots() {
     let args = ["--no-kubelet", "--kernel-log", "none"];
     let h = host("v2-systemd-containerd");
     let (o, _) = run_within(snapshot_cmd(&out, &h, &args), Duration::from_secs(20));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let first = archive_of(&o);
     let first_bytes = std::fs::read(&first).unwrap();
 

@@ -584,12 +584,7 @@ fn watch_redacts_every_snapshot_with_one_key() {
         .arg(&key)
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let list = archives(&d.path().join("out"));
     assert_eq!(list.len(), 2);
     let pods: Vec<Vec<u8>> = list

@@ -23,6 +23,29 @@ use thiserror::Error;
 /// Entry file name of a cgroup directory's files inside its `cgroup/<rel>/` directory.
 pub const ENTRY_NAME: &str = "files.podmem";
 
+/// The archive entry holding the files of the cgroup at `rel` (relative to the cgroup
+/// root, `""` for the root itself): `cgroup/<rel>/files.podmem`.
+pub fn entry_name(rel: &str) -> String {
+    let prefix = crate::snapshot::CGROUP_PREFIX;
+    if rel.is_empty() {
+        format!("{prefix}{ENTRY_NAME}")
+    } else {
+        format!("{prefix}{rel}/{ENTRY_NAME}")
+    }
+}
+
+/// The inverse of [`entry_name`]: the cgroup's relative path for a
+/// `cgroup/<rel>/files.podmem` entry, None for any other entry.
+pub fn rel_of(entry: &str) -> Option<&str> {
+    let dir = entry
+        .strip_suffix(ENTRY_NAME)?
+        .strip_prefix(crate::snapshot::CGROUP_PREFIX)?;
+    if dir.is_empty() {
+        return Some(dir);
+    }
+    dir.strip_suffix('/')
+}
+
 /// Start of every record header.
 const MARK: &[u8] = b"--- ";
 
@@ -201,6 +224,17 @@ mod tests {
             .unwrap()
             .starts_with("--- memory.stat 17\ncache 0\nrss 4096\n\n--- memory.usage_in_bytes 5\n"));
         assert_eq!(decode(b"").count(), 0);
+    }
+
+    #[test]
+    fn entry_names_and_back() {
+        assert_eq!(entry_name(""), "cgroup/files.podmem");
+        assert_eq!(entry_name("a/b"), "cgroup/a/b/files.podmem");
+        assert_eq!(rel_of("cgroup/files.podmem"), Some(""));
+        assert_eq!(rel_of("cgroup/a/b/files.podmem"), Some("a/b"));
+        assert_eq!(rel_of("cgroup/axfiles.podmem"), None);
+        assert_eq!(rel_of("proc/files.podmem"), None);
+        assert_eq!(rel_of("cgroup/a/memory.stat"), None);
     }
 
     #[test]

@@ -126,16 +126,13 @@ impl Snap {
                 out.push((name, data));
                 continue;
             };
-            let (dir, file) = match rel.rsplit_once('/') {
-                Some((d, f)) => (format!("cgroup/{d}/"), f.to_string()),
-                None => ("cgroup/".to_string(), rel.to_string()),
-            };
-            let pack = format!("{dir}{}", podmem_schema::cgroup_files::ENTRY_NAME);
+            let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+            let pack = podmem_schema::cgroup_files::entry_name(dir);
             if out.last().map(|e| &e.0) != Some(&pack) {
                 out.push((pack, Vec::new()));
             }
             let last = out.last_mut().expect("just pushed");
-            podmem_schema::cgroup_files::push(&mut last.1, &file, &data);
+            podmem_schema::cgroup_files::push(&mut last.1, file, &data);
         }
         out
     }
@@ -238,6 +235,21 @@ impl Snap {
         std::fs::write(&path, gzip(&tar_of(&self.entries()))).unwrap();
         path
     }
+}
+
+/// Writes `snaps` into a temporary directory and analyzes it; also returns the
+/// directory's path as shown in the report (gone by then), for tests to replace it.
+pub fn analyze_snaps(snaps: &[Snap]) -> (podmem_schema::report::Report, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for s in snaps {
+        s.write(dir.path());
+    }
+    let r = podmem_analyzer::analyze(
+        &[dir.path().to_path_buf()],
+        &podmem_analyzer::load::Limits::default(),
+        jiff::Timestamp::UNIX_EPOCH,
+    );
+    (r, dir.path().display().to_string())
 }
 
 /// A plain tar of regular-file entries.

@@ -33,16 +33,14 @@ pub fn host(name: &str) -> PathBuf {
 pub fn entries(path: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for (name, data) in raw_entries(path) {
-        let dir = if name == format!("cgroup/{}", cgroup_files::ENTRY_NAME) {
-            Some("cgroup".to_string())
-        } else {
-            name.strip_prefix("cgroup/")
-                .and_then(|r| r.strip_suffix(&format!("/{}", cgroup_files::ENTRY_NAME)))
-                .map(|r| format!("cgroup/{r}"))
-        };
-        let Some(dir) = dir else {
+        let Some(rel) = cgroup_files::rel_of(&name) else {
             out.push((name, data));
             continue;
+        };
+        let dir = if rel.is_empty() {
+            "cgroup".to_string()
+        } else {
+            format!("cgroup/{rel}")
         };
         for rec in cgroup_files::decode(&data) {
             let (file, bytes) = rec.unwrap_or_else(|e| panic!("{}: {name}: {e}", path.display()));
@@ -112,4 +110,14 @@ pub fn names(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Asserts a run's exit code, showing its stderr when it is not the one expected.
+pub fn assert_exit(o: &std::process::Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
