@@ -479,18 +479,16 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
             }
             res.errors.extend(r.errors);
             res.errors.extend(r.cut);
-            let name = cgroup_files::entry_name(rel);
-            let any = r.files > 0;
-            if any {
-                if out.push(name, r.pack) {
-                    res.files += r.files;
-                    res.bytes += r.bytes;
-                } else if res.partial.is_none() {
-                    res.partial = Some(format!("total size cap of {} bytes reached", caps.total));
-                }
+            if r.files == 0 {
+                continue;
             }
-            if any {
+            // A cgroup counts as captured only when its entry is in the archive.
+            if out.push(cgroup_files::entry_name(rel), r.pack) {
+                res.files += r.files;
+                res.bytes += r.bytes;
                 res.cgroups.push(rel.clone());
+            } else if res.partial.is_none() {
+                res.partial = Some(format!("total size cap of {} bytes reached", caps.total));
             }
         }
     }

@@ -706,6 +706,42 @@ fn file_cap_cuts_and_marks_partial() {
 }
 
 #[test]
+fn total_cap_counts_only_the_cgroups_in_the_archive() {
+    let out = tempfile::tempdir().unwrap();
+    let (o, path) = snapshot(
+        "v1-cgroupfs-docker",
+        out.path(),
+        &[
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "--max-snapshot-size",
+            "8000",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m = manifest(&entries(&path));
+    let cgroups = m.sources.iter().find(|s| s.name == "cgroups").unwrap();
+    assert_eq!(cgroups.status, Status::Partial);
+    assert!(cgroups
+        .message
+        .as_deref()
+        .unwrap_or("")
+        .contains("total size cap"));
+    let in_archive = raw_entries(&path)
+        .iter()
+        .filter(|e| e.0.ends_with("files.podmem"))
+        .count() as u64;
+    assert!(in_archive > 0);
+    assert_eq!(m.cgroup.cgroups, in_archive);
+}
+
+#[test]
 fn cgroup_root_at_kubepods_captures_the_whole_subtree() {
     let out = tempfile::tempdir().unwrap();
     let h = host("v2-systemd-containerd");
