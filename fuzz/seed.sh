@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Builds the seed corpora of every fuzz target under fuzz/corpus/<target>/ (gitignored)
-# from the real-world samples (../shared/realworld next to the repository) and from real
+# from the real-world samples (fixtures/realworld) and from real
 # snapshot archives and a bundle that the collector writes from the fixture host trees.
 # Rerunning adds to what libFuzzer already saved there; nothing outside fuzz/corpus is
 # written except the collector build (in $CARGO_TARGET_DIR or target/).
 set -euo pipefail
 fuzz="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$fuzz")"
-real="$(cd "$repo/.." && pwd)/shared/realworld"
+real="$repo/fixtures/realworld"
 if [ ! -d "$real" ]; then
-  echo "seed.sh: real-world samples not found at $real (expected next to the repository)" >&2
+  echo "seed.sh: real-world samples not found at $real" >&2
   exit 1
 fi
 corpus="$fuzz/corpus"

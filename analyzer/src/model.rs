@@ -723,7 +723,7 @@ mod tests {
         use podmem_schema::parse::memory_stat::parse_memory_stat;
         let root = std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/realworld"
+            "/../fixtures/realworld"
         ));
         assert!(
             root.is_dir(),

@@ -602,20 +602,15 @@ fn watch_redacts_every_snapshot_with_one_key() {
     assert!(!contains(&pods[0], "cache-7d9f8b6c5-x2x4q"));
 }
 
-/// The real samples (`../shared/realworld`), or a clear failure when they are missing.
+/// The real samples (`fixtures/realworld`), or a clear failure when they are missing.
 fn realworld(dir: &str) -> Vec<PathBuf> {
     let root = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/realworld"
+        "/../fixtures/realworld"
     ))
     .join(dir);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| {
-            panic!(
-                "real-world samples missing at {}: {e} (the repository's sibling shared/realworld)",
-                root.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("real-world samples missing at {}: {e}", root.display()))
         .flatten()
         .map(|e| e.path())
         .collect();

@@ -10,11 +10,11 @@ use podmem_schema::snapshot::Qos;
 fn samples() -> PathBuf {
     let dir = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/realworld/cgroup_paths"
+        "/../fixtures/realworld/cgroup_paths"
     ));
     assert!(
         dir.is_dir(),
-        "real-world samples missing: expected {} (the repo's sibling shared/realworld)",
+        "real-world samples missing: expected {}",
         dir.display()
     );
     dir

@@ -10,11 +10,11 @@ use podmem_schema::oom::{classify, parse_log, OomEvent, OomScope, ParseOptions};
 fn samples() -> PathBuf {
     let dir = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/realworld/oom_logs"
+        "/../fixtures/realworld/oom_logs"
     ));
     assert!(
         dir.is_dir(),
-        "real-world samples missing: expected {} (the repo's sibling shared/realworld)",
+        "real-world samples missing: expected {}",
         dir.display()
     );
     dir

@@ -71,9 +71,9 @@ fn linear_on_a_large_input() {
     // 4 000 OOM blocks and noise: must finish quickly (no quadratic scanning).
     let block = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/realworld/oom_logs/cadvisor_docker_memcg_v1_4.8_gentoo_two_ooms_kmsg.log"
+        "/../fixtures/realworld/oom_logs/cadvisor_docker_memcg_v1_4.8_gentoo_two_ooms_kmsg.log"
     ))
-    .expect("real-world samples missing (the repo's sibling shared/realworld)");
+    .expect("real-world sample missing from fixtures/realworld");
     let mut text = String::new();
     for i in 0..2_000 {
         text.push_str(

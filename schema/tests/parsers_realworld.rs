@@ -1,4 +1,4 @@
-//! Every real sample in the shared `realworld/` tree parses, with values read from the
+//! Every real sample in `fixtures/realworld/` parses, with values read from the
 //! files by hand. Directories are iterated so samples added later are covered too.
 
 use std::fs;
@@ -15,13 +15,12 @@ use podmem_schema::parse::ParseError;
 fn realworld(sub: &str) -> PathBuf {
     let root = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/realworld"
+        "/../fixtures/realworld"
     ));
     let dir = root.join(sub);
     assert!(
         dir.is_dir(),
-        "real-world samples missing: {} does not exist (the repository is expected next to \
-         shared/realworld)",
+        "real-world samples missing: {} does not exist",
         dir.display()
     );
     dir

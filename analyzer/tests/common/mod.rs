@@ -510,11 +510,11 @@ pub fn analyze_with_events(
 pub fn realworld() -> PathBuf {
     let p = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/realworld"
+        "/../fixtures/realworld"
     ));
     assert!(
         p.is_dir(),
-        "the real-world samples are missing at {} (the repository is expected beside shared/realworld)",
+        "the real-world samples are missing at {}",
         p.display()
     );
     p
