@@ -370,15 +370,51 @@ fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
                 .join(", ")
         )
     };
-    let who = if removed.is_empty() {
-        "No container removal was seen to account for it".to_string()
-    } else {
+    let held = where_held(pt, last_i, orphan);
+    if let (Held::Moved(_), Some(own)) = (&held, pt.own_shmem[last_i]) {
+        evidence.push(ev(
+            "pod cgroup's own shmem (children excluded)",
+            fmt_bytes(own),
+            entry(&last.snapshot, &pt.pod_paths[last_i], "memory.stat"),
+        ));
+    }
+    let ids = || {
         format!(
-            "It is charged to the removed cgroup(s) of {} container(s) ({}{}; dying memory cgroups, invisible in the filesystem), and therefore counts only in the pod's hierarchical totals",
-            removed.len(),
-            removed.iter().take(MAX_STORY).map(|s| short(s)).collect::<Vec<_>>().join(", "),
-            if removed.len() > MAX_STORY { ", ..." } else { "" }
+            "{}{}",
+            removed
+                .iter()
+                .take(MAX_STORY)
+                .map(|s| short(s))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if removed.len() > MAX_STORY {
+                ", ..."
+            } else {
+                ""
+            }
         )
+    };
+    let who = match (&held, removed.is_empty()) {
+        (Held::Dying, true) => "No container removal was seen to account for it".to_string(),
+        (Held::Dying, false) => format!(
+            "It is charged to the removed cgroup(s) of {} container(s) ({}; dying memory cgroups, invisible in the filesystem), and therefore counts only in the pod's hierarchical totals",
+            removed.len(),
+            ids()
+        ),
+        (Held::Moved(why), true) => format!(
+            "No container removal was seen to account for it; it is charged to the pod cgroup itself ({why})"
+        ),
+        (Held::Moved(why), false) => format!(
+            "It was charged to the removed cgroup(s) of {} container(s) ({}); when they were removed the kernel moved their pages to the pod cgroup itself ({why}), where they count against the pod limit but belong to no container",
+            removed.len(),
+            ids()
+        ),
+        (Held::Unknown, true) => "No container removal was seen to account for it".to_string(),
+        (Held::Unknown, false) => format!(
+            "It was charged to the removed cgroup(s) of {} container(s) ({}) and counts only in the pod's totals (this capture does not show whether the kernel keeps those cgroups as dying cgroups or moved their pages to the pod cgroup itself)",
+            removed.len(),
+            ids()
+        ),
     };
     let limit_text = match limit {
         Some(l) => format!(
@@ -445,6 +481,64 @@ fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         evidence,
         time: since.or(last.time),
     });
+}
+
+/// Where the pod's unattributed shmem sits, as far as the capture shows.
+enum Held {
+    /// In removed ("dying") descendants the kernel still keeps.
+    Dying,
+    /// Moved to the pod cgroup itself when its children were removed (Linux 7.1+, and
+    /// v1 kernels before 3.19); the text says what shows it.
+    Moved(String),
+    /// The capture does not tell.
+    Unknown,
+}
+
+/// Kernels from this release on move a removed cgroup's pages to its parent ("eliminate
+/// the dying memory cgroup", Linux 7.1).
+pub const REPARENT_FROM: (u32, u32) = (7, 1);
+
+/// (major, minor) of a kernel release such as `7.2.0-1-amd64`.
+fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.trim().split(|c: char| !c.is_ascii_digit());
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Decides from the snapshot itself (never from a non-zero dying count alone): v1's
+/// own-vs-total shmem of the pod cgroup shows it directly; v2's `nr_dying_descendants`
+/// says whether any removed cgroup is still there to hold it; the kernel release backs
+/// this up when the count was not captured.
+fn where_held(pt: &PodTimeline, i: usize, orphan: u64) -> Held {
+    if let Some(own) = pt.own_shmem.get(i).copied().flatten() {
+        return if own.saturating_mul(2) >= orphan {
+            Held::Moved(format!(
+                "its own memory.stat shows {} of shmem outside any child",
+                fmt_bytes(own)
+            ))
+        } else {
+            Held::Dying
+        };
+    }
+    let kernel = pt.kernel.as_deref().and_then(kernel_version);
+    let reparents = kernel.is_some_and(|k| k >= REPARENT_FROM);
+    match pt.dying.get(i).copied().flatten() {
+        Some(d) if d > 0 => Held::Dying,
+        Some(_) => Held::Moved(format!(
+            "its cgroup.stat shows no dying descendant{}",
+            if reparents {
+                ", as kernels from 7.1 on move a removed cgroup's pages to its parent"
+            } else {
+                ""
+            }
+        )),
+        None if reparents => Held::Moved(format!(
+            "kernel {} moves a removed cgroup's pages to its parent",
+            pt.kernel.as_deref().unwrap_or_default().trim()
+        )),
+        None => Held::Unknown,
+    }
 }
 
 fn hidden_from_top(pt: &PodTimeline, out: &mut Vec<Finding>) {

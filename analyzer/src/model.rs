@@ -75,6 +75,9 @@ pub struct PodObs {
     pub limit: Option<u64>,
     /// v2 `cgroup.stat` `nr_dying_descendants` of the pod cgroup.
     pub dying: Option<u64>,
+    /// v1 `memory.stat` `shmem` of the pod cgroup itself, children excluded (None on v2,
+    /// whose memory.stat is hierarchical only, and on v1 files without both keys).
+    pub own_shmem: Option<u64>,
     /// Direct child cgroups.
     pub children: Vec<ChildObs>,
 }
@@ -141,6 +144,7 @@ struct CgParsed {
     stats: MemStats,
     limit: Option<u64>,
     dying: Option<u64>,
+    own_shmem: Option<u64>,
 }
 
 /// Parses a raw snapshot; problems (naming archive and entry) go to `problems`.
@@ -288,6 +292,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
                         stats: p.stats.clone(),
                         limit: p.limit,
                         dying: p.dying,
+                        own_shmem: p.own_shmem,
                         children: Vec::new(),
                     },
                 );
@@ -522,6 +527,14 @@ fn parse_cgroup(
     } else {
         v1_stats(&stat, usage)
     };
+    // v1 keeps a cgroup's own pages apart from its descendants' (`shmem` beside
+    // `total_shmem`): what a removed child left is either still its own (held by the
+    // dying child, counted only in `total_shmem`) or moved to this cgroup (in `shmem`).
+    let own_shmem = if v2 {
+        None
+    } else {
+        stat.stat("total_shmem").and(stat.stat("shmem"))
+    };
     let dying = f
         .cgroup_stat
         .as_deref()
@@ -530,6 +543,7 @@ fn parse_cgroup(
         stats,
         limit,
         dying,
+        own_shmem,
     }
 }
 

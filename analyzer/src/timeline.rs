@@ -28,6 +28,10 @@ pub struct PodTimeline {
     pub segment: Vec<usize>,
     /// v2 `nr_dying_descendants` of the pod cgroup per sample.
     pub dying: Vec<Option<u64>>,
+    /// v1 shmem of the pod cgroup itself (children excluded) per sample.
+    pub own_shmem: Vec<Option<u64>>,
+    /// Kernel release of the node at the pod's last sample.
+    pub kernel: Option<String>,
     /// Container id → cgroup path (relative to the root), last seen.
     pub container_paths: BTreeMap<String, String>,
     /// Pod cgroup path per sample (for evidence entries).
@@ -165,10 +169,13 @@ fn build_pod(
         },
         segment: Vec::new(),
         dying: Vec::new(),
+        own_shmem: Vec::new(),
+        kernel: None,
         container_paths: BTreeMap::new(),
         pod_paths: Vec::new(),
     };
     let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut last_snap = None;
     for (i, snap) in snaps.iter_mut().enumerate() {
         let Ok(at) = snap.pods.binary_search_by(|p| p.uid.as_str().cmp(uid)) else {
             continue;
@@ -269,8 +276,11 @@ fn build_pod(
         });
         pt.segment.push(segments[i]);
         pt.dying.push(obs.dying);
+        pt.own_shmem.push(obs.own_shmem);
         pt.pod_paths.push(obs.cgroup_path);
+        last_snap = Some(i);
     }
+    pt.kernel = last_snap.and_then(|i| snaps[i].kernel.clone());
     let last = pt.report.samples.last().and_then(|s| s.time);
     for c in &mut pt.report.containers {
         c.gone = c.last_seen < last;

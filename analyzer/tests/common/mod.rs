@@ -22,6 +22,8 @@ pub struct Cg {
     pub rss: u64,
     pub inactive_file: u64,
     pub dying: Option<u64>,
+    /// v1 `shmem` of the cgroup itself, children excluded (written as 0 by default).
+    pub own_shmem: u64,
 }
 
 impl Cg {
@@ -34,6 +36,7 @@ impl Cg {
             rss,
             inactive_file: 0,
             dying: None,
+            own_shmem: 0,
         }
     }
     pub fn limit(mut self, l: u64) -> Cg {
@@ -62,6 +65,8 @@ pub struct Snap {
     pub manifest_override: Option<String>,
     /// Pods the manifest lists (uid, cgroup path).
     pub manifest_pods: Vec<(String, String)>,
+    /// Kernel release in the manifest (a test default per cgroup mode when None).
+    pub kernel_release: Option<String>,
 }
 
 impl Snap {
@@ -78,6 +83,7 @@ impl Snap {
             extra: Vec::new(),
             manifest_override: None,
             manifest_pods: Vec::new(),
+            kernel_release: None,
         }
     }
 
@@ -98,7 +104,7 @@ impl Snap {
             "hostname": self.node,
             "boot_id": self.boot,
             "boot_time": "2026-11-28T00:00:00Z",
-            "kernel_release": if self.v2 { "6.1.0-test" } else { "5.4.0-test" },
+            "kernel_release": self.kernel_release.as_deref().unwrap_or(if self.v2 { "6.1.0-test" } else { "5.4.0-test" }),
             "captured_at": self.at,
             "duration_ms": 12,
             "cgroup": {
@@ -181,7 +187,8 @@ impl Snap {
                 out.push((
                     format!("{dir}/memory.stat"),
                     format!(
-                        "cache 0\nrss 0\nshmem 0\ntotal_cache {}\ntotal_rss {}\ntotal_shmem {}\ntotal_inactive_file {}\ntotal_active_file 0\ntotal_inactive_anon {}\ntotal_active_anon 0\nhierarchical_memory_limit {}\n",
+                        "cache 0\nrss 0\nshmem {}\ntotal_cache {}\ntotal_rss {}\ntotal_shmem {}\ntotal_inactive_file {}\ntotal_active_file 0\ntotal_inactive_anon {}\ntotal_active_anon 0\nhierarchical_memory_limit {}\n",
+                        c.own_shmem,
                         cache,
                         c.rss,
                         c.shmem,
