@@ -153,7 +153,8 @@ fn pod_label(pt: &PodTimeline) -> String {
     match (&pt.report.namespace, &pt.report.name) {
         (Some(ns), Some(n)) => format!("{ns}/{n}"),
         (None, Some(n)) => n.clone(),
-        _ => format!("pod {}", pt.report.uid),
+        (Some(ns), None) => format!("{ns}/pod {}", pt.report.uid),
+        (None, None) => format!("pod {}", pt.report.uid),
     }
 }
 

@@ -379,9 +379,10 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
                     let Some(uid) = r.uid.as_deref().map(canonical_uid) else {
                         continue;
                     };
+                    let named = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
                     let mut view = KubeletPod {
-                        namespace: r.namespace,
-                        name: r.name,
+                        namespace: named(r.namespace),
+                        name: named(r.name),
                         pod_working_set: pod.memory.as_ref().and_then(|m| m.working_set_bytes),
                         ..KubeletPod::default()
                     };

@@ -235,8 +235,12 @@ fn build_pod(
         // Moved, not cloned: each snapshot's summary entry is used once.
         let kubelet = snap.kubelet.remove(uid);
         if let Some(k) = &kubelet {
+            // Each name on its own: a summary entry with a namespace but no name still
+            // says which namespace the pod is in.
             if k.name.is_some() {
                 r.name = k.name.clone();
+            }
+            if k.namespace.is_some() {
                 r.namespace = k.namespace.clone();
             }
             // Container names: the summary names containers but gives no ids; match
@@ -253,10 +257,12 @@ fn build_pod(
                 }
             }
         }
-        if r.name.is_none() {
-            if let Some((ns, name, _)) = snap.log_names.get(uid) {
-                r.namespace = Some(ns.clone());
+        if let Some((ns, name, _)) = snap.log_names.get(uid) {
+            if r.name.is_none() {
                 r.name = Some(name.clone());
+            }
+            if r.namespace.is_none() {
+                r.namespace = Some(ns.clone());
             }
         }
         r.samples.push(PodSample {

@@ -457,7 +457,8 @@ fn pod_title(p: &PodReport) -> String {
     match (&p.namespace, &p.name) {
         (Some(ns), Some(n)) => format!("{ns}/{n}"),
         (None, Some(n)) => n.clone(),
-        _ => p.uid.clone(),
+        (Some(ns), None) => format!("{ns}/{}", p.uid),
+        (None, None) => p.uid.clone(),
     }
 }
 

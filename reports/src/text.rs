@@ -58,7 +58,8 @@ fn pod_name(p: &PodReport) -> String {
     match (&p.namespace, &p.name) {
         (Some(ns), Some(n)) => clean(&format!("{ns}/{n}")),
         (None, Some(n)) => clean(n),
-        _ => format!("pod {}", clean(&p.uid)),
+        (Some(ns), None) => clean(&format!("{ns}/pod {}", p.uid)),
+        (None, None) => format!("pod {}", clean(&p.uid)),
     }
 }
 

@@ -276,6 +276,14 @@ mod tests {
     }
 
     #[test]
+    fn pod_ref_fields_stand_alone() {
+        let s = parse_summary(r#"{"pods":[{"podRef":{"namespace":"shop","uid":"u"}}]}"#).unwrap();
+        let r = s.pods[0].pod_ref.as_ref().unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("shop"));
+        assert_eq!((r.name.as_deref(), r.uid.as_deref()), (None, Some("u")));
+    }
+
+    #[test]
     fn bad_numbers_and_shapes_are_errors() {
         // Nesting beyond serde_json's recursion limit is an error, not a stack overflow.
         let deep = format!(
