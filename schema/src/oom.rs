@@ -77,54 +77,92 @@ pub struct OomEvent {
     pub source: Option<String>,
 }
 
-/// Streaming filter the collector uses to keep only OOM blocks from a kernel log: every
-/// line from `invoked oom-killer` to the kill line (`Killed process`, `oom_reaper`)
-/// inclusive, plus stray kill lines outside a block. Bounded: a block longer than
-/// [`BlockFilter::MAX_BLOCK_LINES`] stops being kept.
-#[derive(Debug, Default)]
-pub struct BlockFilter {
-    in_block: bool,
-    lines: usize,
-    blocks: u64,
+/// Streaming filter the collector uses to keep only what the OOM parser needs from a
+/// kernel log, so that [`parse_log`] on the kept text finds exactly the events it finds
+/// on the whole log.
+///
+/// It runs the parser itself: raw lines are grouped into records (a prefixed line and
+/// its continuation lines) and a record is kept when one of its lines changes the
+/// parser's state (starts, extends or ends an OOM report). A run of dropped records is
+/// replaced by one empty line, which keeps the next record's reading unchanged. A block
+/// without a kill line takes at most [`LogFilter::MAX_BLOCK_LINES`] lines.
+#[derive(Default)]
+pub struct LogFilter {
+    asm: logparse::Assembler,
+    parser: Option<logparse::Parser>,
+    /// Raw bytes of the record being read.
+    pending: Vec<u8>,
+    /// Records were dropped since the last kept one.
+    dropped: bool,
 }
 
-impl BlockFilter {
-    /// Longest block kept (a full global OOM task table on a big node is long).
-    pub const MAX_BLOCK_LINES: usize = 5000;
+impl std::fmt::Debug for LogFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogFilter")
+            .field("blocks", &self.blocks())
+            .finish_non_exhaustive()
+    }
+}
 
-    /// Whether to keep this line (message text without timestamp prefixes).
-    pub fn keep(&mut self, text: &str) -> bool {
-        if text.contains("invoked oom-killer") {
-            self.in_block = true;
-            self.lines = 1;
-            self.blocks += 1;
-            return true;
-        }
-        let kill_line = text.contains("Killed process")
-            || text.contains("oom_reaper: reaped process")
-            || text.contains("oom-kill:constraint=")
-            || text.contains("Memory cgroup out of memory")
-            || text.contains("Out of memory")
-            || text.contains("are going to be killed due to memory.oom.group");
-        if self.in_block {
-            self.lines += 1;
-            if text.contains("oom_reaper: reaped process") || text.contains("Killed process") {
-                // The kill ends the block; oom_reaper follows on its own line anyway.
-                self.in_block = false;
-                return true;
+impl LogFilter {
+    /// Longest block without a kill line (a full global OOM task table on a big node is
+    /// long).
+    pub const MAX_BLOCK_LINES: usize = logparse::MAX_BLOCK_LINES;
+
+    /// Feeds one raw line (with or without its `\n`), appending to `out` what is kept
+    /// (whole lines, each ending in `\n`).
+    pub fn push(&mut self, raw: &[u8], out: &mut Vec<u8>) {
+        let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let text = String::from_utf8_lossy(raw);
+        let parser = self
+            .parser
+            .get_or_insert_with(|| logparse::Parser::new(ParseOptions::default()));
+        if let Some(done) = self.asm.push(&text, &ParseOptions::default()) {
+            let mut keep = false;
+            for l in done {
+                keep |= parser.line(l);
             }
-            if self.lines > Self::MAX_BLOCK_LINES {
-                self.in_block = false;
-                return kill_line;
-            }
-            return true;
+            // Events are counted, not needed here.
+            parser.events.clear();
+            self.settle(keep, out);
         }
-        kill_line
+        self.pending.extend_from_slice(raw);
+        self.pending.push(b'\n');
     }
 
-    /// Number of blocks started so far.
+    /// Ends the input: decides on the last record.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let parser = self
+            .parser
+            .get_or_insert_with(|| logparse::Parser::new(ParseOptions::default()));
+        let mut keep = false;
+        for l in self.asm.finish() {
+            keep |= parser.line(l);
+        }
+        parser.flush();
+        parser.events.clear();
+        self.settle(keep, out);
+    }
+
+    fn settle(&mut self, keep: bool, out: &mut Vec<u8>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if keep {
+            if self.dropped && !out.is_empty() {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(&self.pending);
+            self.dropped = false;
+        } else {
+            self.dropped = true;
+        }
+        self.pending.clear();
+    }
+
+    /// Number of OOM reports (blocks giving at least one event) seen so far.
     pub fn blocks(&self) -> u64 {
-        self.blocks
+        self.parser.as_ref().map_or(0, |p| p.blocks)
     }
 }
 
@@ -196,7 +234,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn block_filter_keeps_whole_block_and_nothing_else() {
+    fn filter_keeps_whole_block_and_nothing_else() {
         let lines = [
             "eth0: link up",
             "java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=985",
@@ -207,9 +245,14 @@ mod tests {
             "oom_reaper: reaped process 42 (java), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
             "eth0: link down",
         ];
-        let mut f = BlockFilter::default();
-        let kept: Vec<bool> = lines.iter().map(|l| f.keep(l)).collect();
-        assert_eq!(kept, [false, true, true, true, true, true, true, false]);
+        let mut f = LogFilter::default();
+        let mut out = Vec::new();
+        for l in lines {
+            f.push(l.as_bytes(), &mut out);
+        }
+        f.finish(&mut out);
+        let want: String = lines[1..7].iter().map(|l| format!("{l}\n")).collect();
+        assert_eq!(String::from_utf8(out).unwrap(), want);
         assert_eq!(f.blocks(), 1);
     }
 }

@@ -1,5 +1,11 @@
-//! The scanner behind [`super::parse_log`]: text → logical kernel lines (prefixes
-//! stripped, wraps repaired, noise from other programs dropped) → OOM blocks → events.
+//! The scanner behind [`super::parse_log`] and [`super::LogFilter`]: raw lines →
+//! records (one prefixed line and its continuation lines) → logical kernel lines
+//! (prefixes stripped, wraps repaired, noise from other programs dropped) → OOM blocks
+//! → events.
+//!
+//! The collector's filter runs this same scanner and keeps exactly the records whose
+//! lines change the parser's state, so a log and its filtered copy parse to the same
+//! events.
 //!
 //! Hand-written scanning only: every step is a bounded look at one line, so the whole
 //! parse is linear in the input and cannot panic on arbitrary text (all slicing is at
@@ -14,10 +20,17 @@ const EXCERPT_HEAD: usize = 300;
 const EXCERPT_MAX: usize = 400;
 /// Two kill lines for the same pid and comm closer than this are one kill.
 const DEDUP_SECS: f64 = 30.0;
+/// A block without a kill line stops taking lines after this many (a cut excerpt
+/// followed by unrelated text; a full global task table on a big node is long).
+pub(super) const MAX_BLOCK_LINES: usize = 5000;
+/// A hard-wrapped line is glued back up to this length.
+const MAX_GLUED: usize = 64 * 1024;
+/// Prefix pieces looked at before a line's message.
+const MAX_PIECES: usize = 8;
 
 /// One kernel line with what its prefixes said.
 #[derive(Debug, Clone, Default)]
-struct Line {
+pub(super) struct Line {
     text: String,
     uptime: Option<f64>,
     time: Option<Timestamp>,
@@ -34,84 +47,132 @@ enum Kind {
 }
 
 pub(super) fn parse(text: &str, opts: &ParseOptions) -> Vec<OomEvent> {
-    let lines = logical_lines(text, opts);
-    let mut p = Parser {
-        opts,
-        block: None,
-        events: Vec::new(),
-    };
-    for l in lines {
+    let mut asm = Assembler::default();
+    let mut p = Parser::new(opts.clone());
+    for raw in text.split('\n') {
+        if let Some(done) = asm.push(raw, opts) {
+            for l in done {
+                p.line(l);
+            }
+        }
+    }
+    for l in asm.finish() {
         p.line(l);
     }
     p.flush();
     dedup(p.events)
 }
 
-// ---------------------------------------------------------------- lines and prefixes
+// ---------------------------------------------------------------- records and lines
 
-fn logical_lines(text: &str, opts: &ParseOptions) -> Vec<Line> {
-    let mut out: Vec<Line> = Vec::new();
-    // Whether the previous raw line was a prefixed kernel line (or a continuation of
-    // one): only then is a bare line a continuation rather than a line of its own.
-    let mut prev_prefixed = false;
-    let mut prev_kmsg = false;
-    for raw in text.split('\n') {
+/// Groups raw lines into records: a prefixed kernel line (or a JSON record, or a bare
+/// line on its own) with the unprefixed lines that continue it. Whether a line starts
+/// a record depends only on the line itself and on whether the record before it was a
+/// prefixed kernel line, so dropping whole records and putting a blank line in their
+/// place leaves every other record as it was.
+#[derive(Debug, Default)]
+pub(super) struct Assembler {
+    cur: Vec<Line>,
+    /// The current record is a prefixed kernel line: a bare line continues it.
+    prefixed: bool,
+    kmsg: bool,
+}
+
+impl Assembler {
+    /// Feeds one raw line (without its `\n`); when it starts a new record, returns the
+    /// logical lines of the record it ends (possibly none).
+    pub(super) fn push(&mut self, raw: &str, opts: &ParseOptions) -> Option<Vec<Line>> {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if raw.trim().is_empty() {
-            prev_prefixed = false;
-            continue;
+            return Some(self.start(Vec::new(), false, false));
         }
         if raw.starts_with('{') {
             if let Some(lines) = journal_json(raw) {
+                let mut v = Vec::new();
                 for l in lines {
-                    push_split(&mut out, l);
+                    push_split(&mut v, l);
                 }
-                prev_prefixed = true;
-                prev_kmsg = false;
-                continue;
+                let prefixed = !v.is_empty();
+                return Some(self.start(v, prefixed, false));
             }
         }
         match classify_line(raw, opts) {
             Kind::Kernel(l) => {
-                prev_kmsg = l.uptime.is_some() && is_kmsg(raw).is_some();
-                push_split(&mut out, l);
-                prev_prefixed = true;
+                let kmsg = l.uptime.is_some() && is_kmsg(raw).is_some();
+                let mut v = Vec::new();
+                push_split(&mut v, l);
+                let prefixed = !v.is_empty();
+                Some(self.start(v, prefixed, kmsg))
             }
-            Kind::Foreign => {
-                prev_prefixed = false;
+            Kind::Foreign => Some(self.start(Vec::new(), false, false)),
+            Kind::Bare if self.prefixed => {
+                let (uptime, time) = self
+                    .cur
+                    .last()
+                    .map(|l| (l.uptime, l.time))
+                    .unwrap_or_default();
+                if raw.starts_with([' ', '\t']) {
+                    // kmsg dictionary lines (` SUBSYSTEM=...`) are metadata.
+                    if self.kmsg && is_dict_line(raw) {
+                        return None;
+                    }
+                    // journald/syslog render a multi-line printk as one record with
+                    // indented continuation lines: each is a line of its own.
+                    push_split(
+                        &mut self.cur,
+                        Line {
+                            text: raw.trim().to_string(),
+                            uptime,
+                            time,
+                        },
+                    );
+                } else if let Some(last) = self.cur.last_mut() {
+                    // A hard wrap from a mail client or paste: glue it back, even
+                    // mid-token (`/kubepo` + `ds/...`).
+                    if last.text.len() < MAX_GLUED {
+                        let add = raw.trim_end();
+                        let room = MAX_GLUED.saturating_sub(last.text.len());
+                        last.text.push_str(cut_at_char(add, room));
+                    }
+                }
+                None
             }
             Kind::Bare => {
-                if prev_prefixed && !out.is_empty() {
-                    let last_stamp = out.last().map(|l| (l.uptime, l.time)).unwrap_or_default();
-                    if raw.starts_with([' ', '\t']) {
-                        // kmsg dictionary lines (` SUBSYSTEM=...`) are metadata.
-                        if prev_kmsg && is_dict_line(raw) {
-                            continue;
-                        }
-                        // journald/syslog render a multi-line printk as one record with
-                        // indented continuation lines: each is a line of its own.
-                        push_split(
-                            &mut out,
-                            Line {
-                                text: raw.trim().to_string(),
-                                uptime: last_stamp.0,
-                                time: last_stamp.1,
-                            },
-                        );
-                    } else if let Some(last) = out.last_mut() {
-                        // A hard wrap from a mail client or paste: glue it back, even
-                        // mid-token (`/kubepo` + `ds/...`).
-                        if last.text.len() < 64 * 1024 {
-                            last.text.push_str(raw.trim_end());
-                        }
-                    }
-                } else {
-                    push_split(&mut out, strip_inner(raw, Line::default()));
-                }
+                let mut v = Vec::new();
+                push_split(
+                    &mut v,
+                    Line {
+                        text: raw.trim().to_string(),
+                        ..Line::default()
+                    },
+                );
+                Some(self.start(v, false, false))
             }
         }
     }
-    out
+
+    /// The logical lines of the last record.
+    pub(super) fn finish(&mut self) -> Vec<Line> {
+        self.start(Vec::new(), false, false)
+    }
+
+    fn start(&mut self, lines: Vec<Line>, prefixed: bool, kmsg: bool) -> Vec<Line> {
+        self.prefixed = prefixed;
+        self.kmsg = kmsg;
+        std::mem::replace(&mut self.cur, lines)
+    }
+}
+
+/// The longest head of `s` no longer than `max` bytes, cut at a char boundary.
+fn cut_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// rsyslog escapes the newlines of a multi-line record as `#012`.
@@ -154,14 +215,25 @@ fn is_dict_line(raw: &str) -> bool {
     }
 }
 
-/// Recognises the outer prefix of a raw line (syslog, ISO, kmsg, VMware, dmesg).
+/// Recognises the prefix of a raw line and whether it is a kernel line.
+///
+/// Two wrappers are recognised whole (kmsg records, VMware guest logs); every other
+/// prefix is read as a sequence of pieces, whatever their order: printk level or
+/// syslog priority `<6>`, uptime `[ 123.456]`, `dmesg -T` `[Thu Dec  7 00:05:14 2017]`,
+/// ISO times (dot or comma decimals, any offset), syslog `Mon DD HH:MM:SS[.frac]`, an
+/// epoch (only followed by another piece), a host (only before an ident or a bracket),
+/// and the ident `kernel:` (`kernel[0]:`). Another program's ident after a time makes
+/// the line foreign. What follows the last piece is the message.
 fn classify_line(raw: &str, opts: &ParseOptions) -> Kind {
     let mut line = Line::default();
     // VMware guest log: `2023-...Z In(05) vcpu-5 - Guest: <6>[...] text`.
-    if let Some(at) = raw.find(" - Guest: ") {
-        if raw.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+    if raw.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        if let Some(at) = cut_at_char(raw, 120).find(" - Guest: ") {
             line.time = raw.split(' ').next().and_then(iso_time);
-            return Kind::Kernel(strip_inner(&raw[at + 10..], line));
+            return match scan_prefix(&raw[at + 10..], line, opts) {
+                Scan::Kernel(l) | Scan::Bare(l) => Kind::Kernel(l),
+                Scan::Foreign => Kind::Foreign,
+            };
         }
     }
     if let Some((usec, rest)) = is_kmsg(raw) {
@@ -170,95 +242,279 @@ fn classify_line(raw: &str, opts: &ParseOptions) -> Kind {
             b.checked_add(jiff::SignedDuration::from_micros(usec as i64))
                 .ok()
         });
-        return Kind::Kernel(strip_inner(rest, line));
+        return match scan_prefix(rest, line, opts) {
+            Scan::Kernel(l) | Scan::Bare(l) => Kind::Kernel(l),
+            Scan::Foreign => Kind::Foreign,
+        };
     }
-    // ISO timestamp then `host ident: ` (journalctl -o short-iso[-precise], rsyslog).
-    let first = raw.split(' ').next().unwrap_or("");
-    if first.len() >= 19 && first.as_bytes()[4] == b'-' && first.as_bytes()[10] == b'T' {
-        if let Some(t) = iso_time(first) {
-            line.time = Some(t);
-            return after_host(&raw[first.len()..], line);
-        }
+    // An indented line is a continuation, whatever it holds.
+    if raw.starts_with([' ', '\t']) {
+        return Kind::Bare;
     }
-    // Syslog `Mon DD HH:MM:SS[.frac] host ident: `.
-    if let Some((t, rest)) = syslog_time(raw, opts.year) {
-        line.time = t;
-        return after_host(rest, line);
-    }
-    let stripped = strip_inner(raw, line);
-    if stripped.uptime.is_some() || stripped.time.is_some() {
-        Kind::Kernel(stripped)
-    } else {
-        Kind::Bare
+    match scan_prefix(raw, line, opts) {
+        Scan::Kernel(l) => Kind::Kernel(l),
+        Scan::Foreign => Kind::Foreign,
+        Scan::Bare(_) => Kind::Bare,
     }
 }
 
-/// After a syslog/ISO timestamp: ` host ident[pid]: message`; kernel lines only.
-fn after_host(rest: &str, line: Line) -> Kind {
-    let rest = rest.trim_start();
-    let Some(sp) = rest.find(' ') else {
-        return Kind::Foreign;
-    };
-    let after = &rest[sp + 1..];
-    let Some(colon) = after.find(": ") else {
-        return Kind::Foreign;
-    };
-    let ident = &after[..colon];
-    if ident == "kernel" || ident.starts_with("kernel[") {
-        let msg = &after[colon + 2..];
-        // An indented journald continuation keeps its meaning; a single leading space
-        // (call trace `  ? foo`) is just the printed text.
-        Kind::Kernel(strip_inner(msg, line))
-    } else {
-        Kind::Foreign
-    }
+/// Outcome of [`scan_prefix`].
+enum Scan {
+    /// At least one prefix piece: a kernel line.
+    Kernel(Line),
+    /// Another program's line.
+    Foreign,
+    /// No piece: the text as it is.
+    Bare(Line),
 }
 
-/// Inner prefixes: printk level `<6>`, dmesg `[ 123.456]`, `dmesg -T` `[Thu Dec  7
-/// 00:05:14 2017]`, in any combination.
-fn strip_inner(msg: &str, mut line: Line) -> Line {
-    let mut s = msg;
-    for _ in 0..3 {
-        if let Some(rest) = s.strip_prefix('<') {
-            if let Some(end) = rest.find('>') {
-                if end > 0 && end <= 3 && rest[..end].bytes().all(|b| b.is_ascii_digit()) {
-                    s = &rest[end + 1..];
-                    continue;
+/// One piece of a line prefix.
+enum Piece {
+    /// `<6>`.
+    Level,
+    Uptime(f64),
+    /// A wall time (None: a syslog time without a known year); `ident` says whether an
+    /// ident (after an optional host) is expected next.
+    Time { time: Option<Timestamp>, ident: bool },
+    /// `kernel:` / `kernel[0]:`.
+    KernelIdent,
+}
+
+/// Reads the prefix pieces of `s` (see [`classify_line`]).
+fn scan_prefix(s: &str, mut line: Line, opts: &ParseOptions) -> Scan {
+    let mut rest = s;
+    let mut pieces = 0;
+    let mut ident_expected = false;
+    let mut ident_seen = false;
+    let mut time_seen = false;
+    while pieces < MAX_PIECES {
+        if let Some((p, after)) = piece(rest, opts) {
+            match p {
+                Piece::Level => {}
+                Piece::Uptime(u) => line.uptime = Some(u),
+                Piece::Time { time, ident } => {
+                    if !time_seen {
+                        line.time = line.time.or(time);
+                    }
+                    time_seen = true;
+                    ident_expected = ident && !ident_seen;
+                }
+                Piece::KernelIdent => {
+                    if ident_seen {
+                        break;
+                    }
+                    ident_seen = true;
+                    ident_expected = false;
                 }
             }
+            pieces += 1;
+            rest = after;
+            continue;
         }
-        if let Some(rest) = s.strip_prefix('[') {
-            if let Some(end) = rest.find(']') {
-                let inner = &rest[..end];
-                let trimmed = inner.trim();
-                if !trimmed.is_empty()
-                    && trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-                    && trimmed.contains('.')
-                {
-                    line.uptime = trimmed.parse().ok();
-                    s = rest[end + 1..]
-                        .strip_prefix(' ')
-                        .unwrap_or(&rest[end + 1..]);
-                    continue;
-                }
-                if let Some(t) = dmesg_t(inner) {
+        // Weak pieces: taken only when what follows shows they are prefix.
+        let (tok, after) = token(rest);
+        if tok.is_empty() {
+            break;
+        }
+        if pieces == 0 {
+            if let Some(t) = epoch(tok) {
+                let (next, after2) = token(after);
+                let host_then_piece = is_host(next)
+                    && (ident_kind(token(after2).0).is_some() || starts_bracket(after2, opts));
+                let ident_next = ident_kind(next).is_some();
+                if host_then_piece || ident_next || starts_bracket(after, opts) {
                     line.time = Some(t);
-                    s = rest[end + 1..]
-                        .strip_prefix(' ')
-                        .unwrap_or(&rest[end + 1..]);
+                    time_seen = true;
+                    ident_expected = ident_next
+                        || (is_host(next) && ident_kind(token(after2).0).is_some());
+                    pieces += 1;
+                    rest = after;
                     continue;
                 }
+                break;
+            }
+        }
+        if !ident_seen && time_seen && ident_expected {
+            // `Mon DD HH:MM:SS ident: ` without a host.
+            if ident_kind(tok) == Some(false) {
+                return Scan::Foreign;
+            }
+            if is_host(tok) {
+                let (next, _) = token(after);
+                match ident_kind(next) {
+                    Some(false) => return Scan::Foreign,
+                    Some(true) => {
+                        pieces += 1;
+                        rest = after;
+                        continue;
+                    }
+                    None if starts_bracket(after, opts) => {
+                        pieces += 1;
+                        rest = after;
+                        continue;
+                    }
+                    None => {}
+                }
+            }
+        } else if !ident_seen && (time_seen || line.uptime.is_some()) && is_host(tok) {
+            // A host before an uptime (rsyslog templates) or before `kernel:`
+            // (journald `-o short-monotonic`); never a reason to call a line foreign.
+            if ident_kind(token(after).0) == Some(true) || starts_bracket(after, opts) {
+                pieces += 1;
+                rest = after;
+                continue;
             }
         }
         break;
     }
-    line.text = s.trim_end().to_string();
-    line
+    line.text = rest.trim().to_string();
+    if pieces == 0 {
+        Scan::Bare(line)
+    } else {
+        Scan::Kernel(line)
+    }
+}
+
+/// The first space-separated token of `s` (spaces before it skipped) and what follows.
+fn token(s: &str) -> (&str, &str) {
+    let s = s.trim_start_matches(' ');
+    match s.find(' ') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
+    }
+}
+
+fn starts_bracket(s: &str, opts: &ParseOptions) -> bool {
+    let s = s.trim_start_matches(' ');
+    s.starts_with('[') && matches!(piece(s, opts), Some((Piece::Uptime(_) | Piece::Time { .. }, _)))
+}
+
+/// A host name: letters, digits, `-`, `.`, `_`.
+fn is_host(tok: &str) -> bool {
+    !tok.is_empty()
+        && tok.len() <= 253
+        && tok
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
+/// `name:` or `name[pid]:` with a plausible program name.
+fn is_ident_shaped(tok: &str) -> bool {
+    let Some(name) = tok.strip_suffix(':') else {
+        return false;
+    };
+    let name = match name.strip_suffix(']') {
+        Some(n) => match n.rfind('[') {
+            Some(o) if n[o + 1..].bytes().all(|b| b.is_ascii_digit()) => &n[..o],
+            _ => return false,
+        },
+        None => name,
+    };
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/' | b'@' | b'(' | b')'))
+}
+
+/// Some(true) for `kernel:`/`kernel[0]:`, Some(false) for another program's `name:` or
+/// `name[pid]:`, None when not an ident.
+fn ident_kind(tok: &str) -> Option<bool> {
+    if !is_ident_shaped(tok) {
+        return None;
+    }
+    Some(tok == "kernel:" || tok.starts_with("kernel["))
+}
+
+/// A piece recognised by its own shape, and the text after it.
+fn piece<'a>(s: &'a str, opts: &ParseOptions) -> Option<(Piece, &'a str)> {
+    let s = s.trim_start_matches(' ');
+    let b = s.as_bytes();
+    match b.first()? {
+        b'<' => {
+            let end = cut_at_char(s, 8).find('>')?;
+            let inner = &s[1..end];
+            (end > 1 && end <= 4 && inner.bytes().all(|c| c.is_ascii_digit()))
+                .then(|| (Piece::Level, &s[end + 1..]))
+        }
+        b'[' => {
+            let end = cut_at_char(s, 48).find(']')?;
+            let inner = &s[1..end];
+            let trimmed = inner.trim();
+            let after = &s[end + 1..];
+            if !trimmed.is_empty()
+                && trimmed.len() <= 24
+                && trimmed.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+                && trimmed.contains('.')
+            {
+                return Some((Piece::Uptime(trimmed.parse().ok()?), after));
+            }
+            let t = dmesg_t(inner)?;
+            Some((
+                Piece::Time {
+                    time: Some(t),
+                    ident: false,
+                },
+                after,
+            ))
+        }
+        b'k' => {
+            let (tok, after) = token(s);
+            (ident_kind(tok) == Some(true)).then_some((Piece::KernelIdent, after))
+        }
+        c if c.is_ascii_digit() => {
+            let (tok, after) = token(s);
+            if tok.len() >= 19 && b.get(4) == Some(&b'-') && b.get(10) == Some(&b'T') {
+                let t = iso_time(tok)?;
+                // dmesg's iso format (comma decimals) has no host or ident after it.
+                let ident = !tok.contains(',');
+                return Some((Piece::Time { time: Some(t), ident }, after));
+            }
+            None
+        }
+        _ => {
+            let (time, after) = syslog_time(s, opts.year)?;
+            Some((Piece::Time { time, ident: true }, after))
+        }
+    }
+}
+
+/// A Unix time in seconds (2000 to 2100), with optional decimals.
+fn epoch(tok: &str) -> Option<Timestamp> {
+    let (secs, frac) = tok.split_once('.').unwrap_or((tok, ""));
+    if secs.len() != 10
+        || !secs.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 9
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let s: i64 = secs.parse().ok()?;
+    if !(946_684_800..4_102_444_800).contains(&s) {
+        return None;
+    }
+    let ns: i32 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i32>().ok()? * 10i32.pow(9 - frac.len() as u32)
+    };
+    Timestamp::new(s, ns).ok()
+}
+
+/// Inner prefixes of a journald record's message: printk level, uptime, `dmesg -T`.
+fn strip_inner(msg: &str, line: Line) -> Line {
+    match scan_prefix(msg, line, &ParseOptions::default()) {
+        Scan::Kernel(l) | Scan::Bare(l) => l,
+        Scan::Foreign => Line {
+            text: msg.trim().to_string(),
+            ..Line::default()
+        },
+    }
 }
 
 /// `prio,seq,usec,flags[,...];text` → (usec, text).
 fn is_kmsg(raw: &str) -> Option<(u64, &str)> {
-    let semi = raw.find(';')?;
+    let semi = raw.get(..raw.len().min(128))?.find(';')?;
     let head = &raw[..semi];
     let mut f = head.split(',');
     let prio = f.next()?;
@@ -284,7 +540,7 @@ fn utc(y: i16, mo: i8, d: i8, hms: &str) -> Option<Timestamp> {
     let h: i8 = it.next()?.parse().ok()?;
     let mi: i8 = it.next()?.parse().ok()?;
     let sec = it.next()?;
-    let (s, frac) = sec.split_once('.').unwrap_or((sec, ""));
+    let (s, frac) = sec.split_once(['.', ',']).unwrap_or((sec, ""));
     let s: i8 = s.parse().ok()?;
     let mut ns: i32 = 0;
     if !frac.is_empty() {
@@ -313,20 +569,24 @@ fn dmesg_t(inner: &str) -> Option<Timestamp> {
 /// `Dec  7 00:05:14[.frac] rest` → (time when a year is known, rest).
 fn syslog_time(raw: &str, year: Option<i16>) -> Option<(Option<Timestamp>, &str)> {
     let mo = month(raw.get(..3)?)?;
-    let rest = raw.get(3..)?.strip_prefix(' ')?.trim_start();
+    let rest = raw.get(3..)?.strip_prefix(' ')?.trim_start_matches(' ');
     let sp = rest.find(' ')?;
     let d: i8 = rest[..sp].parse().ok()?;
     let rest = &rest[sp + 1..];
-    let sp = rest.find(' ')?;
+    let sp = rest.find(' ').unwrap_or(rest.len());
     let hms = &rest[..sp];
-    if hms.len() < 8 || hms.as_bytes()[2] != b':' {
+    if hms.len() < 8 || hms.as_bytes()[2] != b':' || hms.as_bytes()[5] != b':' {
         return None;
     }
     Some((year.and_then(|y| utc(y, mo, d, hms)), &rest[sp..]))
 }
 
-/// ISO 8601 with offset (`Z`, `+00:00`, `+0000`).
+/// ISO 8601 with offset (`Z`, `+00:00`, `+0000`), dot or comma decimals.
 fn iso_time(tok: &str) -> Option<Timestamp> {
+    if tok.len() > 64 {
+        return None;
+    }
+    let tok = tok.replace(',', ".");
     if let Ok(t) = tok.parse::<Timestamp>() {
         return Some(t);
     }
@@ -398,6 +658,9 @@ struct Kill {
     time: Option<Timestamp>,
     /// Only a `Kill process … or sacrifice child` line: the victim may be a child.
     tentative: bool,
+    /// Only an `oom_reaper: reaped process` line (a cut or rate-limited excerpt): the
+    /// victim, without its sizes; a `Killed process` line replaces it.
+    reaped: bool,
     /// Member of a `memory.oom.group` kill: its own cgroup.
     group_memcg: Option<String>,
 }
@@ -428,6 +691,8 @@ struct Block {
     /// Column index of oom_score_adj in the task table (from its header) and row count.
     adj_col: Option<usize>,
     adj: Vec<(u32, i64)>,
+    /// Lines taken since the block started (bounded by [`MAX_BLOCK_LINES`]).
+    seen: usize,
     uptime: Option<f64>,
     time: Option<Timestamp>,
 }
@@ -440,13 +705,32 @@ impl Block {
     }
 }
 
-struct Parser<'a> {
-    opts: &'a ParseOptions,
+/// Pids of recent kills remembered, so a late `oom_reaper` line is not taken for a
+/// new victim.
+const RECENT_KILLS: usize = 64;
+
+/// The block state machine. Its state depends only on the lines it was given that it
+/// reported as taken: a line [`Parser::line`] returns false for changed nothing.
+pub(super) struct Parser {
+    opts: ParseOptions,
     block: Option<Block>,
-    events: Vec<OomEvent>,
+    pub(super) events: Vec<OomEvent>,
+    recent: std::collections::VecDeque<u32>,
+    /// Blocks that gave at least one event.
+    pub(super) blocks: u64,
 }
 
-impl Parser<'_> {
+impl Parser {
+    pub(super) fn new(opts: ParseOptions) -> Self {
+        Parser {
+            opts,
+            block: None,
+            events: Vec::new(),
+            recent: std::collections::VecDeque::new(),
+            blocks: 0,
+        }
+    }
+
     fn start(&mut self, l: &Line) -> &mut Block {
         self.flush();
         self.block.insert(Block {
@@ -456,13 +740,15 @@ impl Parser<'_> {
         })
     }
 
-    fn line(&mut self, l: Line) {
+    /// Takes one logical kernel line; false when the line changed nothing (not part
+    /// of any OOM report), so leaving it out of the input gives the same events.
+    pub(super) fn line(&mut self, l: Line) -> bool {
         let t = l.text.as_str();
         if let Some(at) = t.find(" invoked oom-killer") {
             let b = self.start(&l);
             b.invoker = Some(t[..at].trim().to_string());
             b.keep(t, true);
-            return;
+            return true;
         }
         if let Some(rest) = find_after(t, "oom-kill:") {
             let kv = oom_kill_fields(rest);
@@ -488,7 +774,7 @@ impl Parser<'_> {
                 b.global = true;
             }
             b.keep(t, true);
-            return;
+            return true;
         }
         if let Some(rest) = find_after(t, "Task in ") {
             const LIMIT_OF: &str = " killed as a result of limit of ";
@@ -504,7 +790,7 @@ impl Parser<'_> {
                 b.task_memcg = Some(rest[..k].trim().to_string());
                 b.oom_memcg = Some(rest[k + LIMIT_OF.len()..].trim().to_string());
                 b.keep(t, true);
-                return;
+                return true;
             }
         }
         if let Some(rest) = find_after(t, "Tasks in ") {
@@ -516,14 +802,17 @@ impl Parser<'_> {
                 b.scoped = true;
                 b.group = Some(rest[..k].trim().to_string());
                 b.keep(t, true);
-                return;
+                return true;
             }
         }
         if let Some(k) = kill_line(t, &l) {
             let global_line = t.contains("Out of memory: Kill") && !t.contains("Memory cgroup");
             let memcg_line = t.contains("Memory cgroup out of memory");
             self.kill(k, &l, global_line, memcg_line);
-            return;
+            return true;
+        }
+        if let Some(rest) = find_after(t, "oom_reaper: reaped process ") {
+            return self.reaped(rest, &l);
         }
         // An excerpt may start after the header: the counters and stats of an OOM
         // report open a block of their own.
@@ -533,16 +822,13 @@ impl Parser<'_> {
             self.start(&l);
         }
         let Some(b) = self.block.as_mut() else {
-            return;
+            return false;
         };
-        if t.starts_with("oom_reaper:") {
-            b.keep(t, true);
-            return;
-        }
-        if b.killed {
+        if b.killed || b.seen >= MAX_BLOCK_LINES {
             // Lines after the kill that are not about it are someone else's.
-            return;
+            return false;
         }
+        b.seen += 1;
         if b.usage.is_none() {
             if let Some(rest) = t.strip_prefix("memory: usage ") {
                 b.usage = kb_value(rest);
@@ -557,6 +843,42 @@ impl Parser<'_> {
         }
         task_row(b, t);
         b.keep(t, false);
+        true
+    }
+
+    /// `oom_reaper: reaped process PID (comm), now ...`: the victim of a block that
+    /// printed none (a cut or rate-limited excerpt), unless it reaps a kill already seen.
+    fn reaped(&mut self, rest: &str, l: &Line) -> bool {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let Ok(pid) = rest[..digits].parse::<u32>() else {
+            return false;
+        };
+        let known = self.recent.contains(&pid)
+            || self
+                .block
+                .as_ref()
+                .is_some_and(|b| b.kills.iter().any(|o| !o.tentative && o.pid == Some(pid)));
+        if known {
+            if let Some(b) = self.block.as_mut() {
+                b.keep(&l.text, true);
+            }
+            return true;
+        }
+        let after = rest[digits..].trim_start();
+        let comm = after.strip_prefix('(').map(|open| {
+            let stop = open.find("), now ").or_else(|| open.rfind(')'));
+            open[..stop.unwrap_or(open.len())].to_string()
+        });
+        let k = Kill {
+            pid: Some(pid),
+            comm,
+            uptime: l.uptime,
+            time: l.time,
+            reaped: true,
+            ..Kill::default()
+        };
+        self.kill(k, l, false, false);
+        true
     }
 
     fn kill(&mut self, mut k: Kill, l: &Line, global_line: bool, memcg_line: bool) {
@@ -566,7 +888,7 @@ impl Parser<'_> {
                 let dup = b
                     .kills
                     .iter()
-                    .any(|o| !o.tentative && o.pid == k.pid && o.comm == k.comm);
+                    .any(|o| !o.tentative && !o.reaped && o.pid == k.pid && o.comm == k.comm);
                 let oom_kill_pid_mismatch = matches!(b.task, Some((_, Some(p))) if Some(p) != k.pid)
                     && b.kills.is_empty()
                     && b.group.is_none();
@@ -582,12 +904,28 @@ impl Parser<'_> {
             }
         };
         if !reuse {
-            self.start(l);
+            let b = self.start(l);
+            // Nothing but the reaper's line: where the limit was is unknown.
+            b.memcg_hint |= k.reaped;
         }
         let b = self.block.as_mut().expect("started");
         b.keep(&l.text, true);
         b.global |= global_line;
         b.memcg_hint |= memcg_line;
+        if k.comm.is_none() {
+            // 2.6.32's `Killed process N, UID U, (comm)` variants can lose the name the
+            // `Kill process N (comm)` line gave.
+            k.comm = b
+                .kills
+                .iter()
+                .find(|o| o.pid == k.pid && o.comm.is_some())
+                .and_then(|o| o.comm.clone());
+        }
+        if k.reaped {
+            b.kills.retain(|o| !o.tentative);
+            b.kills.push(k);
+            return;
+        }
         if k.tentative {
             if !b.kills.iter().any(|o| o.pid == k.pid) {
                 b.kills.push(k);
@@ -597,12 +935,12 @@ impl Parser<'_> {
         b.killed = true;
         if b.kills
             .iter()
-            .any(|o| !o.tentative && o.pid == k.pid && o.comm == k.comm)
+            .any(|o| !o.tentative && !o.reaped && o.pid == k.pid && o.comm == k.comm)
         {
             return;
         }
         // The kernel's choice (`Kill process`) is replaced by who actually died.
-        b.kills.retain(|o| !o.tentative);
+        b.kills.retain(|o| !o.tentative && !o.reaped);
         if b.kills.iter().any(|o| o.group_memcg.is_some())
             || (b.group.is_some() && !b.kills.is_empty())
         {
@@ -611,7 +949,7 @@ impl Parser<'_> {
         b.kills.push(k);
     }
 
-    fn flush(&mut self) {
+    pub(super) fn flush(&mut self) {
         let Some(mut b) = self.block.take() else {
             return;
         };
@@ -629,7 +967,14 @@ impl Parser<'_> {
             });
         }
         let constraint = b.constraint.clone();
+        self.blocks += 1;
         for k in &b.kills {
+            if let Some(pid) = k.pid {
+                if self.recent.len() == RECENT_KILLS {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(pid);
+            }
             let task_memcg = k
                 .group_memcg
                 .clone()
@@ -797,7 +1142,12 @@ fn kill_line(t: &str, l: &Line) -> Option<Kill> {
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let pid: u32 = rest[..digits].parse().ok()?;
-    let after = rest[digits..].trim_start();
+    let mut after = rest[digits..].trim_start();
+    // 2.6.32 (RHEL 6): `Killed process 40738, UID 27, (mysqld) total-vm:...`.
+    if let Some(u) = after.strip_prefix(", UID ") {
+        let d = u.bytes().take_while(u8::is_ascii_digit).count();
+        after = u[d..].trim_start_matches(',').trim_start();
+    }
     let mut k = Kill {
         pid: Some(pid),
         uptime: l.uptime,
