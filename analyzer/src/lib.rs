@@ -246,8 +246,13 @@ pub fn exit_status_of(inputs: &[InputReport]) -> u8 {
 pub const MAX_LOG_BYTES: u64 = 512 << 20;
 
 /// OOM kills in a kernel log of any form read from `reader` (named `name`), as events
-/// stamped with `name` as their source, plus an input report.
-pub fn ooms_in_log(mut reader: impl Read, name: &str) -> (Vec<OomEvent>, InputReport) {
+/// stamped with `name` as their source, plus an input report; `year` dates syslog
+/// times that carry none.
+pub fn ooms_in_log(
+    mut reader: impl Read,
+    name: &str,
+    year: Option<i16>,
+) -> (Vec<OomEvent>, InputReport) {
     let mut report = InputReport {
         path: name.to_string(),
         kind: "log".to_string(),
@@ -269,6 +274,7 @@ pub fn ooms_in_log(mut reader: impl Read, name: &str) -> (Vec<OomEvent>, InputRe
     let text = load::into_text(buf, name, "", &mut report.problems);
     let opts = oom::ParseOptions {
         source: Some(name.to_string()),
+        year,
         ..oom::ParseOptions::default()
     };
     let events = oom::parse_log(&text, &opts);

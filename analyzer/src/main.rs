@@ -62,6 +62,10 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OomFormat::Text)]
         format: OomFormat,
+        /// Year of syslog times that carry none (`Jan  5 15:19:27`); default: the year
+        /// the file was last modified (the current year for standard input).
+        #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i16).range(1970..=9999))]
+        year: Option<i16>,
     },
 }
 
@@ -151,15 +155,31 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(code)
         }
-        Command::Ooms { files, format } => {
+        Command::Ooms {
+            files,
+            format,
+            year,
+        } => {
             let mut events = Vec::new();
             let mut reports = Vec::new();
+            let mut years: Vec<(String, i16)> = Vec::new();
             for f in &files {
                 let (ev, rep) = if f.as_os_str() == "-" {
-                    ooms_in_log(io::stdin().lock(), "-")
+                    let y = year.unwrap_or_else(|| year_of(jiff::Timestamp::now()));
+                    years.push(("-".into(), y));
+                    ooms_in_log(io::stdin().lock(), "-", Some(y))
                 } else {
                     match std::fs::File::open(f) {
-                        Ok(file) => ooms_in_log(file, &f.display().to_string()),
+                        Ok(file) => {
+                            let y = year.or_else(|| {
+                                let m = file.metadata().ok()?.modified().ok()?;
+                                jiff::Timestamp::try_from(m).ok().map(year_of)
+                            });
+                            if let Some(y) = y {
+                                years.push((f.display().to_string(), y));
+                            }
+                            ooms_in_log(file, &f.display().to_string(), y)
+                        }
                         Err(e) => {
                             eprintln!("podmem-analyzer: {}: cannot open: {e}", f.display());
                             continue;
@@ -176,6 +196,11 @@ fn run(cli: Cli) -> Result<u8> {
             if reports.len() < files.len() && code == 0 {
                 code = 1;
             }
+            // Said where it is read (stderr for JSON, which stays a plain list).
+            let said = year_note(year.is_some(), &years);
+            if format == OomFormat::Json && !years.is_empty() {
+                eprint!("podmem-analyzer: {said}");
+            }
             write_output(Path::new("-"), |w| match format {
                 OomFormat::Json => {
                     serde_json::to_writer_pretty(&mut *w, &events)?;
@@ -183,12 +208,43 @@ fn run(cli: Cli) -> Result<u8> {
                     Ok(())
                 }
                 OomFormat::Text => {
-                    Ok(w.write_all(podmem_reports::text::render_oom_events(&events).as_bytes())?)
+                    w.write_all(podmem_reports::text::render_oom_events(&events).as_bytes())?;
+                    if !years.is_empty() {
+                        w.write_all(b"\n")?;
+                        w.write_all(said.as_bytes())?;
+                    }
+                    Ok(())
                 }
             })?;
             Ok(code)
         }
     }
+}
+
+/// The line saying which year dates syslog times that carry none.
+fn year_note(given: bool, years: &[(String, i16)]) -> String {
+    let how = if given {
+        "--year"
+    } else {
+        "the file's modification time; --year to change"
+    };
+    match years {
+        [(_, y), rest @ ..] if rest.iter().all(|(_, r)| r == y) => {
+            format!("Syslog times without a year are taken in {y} ({how}).\n")
+        }
+        _ => {
+            let each: Vec<String> = years.iter().map(|(f, y)| format!("{f}: {y}")).collect();
+            format!(
+                "Syslog times without a year are taken in ({how}): {}.\n",
+                each.join(", ")
+            )
+        }
+    }
+}
+
+/// The UTC year of `t`.
+fn year_of(t: jiff::Timestamp) -> i16 {
+    t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year()
 }
 
 /// The report with the real names of `--names`, saying how many were put back.

@@ -1,5 +1,5 @@
-//! Kernel OOM reports from the journal, `/dev/kmsg` or a syslog file, kept as OOM blocks
-//! only (schema's `BlockFilter`), with a continuation point so consecutive snapshots
+//! Kernel OOM reports from the journal, `/dev/kmsg` or a syslog file, kept as the lines
+//! the OOM parser needs only (schema's `LogFilter`, which runs that parser), with a continuation point so consecutive snapshots
 //! neither lose nor repeat a line: kmsg sequence number (same boot), journal cursor,
 //! or byte offset of the file. Also, from the journal, kubelet and container-runtime
 //! lines about OOM kills, evictions and restarts.
@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use podmem_schema::oom::BlockFilter;
+use podmem_schema::oom::LogFilter;
 use podmem_schema::snapshot::KernelLogInfo;
 
 use crate::budget::Budget;
@@ -35,6 +35,42 @@ const FILE_WINDOW: u64 = 32 << 20;
 const KEEP_CAP: usize = 8 << 20;
 /// Most node-event lines kept.
 const NODE_EVENT_LINES: usize = 10_000;
+
+/// What the filter keeps, up to [`KEEP_CAP`]: past it nothing more is kept (a record
+/// left out mid-way would change how the next one reads).
+#[derive(Debug, Default)]
+struct Kept {
+    filter: LogFilter,
+    bytes: Vec<u8>,
+    scratch: Vec<u8>,
+    full: bool,
+}
+
+impl Kept {
+    fn line(&mut self, raw: &[u8]) {
+        self.scratch.clear();
+        self.filter.push(raw, &mut self.scratch);
+        self.take();
+    }
+
+    fn finish(mut self) -> (Vec<u8>, u64) {
+        self.scratch.clear();
+        self.filter.finish(&mut self.scratch);
+        self.take();
+        (self.bytes, self.filter.blocks())
+    }
+
+    fn take(&mut self) {
+        if self.full || self.scratch.is_empty() {
+            return;
+        }
+        if self.bytes.len() + self.scratch.len() > KEEP_CAP {
+            self.full = true;
+            return;
+        }
+        self.bytes.extend_from_slice(&self.scratch);
+    }
+}
 
 /// `--kernel-log`.
 #[derive(Debug, Clone, PartialEq)]
@@ -259,8 +295,7 @@ fn kmsg(req: &KernelLogRequest<'_>, path: &Path, budget: &Budget) -> KernelCaptu
     // Each read() returns one whole record; a buffer under the record size fails with
     // EINVAL, so keep it well above the kernel's 8 KiB record limit.
     let mut buf = vec![0u8; 16 << 10];
-    let mut filter = BlockFilter::default();
-    let mut kept = Vec::new();
+    let mut kept = Kept::default();
     let (mut read, mut lost) = (0u64, 0u64);
     let mut last: Option<u64> = None;
     let mut problem = None;
@@ -294,7 +329,7 @@ fn kmsg(req: &KernelLogRequest<'_>, path: &Path, budget: &Budget) -> KernelCaptu
             break;
         }
         let rec = &buf[..n as usize];
-        let Some((seq, usec, text)) = kmsg_header(rec) else {
+        let Some((seq, usec, _)) = kmsg_header(rec) else {
             continue;
         };
         if cont.is_some_and(|c| seq < c) || since_usec.is_some_and(|s| usec < s) {
@@ -308,13 +343,11 @@ fn kmsg(req: &KernelLogRequest<'_>, path: &Path, budget: &Budget) -> KernelCaptu
         }
         last = Some(seq);
         read += 1;
-        if filter.keep(&String::from_utf8_lossy(text)) && kept.len() < KEEP_CAP {
-            kept.extend_from_slice(rec);
-            if !rec.ends_with(b"\n") {
-                kept.push(b'\n');
-            }
+        for l in rec.split_inclusive(|&b| b == b'\n') {
+            kept.line(l);
         }
     }
+    let (kept, oom_blocks) = kept.finish();
     let next = last.map(|l| l + 1).or(cont);
     KernelCapture {
         info: Some(KernelLogInfo {
@@ -324,7 +357,7 @@ fn kmsg(req: &KernelLogRequest<'_>, path: &Path, budget: &Budget) -> KernelCaptu
             next: next.map(|n| n.to_string()),
             boot_id: req.boot_id.map(str::to_string),
             records_read: read,
-            oom_blocks: filter.blocks(),
+            oom_blocks,
             lost,
         }),
         origin,
@@ -447,8 +480,7 @@ fn journal(req: &KernelLogRequest<'_>, paths: &HostPaths, budget: &Budget) -> Ke
         }
         _ => {}
     }
-    let mut filter = BlockFilter::default();
-    let mut kept = Vec::new();
+    let mut kept = Kept::default();
     let mut read = 0u64;
     let mut cursor = None;
     let timeout = budget.remaining().max(Duration::from_secs(1));
@@ -458,11 +490,9 @@ fn journal(req: &KernelLogRequest<'_>, paths: &HostPaths, budget: &Budget) -> Ke
             return;
         }
         read += 1;
-        if filter.keep(l) && kept.len() < KEEP_CAP {
-            kept.extend_from_slice(l.as_bytes());
-            kept.push(b'\n');
-        }
+        kept.line(l.as_bytes());
     });
+    let (kept, oom_blocks) = kept.finish();
     let problem = r.err();
     let ok = problem.is_none();
     KernelCapture {
@@ -479,7 +509,7 @@ fn journal(req: &KernelLogRequest<'_>, paths: &HostPaths, budget: &Budget) -> Ke
             },
             boot_id: req.boot_id.map(str::to_string),
             records_read: read,
-            oom_blocks: filter.blocks(),
+            oom_blocks,
             lost: 0,
         }),
         origin,
@@ -538,8 +568,7 @@ fn file(req: &KernelLogRequest<'_>, path: &Path) -> KernelCapture {
     }
     // Streamed line by line: memory stays bounded by what is kept, whatever the size.
     let mut reader = BufReader::with_capacity(64 << 10, f.take(len - start));
-    let mut filter = BlockFilter::default();
-    let mut kept = Vec::new();
+    let mut kept = Kept::default();
     let mut read = 0u64;
     let mut whole = 0u64;
     let mut line = Vec::new();
@@ -552,13 +581,12 @@ fn file(req: &KernelLogRequest<'_>, path: &Path) -> KernelCapture {
             Ok(n) => {
                 whole += n as u64;
                 read += 1;
-                if filter.keep(&String::from_utf8_lossy(&line)) && kept.len() < KEEP_CAP {
-                    kept.extend_from_slice(&line);
-                }
+                kept.line(&line);
             }
             Err(e) => return fail(format!("{}: {e}", path.display())),
         }
     }
+    let (kept, oom_blocks) = kept.finish();
     KernelCapture {
         info: Some(KernelLogInfo {
             source: "file".into(),
@@ -567,7 +595,7 @@ fn file(req: &KernelLogRequest<'_>, path: &Path) -> KernelCapture {
             next: Some((start + whole).to_string()),
             boot_id: req.boot_id.map(str::to_string),
             records_read: read,
-            oom_blocks: filter.blocks(),
+            oom_blocks,
             lost: 0,
         }),
         origin,

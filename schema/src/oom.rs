@@ -226,7 +226,31 @@ pub fn classify(
             container_id = id.container_id;
         }
     }
+    if container_id.is_none() && pod_uid.is_none() {
+        container_id = [task.as_deref(), oom.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(docker_container_id);
+    }
     (scope, pod_uid, container_id)
+}
+
+/// The container id of a plain docker memcg outside any pod (docker hosts, and
+/// Kubernetes before 1.6 with the cgroupfs driver): `/docker/<64 hex>` or systemd's
+/// `/system.slice/docker-<64 hex>.scope`, the last such component.
+fn docker_container_id(path: &str) -> Option<String> {
+    let is_id = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    comps.iter().enumerate().rev().find_map(|(i, c)| {
+        let id = if i > 0 && comps[i - 1] == "docker" && is_id(c) {
+            *c
+        } else {
+            c.strip_prefix("docker-")
+                .and_then(|r| r.strip_suffix(".scope"))
+                .filter(|r| is_id(r))?
+        };
+        Some(id.to_ascii_lowercase())
+    })
 }
 
 #[cfg(test)]

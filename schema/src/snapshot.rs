@@ -240,7 +240,7 @@ pub struct KernelLogInfo {
     pub boot_id: Option<String>,
     /// Records read in the window and OOM blocks kept.
     pub records_read: u64,
-    /// OOM blocks kept.
+    /// OOM reports kept: blocks (or lone kill lines) that give at least one kill.
     pub oom_blocks: u64,
     /// Records lost to ring-buffer overwrite (kmsg EPIPE), if any.
     pub lost: u64,

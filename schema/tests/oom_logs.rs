@@ -144,10 +144,12 @@ fn aks_node_allocatable_oom_group_kill_printed_twice_is_one_event() {
 
 #[test]
 fn cadvisor_docker_two_ooms_with_noise() {
-    let docker = |id: &'static str| E {
+    // Plain docker memcgs: the container id is the path's last component.
+    let docker = |path: &'static str| E {
         pid: None,
-        oom_memcg: Some(id),
-        task_memcg: Some(id),
+        oom_memcg: Some(path),
+        task_memcg: Some(path),
+        container_id: path.strip_prefix("/docker/"),
         ..E::default()
     };
     let a = docker("/docker/2e088fe462e25e60be1dafafe2c05c47bda1a97978648d10ad2b7484fc0b8f50");

@@ -275,7 +275,10 @@ enum Piece {
     Uptime(f64),
     /// A wall time (None: a syslog time without a known year); `ident` says whether an
     /// ident (after an optional host) is expected next.
-    Time { time: Option<Timestamp>, ident: bool },
+    Time {
+        time: Option<Timestamp>,
+        ident: bool,
+    },
     /// `kernel:` / `kernel[0]:`.
     KernelIdent,
 }
@@ -325,8 +328,8 @@ fn scan_prefix(s: &str, mut line: Line, opts: &ParseOptions) -> Scan {
                 if host_then_piece || ident_next || starts_bracket(after, opts) {
                     line.time = Some(t);
                     time_seen = true;
-                    ident_expected = ident_next
-                        || (is_host(next) && ident_kind(token(after2).0).is_some());
+                    ident_expected =
+                        ident_next || (is_host(next) && ident_kind(token(after2).0).is_some());
                     pieces += 1;
                     rest = after;
                     continue;
@@ -386,7 +389,11 @@ fn token(s: &str) -> (&str, &str) {
 
 fn starts_bracket(s: &str, opts: &ParseOptions) -> bool {
     let s = s.trim_start_matches(' ');
-    s.starts_with('[') && matches!(piece(s, opts), Some((Piece::Uptime(_) | Piece::Time { .. }, _)))
+    s.starts_with('[')
+        && matches!(
+            piece(s, opts),
+            Some((Piece::Uptime(_) | Piece::Time { .. }, _))
+        )
 }
 
 /// A host name: letters, digits, `-`, `.`, `_`.
@@ -412,9 +419,9 @@ fn is_ident_shaped(tok: &str) -> bool {
     };
     !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/' | b'@' | b'(' | b')'))
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/' | b'@' | b'(' | b')')
+        })
 }
 
 /// Some(true) for `kernel:`/`kernel[0]:`, Some(false) for another program's `name:` or
@@ -468,7 +475,13 @@ fn piece<'a>(s: &'a str, opts: &ParseOptions) -> Option<(Piece, &'a str)> {
                 let t = iso_time(tok)?;
                 // dmesg's iso format (comma decimals) has no host or ident after it.
                 let ident = !tok.contains(',');
-                return Some((Piece::Time { time: Some(t), ident }, after));
+                return Some((
+                    Piece::Time {
+                        time: Some(t),
+                        ident,
+                    },
+                    after,
+                ));
             }
             None
         }

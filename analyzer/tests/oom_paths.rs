@@ -1,0 +1,168 @@
+//! The two ways to read a kernel log agree: `podmem-collector snapshot --kernel-log
+//! FILE` then `podmem-analyzer report` gives exactly the OOM kills `podmem-analyzer ooms
+//! FILE` gives (same pid, comm, memcgs, scope, pod and container), for every real log in
+//! `fixtures/realworld/oom_logs`, run through the real binaries.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The collector binary of this build (see `e2e_real_kernel.rs`: another package's
+/// binary is built into the same target directory and profile), or
+/// `PODMEM_COLLECTOR_BIN`.
+fn collector_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PODMEM_COLLECTOR_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable is in <target>/<profile>/deps")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().unwrap();
+    let profile = match profile_dir.file_name().unwrap().to_str().unwrap() {
+        "debug" => "dev".to_string(),
+        p => p.to_string(),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+    let st = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "podmem-collector",
+            "--bin",
+            "podmem-collector",
+        ])
+        .args(["--profile", &profile])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo to build podmem-collector");
+    assert!(st.success(), "cargo build -p podmem-collector failed");
+    profile_dir.join("podmem-collector")
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The fields both paths must agree on, as a sortable key.
+type Key = (
+    Option<u64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+fn key(e: &Value) -> Key {
+    let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
+    (
+        e.get("pid").and_then(Value::as_u64),
+        s("comm"),
+        s("oom_memcg"),
+        s("task_memcg"),
+        s("scope").unwrap_or_default(),
+        s("pod_uid"),
+        s("container_id"),
+    )
+}
+
+fn counted(events: &[Value]) -> BTreeMap<Key, usize> {
+    let mut m = BTreeMap::new();
+    for e in events {
+        *m.entry(key(e)).or_insert(0) += 1;
+    }
+    m
+}
+
+/// `ooms --format json FILE` → events.
+fn ooms(file: &Path) -> Vec<Value> {
+    let o = Command::new(env!("CARGO_BIN_EXE_podmem-analyzer"))
+        .args(["ooms", "--format", "json", "--year", "2020"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "ooms {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// collector snapshot with `--kernel-log FILE`, then `report --format json` → events.
+fn through_snapshot(collector: &Path, file: &Path) -> Vec<Value> {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(collector)
+        .args([
+            "snapshot",
+            "--no-nice",
+            "--no-kubelet",
+            "--node-name",
+            "paths",
+        ])
+        .arg("--host-root")
+        .arg(repo().join("fixtures/hosts/v2-systemd-containerd"))
+        .arg("--kernel-log")
+        .arg(file)
+        .arg("-o")
+        .arg(out.path())
+        .env_remove("NODE_NAME")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "snapshot with {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let archive = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    let r = Command::new(env!("CARGO_BIN_EXE_podmem-analyzer"))
+        .args(["report", "--format", "json"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(
+        r.status.code().is_some_and(|c| c <= 2),
+        "report of {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    v["oom_events"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn snapshot_report_and_ooms_agree_on_every_real_log() {
+    let collector = collector_bin();
+    let dir = repo().join("fixtures/realworld/oom_logs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{} real logs", files.len());
+    let mut total = 0;
+    let mut failures = Vec::new();
+    for f in &files {
+        let direct = ooms(f);
+        let via = through_snapshot(&collector, f);
+        total += direct.len();
+        let (a, b) = (counted(&direct), counted(&via));
+        if a != b {
+            failures.push(format!(
+                "{}:\n  ooms:     {a:?}\n  snapshot: {b:?}",
+                f.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    eprintln!("{} logs, {total} events", files.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
