@@ -80,6 +80,10 @@ pub struct PodObs {
     pub own_shmem: Option<u64>,
     /// Direct child cgroups.
     pub children: Vec<ChildObs>,
+    /// Container cgroups of this pod found outside its pod cgroup (containerd's
+    /// `<pod slice>:cri-containerd:<id>` under its own service cgroup): their `dir` is
+    /// their whole path relative to the root, and their memory is not in `stats`.
+    pub outside: Vec<ChildObs>,
 }
 
 /// A direct child cgroup of a pod (a container, or anything else living there).
@@ -275,6 +279,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
 
     let mut pods: BTreeMap<String, PodObs> = BTreeMap::new();
     let mut children: Vec<(String, ChildObs)> = Vec::new();
+    let mut outside: Vec<(String, Option<Qos>, ChildObs)> = Vec::new();
     let mut kubepods: Option<(String, &CgParsed)> = None;
     for (dir, p) in &parsed {
         let ident = cgroup_path::identify(&format!("/{dir}"));
@@ -294,6 +299,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
                         dying: p.dying,
                         own_shmem: p.own_shmem,
                         children: Vec::new(),
+                        outside: Vec::new(),
                     },
                 );
             }
@@ -302,8 +308,29 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
             }
             _ => {}
         }
+        // A container whose own name carries its pod (no pod cgroup above it).
+        if ident.level == Level::Container && ident.pod_path.is_none() {
+            let name = dir.rsplit('/').next().unwrap_or(dir);
+            let own = cgroup_path::identify(name);
+            if let (Some(uid), Some(id)) = (own.pod_uid, own.container_id) {
+                outside.push((
+                    uid,
+                    own.qos,
+                    ChildObs {
+                        id,
+                        runtime: own.runtime,
+                        dir: dir.clone(),
+                        stats: p.stats.clone(),
+                    },
+                ));
+            }
+            continue;
+        }
         if let Some((parent, name)) = dir.rsplit_once('/') {
-            let is_container = ident.level == Level::Container;
+            // cri-o's conmon scope carries its container's id: it is kept apart (by its
+            // directory name) so the container's own figures are not replaced by it.
+            let is_container =
+                ident.level == Level::Container && ident.runtime.as_deref() != Some("crio-conmon");
             children.push((
                 parent.to_string(),
                 ChildObs {
@@ -325,6 +352,22 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
     for (parent, child) in children {
         if let Some(pod) = pods.get_mut(&parent) {
             pod.children.push(child);
+        }
+    }
+    for (uid, qos, child) in outside {
+        match pods.values_mut().find(|p| p.uid == uid) {
+            Some(pod) => pod.outside.push(child),
+            // No pod cgroup at all: the pod is still there, known by its containers
+            // only (keyed so it sorts apart from any directory).
+            None => {
+                let key = format!("\0{uid}");
+                let pod = pods.entry(key).or_insert_with(|| PodObs {
+                    uid,
+                    qos,
+                    ..PodObs::default()
+                });
+                pod.outside.push(child);
+            }
         }
     }
     for (uid, path) in &manifest_pods {

@@ -32,6 +32,9 @@ pub struct PodTimeline {
     pub own_shmem: Vec<Option<u64>>,
     /// Kernel release of the node at the pod's last sample.
     pub kernel: Option<String>,
+    /// Per sample, the ids of the pod's containers whose cgroups sit outside the pod
+    /// cgroup (their paths are in `container_paths`).
+    pub outside: Vec<Vec<String>>,
     /// Container id → cgroup path (relative to the root), last seen.
     pub container_paths: BTreeMap<String, String>,
     /// Pod cgroup path per sample (for evidence entries).
@@ -171,6 +174,7 @@ fn build_pod(
         dying: Vec::new(),
         own_shmem: Vec::new(),
         kernel: None,
+        outside: Vec::new(),
         container_paths: BTreeMap::new(),
         pod_paths: Vec::new(),
     };
@@ -185,12 +189,24 @@ fn build_pod(
         snap.pods[at].uid = obs.uid.clone();
         let r = &mut pt.report;
         r.qos = obs.qos.or(r.qos);
-        r.cgroup_path = Some(obs.cgroup_path.clone());
+        // A pod known only by containers outside any pod cgroup has no path.
+        if !obs.cgroup_path.is_empty() {
+            r.cgroup_path = Some(obs.cgroup_path.clone());
+        }
         r.limit = obs.limit;
         let mut containers = BTreeMap::new();
-        for c in obs.children {
+        let n_inside = obs.children.len();
+        let mut outside = Vec::new();
+        for (i, c) in obs.children.into_iter().chain(obs.outside).enumerate() {
+            if i >= n_inside {
+                outside.push(c.id.clone());
+            }
             if !pt.container_paths.contains_key(&c.id) {
-                let path = format!("{}/{}", obs.cgroup_path, c.dir);
+                let path = if i < n_inside {
+                    format!("{}/{}", obs.cgroup_path, c.dir)
+                } else {
+                    c.dir.clone()
+                };
                 pt.container_paths.insert(c.id.clone(), path);
             }
             match r.containers.iter_mut().find(|x| x.id == c.id) {
@@ -210,7 +226,16 @@ fn build_pod(
             }
             containers.insert(c.id, c.stats);
         }
-        let unattributed = unattributed(&obs.stats, containers.values());
+        // A container outside the pod cgroup is not in the pod's figures: only the
+        // children inside are subtracted. `kubectl top` (the runtime's per-container
+        // figures) counts them all.
+        let unattributed = unattributed(
+            &obs.stats,
+            containers
+                .iter()
+                .filter(|(id, _)| !outside.contains(*id))
+                .map(|(_, s)| s),
+        );
         let kubectl_top = sum_opt(containers.values().map(|c| c.working_set));
         let mut tmpfs_used = BTreeMap::new();
         for t in snap.tmpfs.iter().filter(|t| t.pod_uid == uid) {
@@ -284,6 +309,7 @@ fn build_pod(
         pt.dying.push(obs.dying);
         pt.own_shmem.push(obs.own_shmem);
         pt.pod_paths.push(obs.cgroup_path);
+        pt.outside.push(outside);
         last_snap = Some(i);
     }
     pt.kernel = last_snap.and_then(|i| snaps[i].kernel.clone());

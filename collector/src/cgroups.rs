@@ -1,6 +1,9 @@
 //! The memory cgroup hierarchy: finding its root (from mountinfo, or `--cgroup-root`),
-//! and walking it for the kubepods subtree(s) whatever the driver naming, capturing the
-//! memory files of every cgroup found there plus the root and its top-level children.
+//! and walking it for the kubepods subtree(s) whatever the driver naming, and for pod and
+//! container cgroups wherever else their names put them (containerd's
+//! `/system.slice/containerd.service/<pod slice>:cri-containerd:<id>` when it and the
+//! kubelet disagree on the cgroup driver), capturing the memory files of every cgroup
+//! found there plus the root and its top-level children.
 
 use std::path::{Path, PathBuf};
 
@@ -161,6 +164,15 @@ pub fn is_kubepods_name(name: &str) -> bool {
     name == "kubepods" || name.ends_with("kubepods.slice")
 }
 
+/// Whether a directory name, on its own, names a pod or a container of a pod (a pod
+/// slice, `pod<uid>`, or containerd's `<pod slice>:<prefix>:<id>`): such a cgroup is
+/// captured with its subtree wherever it sits, since the name, not the position, says
+/// what it is.
+pub fn is_pod_name(name: &str) -> bool {
+    let id = identify(name);
+    id.pod_uid.is_some() && matches!(id.level, Level::Pod | Level::Container)
+}
+
 /// What the walk captured.
 #[derive(Debug, Default)]
 pub struct WalkOutcome {
@@ -168,6 +180,9 @@ pub struct WalkOutcome {
     pub cgroups: Vec<String>,
     /// The kubepods subtree roots (relative).
     pub kubepods: Vec<String>,
+    /// Pod or container cgroups found outside every kubepods subtree (relative), each
+    /// captured with its subtree.
+    pub outside: Vec<String>,
     /// Files written.
     pub files: u64,
     /// Bytes written.
@@ -379,6 +394,11 @@ impl Lister<'_> {
             if starts_kp {
                 self.res.kubepods.push(child_rel.clone());
             }
+            let starts_pod = !in_kp && !starts_kp && !self.root_in_kp && is_pod_name(&name);
+            if starts_pod {
+                self.res.outside.push(child_rel.clone());
+            }
+            let starts_kp = starts_kp || starts_pod;
             let child_depth = depth + 1;
             if child_depth <= 1 || in_kp || starts_kp || self.root_in_kp {
                 self.dirs.push((child_rel.clone(), path.clone()));
@@ -440,6 +460,7 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
     // which is the depth-first order with children by name.
     dirs.sort_unstable_by(|a, b| cmp_components(&a.0, &b.0));
     res.kubepods.sort_by(|a, b| cmp_components(a, b));
+    res.outside.sort_by(|a, b| cmp_components(a, b));
 
     // 2. Read their files, in contiguous chunks per reader so the order stays the walk's.
     let chunk = dirs.len().div_ceil(READERS).max(1);
@@ -498,7 +519,9 @@ pub fn walk(root: &CgroupRoot, budget: &Budget, caps: &Caps, out: &mut Entries) 
 /// The pods (and their containers) named by the captured cgroup paths. Paths are
 /// identified as the kernel names them (`root_in_hierarchy` + relative path), so a root
 /// inside a kubepods subtree, or below unknown prefixes, still yields its pods; the
-/// paths recorded are relative to the root again.
+/// paths recorded are relative to the root again. A container cgroup outside its pod
+/// cgroup (containerd's colon form) is listed under the pod of the UID its name carries,
+/// with its own path, when that pod's cgroup was captured.
 pub fn pods_of(cgroups: &[String], root_in_hierarchy: &str) -> Vec<PodEntry> {
     let base = root_in_hierarchy.trim_end_matches('/');
     let to_rel = |hier: &str| -> String {
@@ -508,6 +531,7 @@ pub fn pods_of(cgroups: &[String], root_in_hierarchy: &str) -> Vec<PodEntry> {
             .to_string()
     };
     let mut pods: Vec<PodEntry> = Vec::new();
+    let mut outside: Vec<(String, ContainerEntry)> = Vec::new();
     for rel in cgroups {
         if rel.is_empty() && base.is_empty() {
             continue;
@@ -519,6 +543,21 @@ pub fn pods_of(cgroups: &[String], root_in_hierarchy: &str) -> Vec<PodEntry> {
         };
         let id = identify(&full);
         let (Some(uid), Some(pod_path)) = (id.pod_uid.clone(), id.pod_path.clone()) else {
+            // The container's own directory (its name carries pod and id), not the
+            // sub-cgroups below it, which name the same container.
+            let own = rel.rsplit('/').next().is_some_and(is_pod_name);
+            if let (true, Some(uid), Some(cid), Level::Container) =
+                (own, id.pod_uid, id.container_id, id.level)
+            {
+                outside.push((
+                    uid,
+                    ContainerEntry {
+                        id: cid,
+                        runtime: id.runtime,
+                        cgroup_path: rel.clone(),
+                    },
+                ));
+            }
             continue;
         };
         // A pod cgroup above the root (root inside a pod) is not ours to report.
@@ -551,6 +590,13 @@ pub fn pods_of(cgroups: &[String], root_in_hierarchy: &str) -> Vec<PodEntry> {
                         cgroup_path: rel.clone(),
                     });
                 }
+            }
+        }
+    }
+    for (uid, c) in outside {
+        if let Some(pod) = pods.iter_mut().find(|p| p.uid == uid) {
+            if !pod.containers.iter().any(|x| x.id == c.id) {
+                pod.containers.push(c);
             }
         }
     }
@@ -659,6 +705,61 @@ mod tests {
         assert_eq!(pods.len(), 1);
         assert_eq!(pods[0].cgroup_path, pod);
         assert_eq!(pods[0].containers[0].id, cid);
+    }
+
+    #[test]
+    fn walk_finds_containers_outside_the_pod_cgroup_by_their_names() {
+        // The real containerd 1.4.4 path (fixtures/realworld/cgroup_paths, neuvector),
+        // with the kubelet's (empty) pod slice where the systemd driver puts it.
+        let uid = "2105e389-7471-476e-a50f-6074cef29bbd";
+        let cid = "d3d8ccf5cca91931c6285c1d7472c413dd5a7700fddc0aa9f89a9ac7008b003e";
+        let slice = format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_"));
+        let pod = format!("kubepods.slice/kubepods-besteffort.slice/{slice}");
+        let colon = format!("system.slice/containerd.service/{slice}:cri-containerd:{cid}");
+        let d = tempfile::tempdir().unwrap();
+        for rel in [
+            "",
+            "kubepods.slice",
+            "kubepods.slice/kubepods-besteffort.slice",
+            &pod,
+            "system.slice",
+            "system.slice/containerd.service",
+            &colon,
+            &format!("{colon}/sub"),
+            "system.slice/other.service/pod-like",
+        ] {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join("memory.stat"), "rss 1\n").unwrap();
+        }
+        let mut out = Entries::new(1 << 20);
+        let w = walk(
+            &v1_root(d.path()),
+            &Budget::new(std::time::Duration::from_secs(5), None),
+            &Caps::default(),
+            &mut out,
+        );
+        assert_eq!(w.kubepods, ["kubepods.slice"]);
+        assert_eq!(w.outside, [colon.as_str()]);
+        assert!(w.cgroups.contains(&colon), "{:?}", w.cgroups);
+        assert!(
+            w.cgroups.contains(&format!("{colon}/sub")),
+            "{:?}",
+            w.cgroups
+        );
+        assert!(!w
+            .cgroups
+            .iter()
+            .any(|c| c.contains("containerd.service") && !c.contains(':')));
+        assert!(!w.cgroups.iter().any(|c| c.contains("other.service")));
+        let pods = pods_of(&w.cgroups, "/");
+        assert_eq!(pods.len(), 1, "{pods:?}");
+        assert_eq!(pods[0].uid, uid);
+        assert_eq!(pods[0].cgroup_path, pod);
+        assert_eq!(pods[0].containers.len(), 1, "{pods:?}");
+        assert_eq!(pods[0].containers[0].id, cid);
+        assert_eq!(pods[0].containers[0].cgroup_path, colon);
+        assert_eq!(pods[0].containers[0].runtime.as_deref(), Some("containerd"));
     }
 
     #[test]

@@ -240,6 +240,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
             root_in_hierarchy: "/".into(),
             cgroups: 0,
             kubepods: Vec::new(),
+            outside: Vec::new(),
         }),
         sources: c.sources,
         pods,
@@ -439,6 +440,18 @@ impl Capture<'_> {
             w.files,
             root.how
         );
+        if !w.outside.is_empty() {
+            msg.push_str(&format!(
+                "; {} pod or container cgroup(s) outside the kubepods subtrees: {}",
+                w.outside.len(),
+                w.outside
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if w.vanished > 0 {
             msg.push_str(&format!("; {} vanished while read (normal)", w.vanished));
         }
@@ -454,7 +467,7 @@ impl Capture<'_> {
         } else {
             Status::Ok
         };
-        if w.kubepods.is_empty() {
+        if w.kubepods.is_empty() && w.outside.is_empty() {
             self.notes.push(format!(
                 "no pods found (looked for kubepods under {})",
                 root.dir.display()
@@ -482,6 +495,7 @@ impl Capture<'_> {
             root_in_hierarchy: root.root_in_hierarchy,
             cgroups: w.cgroups.len() as u64,
             kubepods: w.kubepods,
+            outside: w.outside,
         };
         (Some(info), pods)
     }

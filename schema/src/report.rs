@@ -259,7 +259,7 @@ pub enum Severity {
 pub struct Finding {
     /// Rule id: `orphaned-shmem`, `pod-limit-oom`, `hidden-from-kubectl-top`,
     /// `memory-emptydir-unbounded`, `oom-restart-loop`, `near-limit`, `dying-cgroups`,
-    /// `global-oom`, ...
+    /// `global-oom`, `container-outside-pod-cgroup`, ...
     pub id: String,
     /// Severity.
     pub severity: Severity,

@@ -140,6 +140,13 @@ pub struct CgroupInfo {
     pub cgroups: u64,
     /// The subtrees walked (relative to root): the kubepods subtree(s) found.
     pub kubepods: Vec<String>,
+    /// Pod or container cgroups found outside the kubepods subtrees (relative to root),
+    /// each walked with its subtree: a container runtime that disagrees with the kubelet
+    /// on the cgroup driver puts containers under its own cgroup (containerd's
+    /// `system.slice/containerd.service/<pod slice>:cri-containerd:<id>`). Absent when
+    /// there are none, and in archives of collectors that did not look.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<String>,
 }
 
 /// cgroup mode of the memory controller.
