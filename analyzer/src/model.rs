@@ -779,15 +779,7 @@ mod tests {
     #[test]
     fn used_stat_matches_the_schema_parser_on_real_files() {
         use podmem_schema::parse::memory_stat::parse_memory_stat;
-        let root = std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fixtures/realworld"
-        ));
-        assert!(
-            root.is_dir(),
-            "{}: the real-world samples are missing",
-            root.display()
-        );
+        let root = podmem_testkit::samples::realworld("");
         let mut seen = 0;
         for sub in ["memory_stat_v1", "memory_stat_v2"] {
             for f in std::fs::read_dir(root.join(sub)).unwrap() {

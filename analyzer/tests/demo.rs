@@ -3,8 +3,6 @@
 //! on it, and its report holds the findings the README promises, with the pod and
 //! container names, and opens in a browser without errors.
 
-mod chromium;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,22 +14,8 @@ const MIB: u64 = 1 << 20;
 const POD_UID: &str = "5b0e8a7c-3d1f-4c6e-9a2b-7f4d1e8c6a90";
 const WEB_UID: &str = "0c6a2f91-8e4b-4d7a-b1c3-52e9d0f7a6b4";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn demo() -> PathBuf {
-    let d = workspace().join("fixtures/demo");
-    assert!(
-        d.is_dir(),
-        "{} missing (record it with scripts/record-demo.py)",
-        d.display()
-    );
-    d
-}
+use podmem_testkit::chromium;
+use podmem_testkit::samples::{demo, workspace};
 
 fn report() -> Report {
     analyze(&[demo()], &Limits::default(), jiff::Timestamp::UNIX_EPOCH)
@@ -47,7 +31,6 @@ fn finding<'a>(r: &'a Report, id: &str, uid: &str) -> &'a Finding {
         })
 }
 
-#[test]
 fn demo_report_tells_the_story() {
     let r = report();
     assert!(r.inputs.iter().all(|i| i.status == "ok"), "{:#?}", r.inputs);
@@ -136,11 +119,10 @@ fn demo_report_tells_the_story() {
     );
 }
 
-/// The README's first command, from the workspace root, and its page in a browser.
-#[test]
-fn readme_command_on_the_demo() {
-    let dir = tempfile::tempdir().unwrap();
-    let html = dir.path().join("podmem-demo.html");
+/// The README's first command, from the workspace root: the HTML page it writes into
+/// `dir`.
+fn readme_command(dir: &Path) -> PathBuf {
+    let html = dir.join("podmem-demo.html");
     let o = Command::new(env!("CARGO_BIN_EXE_podmem-analyzer"))
         .current_dir(workspace())
         .args(["report", "fixtures/demo", "--format", "html", "-o"])
@@ -153,7 +135,12 @@ fn readme_command_on_the_demo() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let page = std::fs::read_to_string(&html).unwrap();
+    html
+}
+
+fn readme_command_on_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = std::fs::read_to_string(readme_command(dir.path())).unwrap();
     for needle in [
         "cache-worker-7d9f",
         "orphaned-shmem",
@@ -163,10 +150,17 @@ fn readme_command_on_the_demo() {
     ] {
         assert!(page.contains(needle), "{needle} not in the page");
     }
-    let Some(browser) = chromium::chromium("the demo report") else {
-        return;
-    };
-    let dom = chromium::dump_dom(browser, &html);
+}
+
+/// The README command's page in a real browser.
+fn readme_command_page_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let dom = chromium::dump_dom(&readme_command(dir.path()), "#draw-all");
     chromium::assert_page_ok(&dom, 2);
     assert!(dom.contains("cache-writer"), "container names in the page");
+}
+
+podmem_testkit::main! {
+    [] => [demo_report_tells_the_story, readme_command_on_the_demo],
+    [Need::Browser] => [readme_command_page_in_chromium],
 }

@@ -6,12 +6,11 @@
 //! (`cli.rs`), `kill -9` mid-write (`cli.rs`, `real_kernel.rs`), SIGTERM in `watch`
 //! (`watch.rs`), unknown kubelet CA (`kubelet_tls.rs`).
 //!
-//! Real-kernel and root tests fail loudly without root and a writable cgroup v1 memory
-//! hierarchy, unless PODMEM_ALLOW_NO_KERNEL=1 (then they print that they were skipped).
+//! Real-kernel tests need root and a writable cgroup v1 memory hierarchy; without them
+//! they are reported as ignored (see `docs/testing.md`).
 
 mod common;
 mod fake_kubelet;
-mod kernel;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -22,6 +21,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use fake_kubelet::{closed_port, Answer, FakeKubelet};
 use podmem_schema::snapshot::{Manifest, SourceStatus, Status};
+use podmem_testkit::kernel::{self, Guard};
 
 fn source<'a>(m: &'a Manifest, name: &str) -> &'a SourceStatus {
     m.sources
@@ -86,7 +86,6 @@ fn copy_tree(from: &Path, to: &Path) {
     assert!(st.success(), "cp -a {}", from.display());
 }
 
-#[test]
 fn unreadable_files_are_named_and_everything_else_captured() {
     let d = tempfile::tempdir().unwrap();
     let h = d.path().join("host");
@@ -220,7 +219,6 @@ fn with_kubelet(url: &str, budget: &str) -> (Output, Duration, Manifest, Vec<(St
     (o, took, m, es)
 }
 
-#[test]
 fn kubelet_down_slow_garbage_or_unauthorized() {
     let summary = std::fs::read(host("kubelet-summary.json")).unwrap();
     let garbage = FakeKubelet::start(Answer::Reply(
@@ -288,13 +286,8 @@ fn kubelet_down_slow_garbage_or_unauthorized() {
     assert_eq!(entry(&es, "kubelet/summary.json"), Some(summary.as_slice()));
 }
 
-#[test]
 fn full_output_filesystem_fails_cleanly_and_keeps_earlier_snapshots() {
-    const T: &str = "full_output_filesystem_fails_cleanly_and_keeps_earlier_snapshots";
-    if !kernel::root_or_skip(T) {
-        return;
-    }
-    let mut g = kernel::Guard::default();
+    let mut g = Guard::default();
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
     g.mount_tmpfs(&out, "size=64k");
@@ -372,13 +365,9 @@ fn uid(i: u32) -> String {
     format!("{:08x}-c0de-4000-8000-{:012x}", 0xfa17_0000u32 + i, i)
 }
 
-#[test]
 fn cgroups_churning_during_snapshots_are_never_fatal() {
-    const T: &str = "cgroups_churning_during_snapshots_are_never_fatal";
-    let Some(own) = kernel::kernel_or_skip(T) else {
-        return;
-    };
-    let mut g = kernel::Guard::default();
+    let own = &kernel::own().dir;
+    let mut g = Guard::default();
     let top = g.mkcg(own.join(format!("podmem-churn-{}", std::process::id())));
     let kp = g.mkcg(top.join("kubepods"));
     let bu = g.mkcg(kp.join("burstable"));
@@ -539,12 +528,8 @@ fn cgroups_churning_during_snapshots_are_never_fatal() {
     );
 }
 
-#[test]
 fn real_kernel_write_only_files_fail_with_their_path() {
-    const T: &str = "real_kernel_write_only_files_fail_with_their_path";
-    let Some(own) = kernel::kernel_or_skip(T) else {
-        return;
-    };
+    let own = &kernel::own().dir;
     // cgroup v1's write-only control files cannot be read even by root (EINVAL): truly
     // unreadable files on the real kernel, given where the collector reads a file.
     let event_control = own.join("cgroup.event_control");
@@ -586,4 +571,16 @@ fn real_kernel_write_only_files_fail_with_their_path() {
         m.kernel_log
     );
     assert_eq!(m.pods.len(), 4, "the rest is captured");
+}
+
+podmem_testkit::main! {
+    [] => [
+        unreadable_files_are_named_and_everything_else_captured,
+        kubelet_down_slow_garbage_or_unauthorized,
+    ],
+    [Need::Kernel] => [
+        full_output_filesystem_fails_cleanly_and_keeps_earlier_snapshots,
+        cgroups_churning_during_snapshots_are_never_fatal,
+        real_kernel_write_only_files_fail_with_their_path,
+    ],
 }

@@ -11,7 +11,6 @@
 
 mod common;
 mod fake_kubelet;
-mod kernel;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -89,7 +88,6 @@ fn archive_of(o: &Output) -> PathBuf {
     p
 }
 
-#[test]
 fn token_and_environment_never_reach_the_archive_or_the_output() {
     let d = tempfile::tempdir().unwrap();
     let token = d.path().join("token");
@@ -155,13 +153,9 @@ fn token_and_environment_never_reach_the_archive_or_the_output() {
     }
 }
 
-#[test]
 fn real_host_processes_env_cmdline_and_file_contents_stay_out() {
-    const T: &str = "real_host_processes_env_cmdline_and_file_contents_stay_out";
-    let Some(own) = kernel::kernel_or_skip(T) else {
-        return;
-    };
-    let mut g = kernel::Guard::default();
+    let own = &podmem_testkit::kernel::own().dir;
+    let mut g = podmem_testkit::kernel::Guard::default();
     let d = tempfile::tempdir().unwrap();
     // A node-shaped tree under our own memory cgroup, a real tmpfs emptyDir holding a
     // secret file, and a process in the container cgroup whose argv and environment
@@ -360,7 +354,6 @@ fn redacted_snapshot(
     (o, a)
 }
 
-#[test]
 fn redacted_names_are_stable_keyed_and_nowhere_in_clear() {
     let d = tempfile::tempdir().unwrap();
     let path_env = fake_journal(d.path());
@@ -558,7 +551,6 @@ fn redacted_names_are_stable_keyed_and_nowhere_in_clear() {
     );
 }
 
-#[test]
 fn watch_redacts_every_snapshot_with_one_key() {
     let d = tempfile::tempdir().unwrap();
     let key = d.path().join("k");
@@ -602,21 +594,9 @@ fn watch_redacts_every_snapshot_with_one_key() {
     assert!(!contains(&pods[0], "cache-7d9f8b6c5-x2x4q"));
 }
 
-/// The real samples (`fixtures/realworld`), or a clear failure when they are missing.
+/// Every real sample of `fixtures/realworld/<dir>`.
 fn realworld(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/realworld"
-    ))
-    .join(dir);
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("real-world samples missing at {}: {e}", root.display()))
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "no samples in {}", root.display());
-    v
+    podmem_testkit::samples::realworld_files(dir, "")
 }
 
 fn redactor() -> podmem_collector::redact::Redactor {
@@ -629,7 +609,6 @@ fn redactor() -> podmem_collector::redact::Redactor {
 /// Redaction is exactly a renaming: on every real kubelet summary, mountinfo and
 /// kernel OOM log, what the parsers read from the redacted text equals what they read
 /// from the original, names mapped back through the mapping.
-#[test]
 fn redaction_of_real_samples_only_renames() {
     use podmem_schema::parse::kubelet_summary::parse_summary;
     use podmem_schema::parse::mountinfo::{parse_mountinfo, pod_volume};
@@ -769,4 +748,14 @@ fn redaction_of_real_samples_only_renames() {
         }
     }
     assert!(total > 20, "the OOM logs hold kills ({total})");
+}
+
+podmem_testkit::main! {
+    [] => [
+        token_and_environment_never_reach_the_archive_or_the_output,
+        redacted_names_are_stable_keyed_and_nowhere_in_clear,
+        watch_redacts_every_snapshot_with_one_key,
+        redaction_of_real_samples_only_renames,
+    ],
+    [Need::Kernel] => [real_host_processes_env_cmdline_and_file_contents_stay_out],
 }

@@ -1,169 +1,24 @@
 //! The collector on the real kernel: a node-shaped cgroup v1 memory tree built inside
 //! this test's own memory cgroup, a real tmpfs emptyDir written by a process charged to
 //! a container cgroup, and the real binary run on it. The archive is checked against
-//! what the kernel shows. Needs root and a writable cgroup v1 memory hierarchy; without
-//! them the tests FAIL loudly unless PODMEM_ALLOW_NO_KERNEL=1 is set (then they print
-//! that they were skipped).
+//! what the kernel shows; and `/dev/kmsg` read twice, the second read continuing the
+//! first. Needs root and a writable cgroup v1 memory hierarchy; without them these tests
+//! are reported as ignored (see `docs/testing.md`).
 
 mod common;
 
-use std::ffi::CString;
-use std::io::{BufRead, BufReader};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use jiff::Timestamp;
+use podmem_collector::budget::Budget;
+use podmem_collector::hostpaths::HostPaths;
+use podmem_collector::kernel_log::{collect, KernelLogMode, KernelLogRequest, Previous};
 use podmem_schema::parse::memory_stat::parse_memory_stat;
 use podmem_schema::snapshot::{Qos, TmpfsUsage};
-
-/// Our own memory cgroup directory (v1), or why it cannot be used.
-fn own_memory_cgroup() -> Result<(PathBuf, String), String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("not running as root".into());
-    }
-    let cg = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| format!("/proc/self/cgroup: {e}"))?;
-    let rel = cg
-        .lines()
-        .find_map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
-            ctrl.split(',')
-                .any(|c| c == "memory")
-                .then(|| path.to_string())
-        })
-        .ok_or("no cgroup v1 memory controller in /proc/self/cgroup")?;
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
-    let (mounts, _) = podmem_schema::parse::mountinfo::parse_mountinfo(&mi);
-    let m = mounts
-        .iter()
-        .find(|m| m.fs_type == "cgroup" && m.super_options.split(',').any(|o| o == "memory"))
-        .ok_or("no cgroup v1 memory mount")?;
-    let sub = rel
-        .strip_prefix(m.root.trim_end_matches('/'))
-        .unwrap_or(&rel);
-    let dir = Path::new(&m.mount_point).join(sub.trim_start_matches('/'));
-    let probe = dir.join(format!("podmem-probe-{}", std::process::id()));
-    std::fs::create_dir(&probe).map_err(|e| format!("{}: not writable: {e}", dir.display()))?;
-    std::fs::remove_dir(&probe).map_err(|e| e.to_string())?;
-    Ok((dir, rel))
-}
-
-/// None (after printing loudly) when the kernel setup is impossible and skipping is
-/// allowed; panics when it is not allowed.
-fn kernel_or_skip(test: &str) -> Option<(PathBuf, String)> {
-    match own_memory_cgroup() {
-        Ok(x) => Some(x),
-        Err(why) if std::env::var("PODMEM_ALLOW_NO_KERNEL").as_deref() == Ok("1") => {
-            eprintln!("\n!!!!!!!! {test}: SKIPPED, real kernel setup impossible: {why} !!!!!!!!\n");
-            None
-        }
-        Err(why) => panic!(
-            "{test}: needs root and a writable cgroup v1 memory hierarchy: {why}. \
-             Set PODMEM_ALLOW_NO_KERNEL=1 to skip (loudly) where this is impossible."
-        ),
-    }
-}
-
-/// Everything a test created, undone on drop (also when the test fails): processes
-/// killed, tmpfs unmounted, cgroups removed children first.
-#[derive(Default)]
-struct Guard {
-    children: Vec<Child>,
-    mounts: Vec<PathBuf>,
-    cgroups: Vec<PathBuf>,
-}
-
-impl Guard {
-    fn mkcg(&mut self, dir: PathBuf) -> PathBuf {
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        self.cgroups.push(dir.clone());
-        dir
-    }
-
-    fn mount_tmpfs(&mut self, at: &Path, size: &str) {
-        std::fs::create_dir_all(at).unwrap();
-        let src = CString::new("tmpfs").unwrap();
-        let target = CString::new(at.as_os_str().as_bytes()).unwrap();
-        let data = CString::new(format!("size={size}")).unwrap();
-        // SAFETY: valid C strings; mounting a fresh tmpfs on a directory we created.
-        let r = unsafe {
-            libc::mount(
-                src.as_ptr(),
-                target.as_ptr(),
-                src.as_ptr(),
-                0,
-                data.as_ptr().cast(),
-            )
-        };
-        assert_eq!(
-            r,
-            0,
-            "mount tmpfs at {}: {}",
-            at.display(),
-            std::io::Error::last_os_error()
-        );
-        self.mounts.push(at.to_path_buf());
-    }
-
-    /// Starts `script` with its shell already moved into `cgroup`; waits for "ready".
-    fn spawn_in(&mut self, cgroup: &Path, script: &str) -> u32 {
-        let full = format!(
-            "echo $$ > '{}/cgroup.procs' || exit 1; {script}; echo ready; exec sleep 1000",
-            cgroup.display()
-        );
-        let mut c = Command::new("sh")
-            .arg("-c")
-            .arg(full)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(c.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let pid = c.id();
-        self.children.push(c);
-        assert_eq!(
-            line.trim(),
-            "ready",
-            "process in {} did not start",
-            cgroup.display()
-        );
-        pid
-    }
-
-    fn kill_all(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        self.children.clear();
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.kill_all();
-        for m in self.mounts.drain(..).rev() {
-            let t = CString::new(m.as_os_str().as_bytes()).unwrap();
-            // SAFETY: unmounting a tmpfs this test mounted.
-            unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
-        }
-        for d in self.cgroups.drain(..).rev() {
-            // A cgroup whose last task just exited can be busy for a moment.
-            for _ in 0..50 {
-                if std::fs::remove_dir(&d).is_ok() || !d.exists() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
+use podmem_testkit::kernel::Guard;
 
 fn uid(i: u32) -> String {
     format!("{:08x}-7e57-4c0d-9e00-{:012x}", 0x0d0d_0000 + i, i)
@@ -209,11 +64,11 @@ fn near(got: u64, want: u64, slack: u64) -> bool {
     got.abs_diff(want) <= slack
 }
 
-#[test]
 fn real_kernel_snapshot_matches_the_kernel() {
-    let Some((own, own_rel)) = kernel_or_skip("real_kernel_snapshot_matches_the_kernel") else {
-        return;
-    };
+    let podmem_testkit::kernel::OwnCgroup {
+        dir: own,
+        rel: own_rel,
+    } = podmem_testkit::kernel::own();
     let tmp = tempfile::tempdir().unwrap();
     let mut g = Guard::default();
     let name = format!("podmem-collector-real-{}", std::process::id());
@@ -241,7 +96,7 @@ fn real_kernel_snapshot_matches_the_kernel() {
         "var/lib/kubelet/pods/{}/volumes/kubernetes.io~empty-dir/cache",
         uid(1)
     ));
-    g.mount_tmpfs(&vol, "64m");
+    g.mount_tmpfs(&vol, "size=64m");
     let writer_cg = containers[0].1.clone();
     let writer = g.spawn_in(
         &writer_cg,
@@ -392,11 +247,8 @@ fn real_kernel_snapshot_matches_the_kernel() {
     assert!(live < 1 << 20, "no live container holds it: {live}");
 }
 
-#[test]
 fn real_kernel_110_pods() {
-    let Some((own, _)) = kernel_or_skip("real_kernel_110_pods") else {
-        return;
-    };
+    let own = &podmem_testkit::kernel::own().dir;
     let tmp = tempfile::tempdir().unwrap();
     let mut g = Guard::default();
     let root = g.mkcg(own.join(format!("podmem-collector-110-{}", std::process::id())));
@@ -466,7 +318,6 @@ fn real_kernel_110_pods() {
 
 /// Discovery on this machine's own mounts: the collector finds the same memory
 /// hierarchy a plain reading of /proc/self/mountinfo shows (read-only).
-#[test]
 fn real_host_cgroup_discovery() {
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let mut v1 = None;
@@ -524,4 +375,48 @@ fn real_host_cgroup_discovery() {
         entry(&es, "proc/mountinfo").map(|b| !b.is_empty()),
         Some(true)
     );
+}
+
+/// Reads the real /dev/kmsg of this machine twice: the second read, continuing from the
+/// first, sees only records written in between.
+fn real_kmsg_continuation() {
+    let paths = HostPaths::new(Path::new("/"));
+    let mode = KernelLogMode::Kmsg;
+    let req = |previous| KernelLogRequest {
+        mode: &mode,
+        since: None,
+        previous,
+        boot_id: Some("b1"),
+        boot_time: None,
+        now: Timestamp::now(),
+    };
+    let b = Budget::new(Duration::from_secs(5), None);
+    let c = collect(&req(None), &paths, &b);
+    assert_eq!(c.problem, None, "reading /dev/kmsg");
+    let info = c.info.unwrap();
+    let next: u64 = info.next.clone().unwrap().parse().unwrap();
+    assert!(info.records_read > 0 || next > 0);
+    let prev = Previous {
+        info,
+        origin: Some(c.origin),
+        captured_at: Timestamp::now(),
+    };
+    let c2 = collect(&req(Some(&prev)), &paths, &b);
+    let i2 = c2.info.unwrap();
+    let next2: u64 = i2.next.unwrap().parse().unwrap();
+    assert!(next2 >= next);
+    assert_eq!(
+        i2.records_read,
+        next2 - next,
+        "continuation reads exactly the new records"
+    );
+}
+
+podmem_testkit::main! {
+    [] => [real_host_cgroup_discovery],
+    [Need::Kernel] => [
+        real_kernel_snapshot_matches_the_kernel,
+        real_kernel_110_pods,
+        real_kmsg_continuation,
+    ],
 }

@@ -2,88 +2,21 @@
 //! report with hostile strings in every position an archive string can reach, and the
 //! page's own self-check (see `assets/report.js`) records in `<body>` attributes what
 //! happened: script errors, charts drawn, foreign elements, and whether any injected
-//! script ran. Fails when chromium is missing (install the `chromium` package) unless
-//! `PODMEM_NO_BROWSER=1`, in which case it says loudly that it was skipped.
+//! script ran. Without a browser these tests are reported as ignored (see
+//! `docs/testing.md`).
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
+use podmem_testkit::chromium::{body_attr, dump_dom_of as dump_dom};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn chromium() -> Option<&'static str> {
-    if Path::new(CHROMIUM).exists() {
-        return Some(CHROMIUM);
-    }
-    if std::env::var("PODMEM_NO_BROWSER").as_deref() == Ok("1") {
-        eprintln!(
-            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-             !!! BROWSER TEST SKIPPED (PODMEM_NO_BROWSER=1): {CHROMIUM} not found.\n\
-             !!! The HTML report was NOT checked in a real browser.\n\
-             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-        );
-        return None;
-    }
-    panic!(
-        "{CHROMIUM} not found: install the Debian `chromium` package (apt-get install chromium) \
-         to run the browser test, or set PODMEM_NO_BROWSER=1 to skip it loudly"
-    );
-}
-
-/// Loads `html` in headless chromium and returns the DOM after scripts ran.
-fn dump_dom(browser: &str, html: &[u8], fragment: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("report.html");
-    std::fs::write(&file, html).unwrap();
-    let profile = dir.path().join("profile");
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1400,2400",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}{fragment}", file.display()))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success() && dom.contains("</body>"),
-        "chromium failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dom
-}
-
-/// The value of an attribute on the `<body>` element of a dumped DOM.
-fn body_attr(dom: &str, name: &str) -> Option<String> {
-    let start = dom.find("<body")?;
-    let tag = &dom[start..start + dom[start..].find('>')?];
-    let key = format!(" {name}=\"");
-    let at = tag.find(&key)? + key.len();
-    Some(tag[at..at + tag[at..].find('"')?].to_owned())
-}
-
-#[test]
 fn hostile_report_in_chromium() {
-    let Some(browser) = chromium() else { return };
     let report = common::hostile_report();
     let pods_with_samples = report.pods.iter().filter(|p| !p.samples.is_empty()).count();
     let html = podmem_reports::render_html(&report).unwrap();
     if let Ok(path) = std::env::var("PODMEM_WRITE_HOSTILE_HTML") {
         std::fs::write(&path, &html).unwrap();
     }
-    let dom = dump_dom(browser, &html, "#draw-all");
+    let dom = dump_dom(&html, "#draw-all");
 
     assert_eq!(
         body_attr(&dom, "data-checked").as_deref(),
@@ -132,9 +65,7 @@ fn hostile_report_in_chromium() {
     }
 }
 
-#[test]
 fn fixture_report_first_screen_drawn() {
-    let Some(browser) = chromium() else { return };
     let html = podmem_reports::render_html(&common::fixture_report()).unwrap();
     // For a look or a screenshot (scripts/screenshot.sh): PODMEM_WRITE_FIXTURE_HTML=path.
     if let Ok(path) = std::env::var("PODMEM_WRITE_FIXTURE_HTML") {
@@ -142,7 +73,7 @@ fn fixture_report_first_screen_drawn() {
         eprintln!("wrote {path}");
     }
     // Without #draw-all, the chart in view is drawn by the IntersectionObserver.
-    let dom = dump_dom(browser, &html, "");
+    let dom = dump_dom(&html, "");
     assert_eq!(body_attr(&dom, "data-js-errors").as_deref(), Some("0"));
     assert_eq!(body_attr(&dom, "data-injected").as_deref(), Some("0"));
     assert_eq!(body_attr(&dom, "data-canary").as_deref(), Some("clean"));
@@ -154,12 +85,10 @@ fn fixture_report_first_screen_drawn() {
 
 /// The page's own moment table logic (delta decoding, shared series, column mapping):
 /// opening the link to a moment shows the figures of that capture.
-#[test]
 fn moment_link_updates_the_table() {
-    let Some(browser) = chromium() else { return };
     let html = podmem_reports::render_html(&common::fixture_report()).unwrap();
     // Point 2 is the capture at 10:02, right after container A was removed.
-    let dom = dump_dom(browser, &html, "#draw-all&moment=0:2");
+    let dom = dump_dom(&html, "#draw-all&moment=0:2");
     assert_eq!(body_attr(&dom, "data-js-errors").as_deref(), Some("0"));
     assert!(
         dom.contains(r#"<span class="moment-time">2026-11-27 10:02:00 UTC</span>"#),
@@ -187,20 +116,16 @@ fn moment_link_updates_the_table() {
     assert_eq!(cells("v-limit"), ["100.0 MiB", "", ""]);
 }
 
-#[test]
 fn sparse_pods_draw_without_errors() {
-    let Some(browser) = chromium() else { return };
     let html = podmem_reports::render_html(&common::sparse_report()).unwrap();
-    let dom = dump_dom(browser, &html, "#draw-all&moment=2:0");
+    let dom = dump_dom(&html, "#draw-all&moment=2:0");
     assert_eq!(body_attr(&dom, "data-js-errors").as_deref(), Some("0"));
     assert_eq!(body_attr(&dom, "data-charts-drawn").as_deref(), Some("2"));
 }
 
 /// The self-check must notice what it is there to notice: a page with markup and
 /// script spliced in raw (as an unescaped name would) reports both.
-#[test]
 fn self_check_detects_injection() {
-    let Some(browser) = chromium() else { return };
     let html = String::from_utf8(podmem_reports::render_html(&common::fixture_report()).unwrap())
         .unwrap()
         .replacen(
@@ -208,8 +133,18 @@ fn self_check_detects_injection() {
             r#"<main><img src=x onerror="window.__podmemCanary=1"><script>window.__podmemCanary=1</script>"#,
             1,
         );
-    let dom = dump_dom(browser, html.as_bytes(), "#draw-all");
+    let dom = dump_dom(html.as_bytes(), "#draw-all");
     assert_eq!(body_attr(&dom, "data-canary").as_deref(), Some("tripped"));
     let injected: u32 = body_attr(&dom, "data-injected").unwrap().parse().unwrap();
     assert!(injected >= 2, "injected = {injected}");
+}
+
+podmem_testkit::main! {
+    [Need::Browser] => [
+        hostile_report_in_chromium,
+        fixture_report_first_screen_drawn,
+        moment_link_updates_the_table,
+        sparse_pods_draw_without_errors,
+        self_check_detects_injection,
+    ],
 }

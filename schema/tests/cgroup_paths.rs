@@ -8,16 +8,7 @@ use podmem_schema::parse::cgroup_path::{canonical_uid, identify, CgroupIdent, Le
 use podmem_schema::snapshot::Qos;
 
 fn samples() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/realworld/cgroup_paths"
-    ));
-    assert!(
-        dir.is_dir(),
-        "real-world samples missing: expected {}",
-        dir.display()
-    );
-    dir
+    podmem_testkit::samples::realworld("cgroup_paths")
 }
 
 fn read(name: &str) -> String {

@@ -8,16 +8,7 @@ use jiff::Timestamp;
 use podmem_schema::oom::{classify, parse_log, OomEvent, OomScope, ParseOptions};
 
 fn samples() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/realworld/oom_logs"
-    ));
-    assert!(
-        dir.is_dir(),
-        "real-world samples missing: expected {}",
-        dir.display()
-    );
-    dir
+    podmem_testkit::samples::realworld("oom_logs")
 }
 
 fn read(name: &str) -> String {

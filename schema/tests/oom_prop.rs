@@ -69,11 +69,9 @@ proptest! {
 #[test]
 fn linear_on_a_large_input() {
     // 4 000 OOM blocks and noise: must finish quickly (no quadratic scanning).
-    let block = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/realworld/oom_logs/cadvisor_docker_memcg_v1_4.8_gentoo_two_ooms_kmsg.log"
-    ))
-    .expect("real-world sample missing from fixtures/realworld");
+    let block = podmem_testkit::samples::realworld_text(
+        "oom_logs/cadvisor_docker_memcg_v1_4.8_gentoo_two_ooms_kmsg.log",
+    );
     let mut text = String::new();
     for i in 0..2_000 {
         text.push_str(

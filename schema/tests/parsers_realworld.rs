@@ -2,7 +2,7 @@
 //! files by hand. Directories are iterated so samples added later are covered too.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use podmem_schema::parse::kubelet_summary::parse_summary;
 use podmem_schema::parse::memory_stat::{
@@ -11,32 +11,7 @@ use podmem_schema::parse::memory_stat::{
 use podmem_schema::parse::mountinfo::{parse_mountinfo, parse_size_option, pod_volume, Mount};
 use podmem_schema::parse::proc_files::parse_flat_keyed;
 use podmem_schema::parse::ParseError;
-
-fn realworld(sub: &str) -> PathBuf {
-    let root = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/realworld"
-    ));
-    let dir = root.join(sub);
-    assert!(
-        dir.is_dir(),
-        "real-world samples missing: {} does not exist",
-        dir.display()
-    );
-    dir
-}
-
-/// Files of a sample directory whose name ends with `suffix`, sorted; at least one.
-fn samples(sub: &str, suffix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(realworld(sub))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no {suffix} samples in {sub}");
-    files
-}
+use podmem_testkit::samples::{realworld, realworld_files as samples};
 
 fn read(sub: &str, name: &str) -> String {
     let path = realworld(sub).join(name);

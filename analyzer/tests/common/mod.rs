@@ -513,16 +513,7 @@ pub fn analyze_with_events(
     ))
 }
 
-/// Where the real-world samples live, relative to the workspace.
+/// Where the real-world samples live (`fixtures/realworld`).
 pub fn realworld() -> PathBuf {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/realworld"
-    ));
-    assert!(
-        p.is_dir(),
-        "the real-world samples are missing at {}",
-        p.display()
-    );
-    p
+    podmem_testkit::samples::realworld("")
 }

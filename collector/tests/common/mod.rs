@@ -1,5 +1,5 @@
 //! Helpers shared by the collector's integration tests: the binary, fixture paths, and
-//! reading an archive back entry by entry.
+//! reading an archive back entry by entry (the test kit has the rest).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use podmem_schema::cgroup_files;
 use podmem_schema::snapshot::{Manifest, MANIFEST_ENTRY};
+#[allow(unused_imports)]
+pub use podmem_testkit::exit::assert_exit;
 
 /// The collector binary under test.
 pub fn bin() -> &'static Path {
@@ -16,15 +18,7 @@ pub fn bin() -> &'static Path {
 
 /// A fixture host tree (`fixtures/hosts/<name>`).
 pub fn host(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/hosts")
-        .join(name);
-    assert!(
-        p.exists(),
-        "fixture {} missing (run fixtures/hosts/generate.py)",
-        p.display()
-    );
-    p
+    podmem_testkit::samples::host(name)
 }
 
 /// Every file of a snapshot archive, in order, with its bytes: each cgroup directory's
@@ -110,14 +104,4 @@ pub fn names(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-/// Asserts a run's exit code, showing its stderr when it is not the one expected.
-pub fn assert_exit(o: &std::process::Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
