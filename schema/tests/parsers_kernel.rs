@@ -36,7 +36,7 @@ fn proc_meminfo_every_line() {
     assert_eq!(m.len(), non_empty_lines(&text), "every meminfo line parsed");
     let total = m["MemTotal"];
     assert!(
-        total > 64 << 20 && total % 1024 == 0,
+        total > 64 << 20 && total.is_multiple_of(1024),
         "MemTotal {total} in bytes"
     );
     assert!(m["MemAvailable"] <= total);
