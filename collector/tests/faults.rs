@@ -270,9 +270,10 @@ fn kubelet_down_slow_garbage_or_unauthorized() {
         assert_eq!(source(&m, "cgroups").status, Status::Ok, "{name}");
         eprintln!("{name}: {took:?}: {msg}");
         if name == "slow" {
-            // The 1 s budget bounds the wait for a kubelet that never answers.
+            // The 1 s budget bounds the wait for a kubelet that never answers (it would
+            // hold the collector forever); the ceiling is generous for a loaded machine.
             assert!(
-                took < Duration::from_millis(2500),
+                took < Duration::from_secs(15),
                 "slow kubelet held the collector {took:?}"
             );
             assert!(!slow.heads().is_empty(), "the slow kubelet was asked");

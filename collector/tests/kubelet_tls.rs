@@ -117,7 +117,7 @@ fn tls_kubelet(dir: &Path) -> (Server, u16) {
     let t = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
-            t.elapsed() < Duration::from_secs(10),
+            t.elapsed() < Duration::from_secs(60),
             "s_server did not start"
         );
         std::thread::sleep(Duration::from_millis(20));
