@@ -1,6 +1,7 @@
 //! `podmem-analyzer`: the command line. Parses arguments, runs the library, and writes
-//! exactly one output (stdout, or `-o FILE` via a temporary file in the same directory
-//! renamed into place, so a failed run never leaves a half-written report).
+//! at most one output (stdout, or `-o FILE` by the shared rules of
+//! `podmem_schema::outfile`: a regular file is replaced only when complete, a device
+//! is written in place, a directory refused); none when no input was usable.
 //!
 //! Exit codes: 0 every input was fully usable; 1 some inputs were refused or had
 //! problems but a report was produced; 2 no input was usable, or a usage or output
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use podmem_analyzer::{complete, exit_status_of, load::Limits, ooms_in_log, prepare};
+use podmem_schema::display;
 
 /// mimalloc: the analysis allocates millions of small strings and vectors, and glibc's
 /// malloc and free were a fifth of its CPU time.
@@ -94,7 +96,10 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("podmem-analyzer: error: {e:#}");
+            eprintln!(
+                "podmem-analyzer: error: {}",
+                display::escape(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }
@@ -125,10 +130,15 @@ fn run(cli: Cli) -> Result<u8> {
             let prepared = prepare(&inputs, &limits, jiff::Timestamp::now());
             for input in &prepared.head.inputs {
                 for p in &input.problems {
-                    eprintln!("podmem-analyzer: {p}");
+                    eprintln!("podmem-analyzer: {}", display::escape(p));
                 }
             }
             let code = exit_status_of(&prepared.head.inputs);
+            // A report of nothing would read as "no findings": none is written.
+            if code == 2 {
+                eprintln!("podmem-analyzer: no usable snapshot in the inputs; no report written");
+                return Ok(code);
+            }
             match format {
                 ReportFormat::Json if names.is_some() => {
                     let mut bytes = Vec::new();
@@ -149,9 +159,6 @@ fn run(cli: Cli) -> Result<u8> {
                     let bytes = unredact(names.as_ref(), bytes);
                     write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
                 }
-            }
-            if code == 2 {
-                eprintln!("podmem-analyzer: no usable snapshot in the inputs");
             }
             Ok(code)
         }
@@ -181,13 +188,13 @@ fn run(cli: Cli) -> Result<u8> {
                             ooms_in_log(file, &f.display().to_string(), y)
                         }
                         Err(e) => {
-                            eprintln!("podmem-analyzer: {}: cannot open: {e}", f.display());
+                            eprintln!("podmem-analyzer: {}: cannot open: {e}", display::path(f));
                             continue;
                         }
                     }
                 };
                 for p in &rep.problems {
-                    eprintln!("podmem-analyzer: {p}");
+                    eprintln!("podmem-analyzer: {}", display::escape(p));
                 }
                 events.extend(ev);
                 reports.push(rep);
@@ -259,8 +266,9 @@ fn unredact(names: Option<&podmem_analyzer::names::Names>, bytes: Vec<u8>) -> Ve
     out
 }
 
-/// Writes to stdout (`-`) or to `path` through a temporary file in the same directory,
-/// renamed into place only when complete.
+/// Writes to stdout (`-`) or to `path` by the rules of [`podmem_schema::outfile`]: a
+/// regular file through a temporary file renamed into place only when complete, a
+/// device or FIFO in place, a directory refused.
 fn write_output(path: &Path, body: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     if path.as_os_str() == "-" {
         let stdout = io::stdout();
@@ -269,29 +277,9 @@ fn write_output(path: &Path, body: impl FnOnce(&mut dyn Write) -> Result<()>) ->
         w.flush()?;
         return Ok(());
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".podmem-report-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    {
-        let mut w = io::BufWriter::new(tmp.as_file_mut());
-        body(&mut w).with_context(|| format!("writing {}", path.display()))?;
-        w.flush()
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    // A temporary file is private (0600); a report is an ordinary file.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path)
-        .with_context(|| format!("cannot move the report into place at {}", path.display()))?;
+    let mut out = podmem_schema::outfile::OutputFile::create(path)?;
+    body(out.writer()).with_context(|| format!("writing {}", display::path(path)))?;
+    out.commit()?;
     Ok(())
 }
 

@@ -1,17 +1,19 @@
 //! `bundle`: packs the snapshots of a directory (optionally a time window) into one
 //! file to send: an uncompressed tar with `bundle.json` first, then each snapshot
-//! archive unchanged as `snapshots/<name>`. To a file it is written under a temporary
-//! name and renamed; to stdout (`-o -`, for `kubectl exec ... > node.tar` where the
+//! archive unchanged as `snapshots/<name>`. To a file it is written by the shared
+//! `-o` rules (`podmem_schema::outfile`: a regular file through a temporary name and a
+//! rename, a device or FIFO in place, a directory refused); to stdout (`-o -`, for `kubectl exec ... > node.tar` where the
 //! image has no `tar` for `kubectl cp`) it is streamed, never to a terminal, and a
 //! reader that stops early (broken pipe) ends the run without an error.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use jiff::Timestamp;
+use podmem_schema::outfile::OutputFile;
 use podmem_schema::snapshot::{
     BundleManifest, BundleSnapshot, BUNDLE_FORMAT_NAME, BUNDLE_FORMAT_VERSION,
     BUNDLE_MANIFEST_ENTRY, BUNDLE_SNAPSHOT_PREFIX,
@@ -111,6 +113,8 @@ pub fn bundle(
     since: Option<Timestamp>,
     until: Option<Timestamp>,
 ) -> Result<BundleOutcome> {
+    // Refused before any snapshot is read: a directory, a block device, a socket.
+    podmem_schema::outfile::plan(out)?;
     let chosen = choose(dir, Some(out), since, until)?;
     let parent = out
         .parent()
@@ -118,18 +122,9 @@ pub fn bundle(
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent)
         .with_context(|| format!("{}: cannot create directory", parent.display()))?;
-    let tmp = parent.join(format!(".podmem-{}-bundle.tmp", std::process::id()));
-    let res = write_bundle(&tmp, &chosen).and_then(|_| {
-        fs::rename(&tmp, out)
-            .with_context(|| format!("{}: cannot rename into place", out.display()))
-    });
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res?;
-    if let Ok(d) = File::open(parent) {
-        let _ = d.sync_all();
-    }
+    let mut w = OutputFile::create(out)?;
+    write_tar(w.writer(), &chosen, &out.display().to_string())?;
+    w.commit()?;
     Ok(BundleOutcome {
         manifest: chosen.manifest,
         skipped: chosen.skipped,
@@ -208,22 +203,6 @@ fn choose(
         files: chosen,
         skipped,
     })
-}
-
-fn write_bundle(tmp: &Path, chosen: &Chosen) -> Result<()> {
-    let f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(tmp)
-        .with_context(|| format!("{}: cannot create", tmp.display()))?;
-    let mut w = BufWriter::new(f);
-    write_tar(&mut w, chosen, &tmp.display().to_string())?;
-    w.flush()
-        .with_context(|| format!("{}: write", tmp.display()))?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()
-        .with_context(|| format!("{}: sync", tmp.display()))?;
-    Ok(())
 }
 
 /// The bundle as a tar stream: `bundle.json`, then each archive as it is on disk.

@@ -275,14 +275,17 @@ impl SnapshotArgs {
 /// Prints a line on stdout; a closed pipe is not an error.
 fn say(line: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
+    let line = podmem_schema::display::escape(line);
     match writeln!(out, "{line}").and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("writing to stdout"),
     }
 }
 
+/// Prints a line on stderr. Lines carry names read from the node (cgroup directories,
+/// mount points, kernel text): all go through the shared escaper.
 fn note(line: &str) {
-    eprintln!("podmem-collector: {line}");
+    eprintln!("podmem-collector: {}", podmem_schema::display::escape(line));
 }
 
 fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {

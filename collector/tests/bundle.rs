@@ -134,3 +134,89 @@ fn bundle_reader_closing_early_is_not_an_error() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("broken pipe"), "{stderr}");
 }
+
+/// `bundle -o` follows the analyzer's `-o` rules (issue 13, hole 2; one shared helper,
+/// `podmem_schema::outfile`): a character device and a FIFO are written in place and stay
+/// what they were, a directory and a socket are refused, a regular file is replaced.
+#[test]
+fn bundle_output_over_every_file_type() {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let d = tempfile::tempdir().unwrap();
+    let snaps = d.path().join("snaps");
+    snapshot(&snaps, "v2-systemd-containerd", "node-a");
+    let bundle_to = |out: &Path| {
+        Command::new(bin())
+            .arg("bundle")
+            .arg(&snaps)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let reference = d.path().join("ref.tar");
+    let o = bundle_to(&reference);
+    assert_exit(&o, 0);
+    let want_len = std::fs::metadata(&reference).unwrap().len();
+
+    // Regular file: replaced.
+    let o = bundle_to(&reference);
+    assert_exit(&o, 0);
+    assert!(std::fs::metadata(&reference).unwrap().is_file());
+
+    // Directory: refused.
+    let dir = d.path().join("adir");
+    std::fs::create_dir(&dir).unwrap();
+    let o = bundle_to(&dir);
+    assert_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a directory"));
+    assert!(dir.is_dir());
+
+    // Character device (a /dev/null made by the test): written, still a device.
+    let null = d.path().join("null");
+    let c = CString::new(null.as_os_str().as_bytes()).unwrap();
+    // SAFETY: mknod with a valid NUL-terminated path.
+    let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(
+        made,
+        0,
+        "mknod needs root: {}",
+        std::io::Error::last_os_error()
+    );
+    let o = bundle_to(&null);
+    assert_exit(&o, 0);
+    let md = std::fs::symlink_metadata(&null).unwrap();
+    assert!(md.file_type().is_char_device() && md.rdev() == libc::makedev(1, 3));
+
+    // FIFO: the reader gets the whole bundle, the FIFO stays.
+    let fifo = d.path().join("fifo");
+    let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let f2 = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read(f2).unwrap());
+    let o = bundle_to(&fifo);
+    let t = std::time::Instant::now();
+    while !reader.is_finished() && t.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        reader.is_finished(),
+        "the FIFO was never opened for writing"
+    );
+    assert_exit(&o, 0);
+    assert_eq!(reader.join().unwrap().len() as u64, want_len);
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+
+    // Socket: refused.
+    let sock = d.path().join("sock");
+    let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let o = bundle_to(&sock);
+    assert_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a socket"));
+    assert!(!common::names(d.path()).iter().any(|n| n.ends_with(".tmp")));
+}
