@@ -241,6 +241,8 @@ fn ooms_over_every_real_world_log() {
         "photon_issue1535_4.19_vmware_guest_log_printk_level_excerpt.log",
         "relate_issue1383_6.x_global_task_table_rss_split_columns_excerpt.log",
         "walinuxagent_issue2805_aks_5.4_v1_multiline_stats_indented_syslog_excerpt.log",
+        "propolis_issue439_journal_short_memcg_header_cut_excerpt.log",
+        "nixpkgs_pr81151_test_driver_prefix_global_header_cut_excerpt.log",
     ];
     for f in &files {
         let name = f.display().to_string();

@@ -470,6 +470,14 @@ fn talos_limit_above_kubepods() {
 /// Excerpts that hold part of a report but no kill and no scope line: no event.
 const NO_KILL: &[(&str, &str)] = &[
     (
+        "propolis_issue439_journal_short_memcg_header_cut_excerpt.log",
+        "header and call trace only",
+    ),
+    (
+        "nixpkgs_pr81151_test_driver_prefix_global_header_cut_excerpt.log",
+        "header and call trace only",
+    ),
+    (
         "containerd_cgroups_issue74_rhel7_3.10.0-862_docker_messages_excerpt.log",
         "header and call trace only",
     ),
@@ -751,5 +759,415 @@ Dec 07 00:05:14.250001 host kernel: Killed process 28438 (java), UID 0, total-vm
         ev[0].scope,
         OomScope::Other,
         "memcg OOM whose memcg is not in the text"
+    );
+}
+
+// ------------------------------------------------ more log forms (issue 11)
+
+/// pid, comm, scope, pod uid, container id of each event, as the log says them.
+type Key = (
+    Option<u32>,
+    Option<&'static str>,
+    OomScope,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+fn keys(file: &str, year: Option<i16>) -> (Vec<Key>, Vec<OomEvent>) {
+    let opts = ParseOptions {
+        year,
+        ..ParseOptions::default()
+    };
+    let ev = parse_log(&read(file), &opts);
+    let k = ev
+        .iter()
+        .map(|e| {
+            (
+                e.pid,
+                leak(&e.comm),
+                e.scope,
+                leak(&e.pod_uid),
+                leak(&e.container_id),
+            )
+        })
+        .collect();
+    (k, ev)
+}
+
+fn t(s: &str) -> Option<Timestamp> {
+    Some(s.parse().unwrap())
+}
+
+#[test]
+fn rhel6_2_6_32_kill_line_names_the_victim_after_its_uid() {
+    let (k, ev) = keys(
+        "cpanel_ssp_issue76_centos6_2.6.32_syslog_uid_kill_line.log",
+        Some(2016),
+    );
+    assert_eq!(
+        k,
+        [(Some(11726), Some("mysqld"), OomScope::Global, None, None)]
+    );
+    let e = &ev[0];
+    assert_eq!(
+        (e.total_vm, e.anon_rss, e.file_rss),
+        (Some(7823732 * 1024), Some(2539268 * 1024), Some(768 * 1024))
+    );
+    assert_eq!(e.uptime_secs, Some(2858609.598568));
+    assert_eq!(e.time, t("2016-03-02T17:35:10Z"));
+
+    // Plain dmesg: the kill line, then the next report cut before its kill.
+    let (k, ev) = keys(
+        "odoo_issue26963_centos6_2.6.32_bare_dmesg_uid_kill_then_cut_block_excerpt.log",
+        None,
+    );
+    assert_eq!(
+        k,
+        [(Some(31217), Some("python3"), OomScope::Global, None, None)]
+    );
+    assert_eq!(ev[0].anon_rss, Some(376376 * 1024));
+}
+
+#[test]
+fn rhel7_comm_then_uid_kill_lines_keep_names_with_spaces() {
+    let (k, ev) = keys(
+        "oom_messages_exporter_systemd_1_rhel7_syslog_service_memcg_two_blocks_excerpt.log",
+        Some(2023),
+    );
+    let svc = OomScope::Other;
+    assert_eq!(
+        k,
+        [
+            (Some(1847), Some("node /opt/www/p"), svc, None, None),
+            (Some(29838), Some("node /opt/www/p"), svc, None, None),
+        ]
+    );
+    assert_eq!(ev[0].invoker.as_deref(), Some("node /opt/www/p"));
+    assert_eq!(ev[1].invoker.as_deref(), Some("node"));
+    assert_eq!(
+        ev[0].oom_memcg.as_deref(),
+        Some("/system.slice/node-app.service")
+    );
+    assert_eq!(ev[0].anon_rss, Some(329556 * 1024));
+    assert_eq!(ev[0].time, t("2023-09-04T00:05:58Z"));
+    assert_eq!(ev[1].uptime_secs, Some(38470203.245101));
+
+    let (k, _) = keys(
+        "doris_issue3525_syslog_sacrifice_child_uid_kill_then_runtime_lines.log",
+        None,
+    );
+    assert_eq!(
+        k,
+        [(Some(18177), Some("palo_be"), OomScope::Other, None, None)]
+    );
+
+    // Quoted with `> `: the syslog time is still read.
+    let (k, ev) = keys(
+        "k8s_issue50632_quoted_syslog_comm_then_uid_kill_lines_excerpt.log",
+        Some(2017),
+    );
+    let pids: Vec<u32> = k.iter().filter_map(|k| k.0).collect();
+    assert_eq!(
+        pids,
+        [799153, 799402, 799889, 799707, 799791, 800660, 800329, 801542]
+    );
+    assert!(k.iter().all(|k| k.1 == Some("node")));
+    assert_eq!(ev[0].time, t("2017-11-30T10:16:57Z"));
+    assert_eq!(ev[0].anon_rss, Some(68308 * 1024));
+
+    // The last `Kill process` lost its kill line: the kernel's choice stands.
+    let (k, _) = keys(
+        "ltp_issue1080_syslog_no_uptime_comm_then_uid_kills_excerpt.log",
+        None,
+    );
+    let pids: Vec<u32> = k.iter().filter_map(|k| k.0).collect();
+    assert_eq!(pids, [42452, 42453, 42474, 42471, 42468, 42469]);
+    assert!(k.iter().all(|k| k.1 == Some("memcg_test_1")));
+}
+
+#[test]
+fn excerpts_starting_after_the_header_with_reaper_lines() {
+    let (k, _) = keys(
+        "docker_for_linux_issue1001_ubuntu_syslog_memcg_sacrifice_child_reaper_excerpt.log",
+        None,
+    );
+    let other = OomScope::Other;
+    assert_eq!(
+        k,
+        [
+            (Some(4254), Some("python3"), other, None, None),
+            (Some(4255), Some("python3"), other, None, None),
+        ]
+    );
+    let (k, _) = keys(
+        "docker_for_linux_issue1001_ubuntu_syslog_memcg_killed_reaper_no_header_excerpt.log",
+        None,
+    );
+    let pids: Vec<u32> = k.iter().filter_map(|k| k.0).collect();
+    assert_eq!(pids, [15617, 15674, 15623, 15694]);
+    let (k, ev) = keys(
+        "docker_for_linux_issue1001_ubuntu_syslog_global_parens_comm_reaper_excerpt.log",
+        Some(2020),
+    );
+    let g = OomScope::Global;
+    assert_eq!(
+        k,
+        [
+            (Some(15784), Some("python3"), g, None, None),
+            (Some(15925), Some("(resolved)"), g, None, None),
+            (Some(15783), Some("python3"), g, None, None),
+            (Some(15934), Some("(resolved)"), g, None, None),
+        ]
+    );
+    assert_eq!(ev[1].total_vm, Some(168424 * 1024));
+}
+
+#[test]
+fn docker_era_container_ids() {
+    let id = "9f9cdbfd1ad345748869b4cbaaa0e71b573e54c30ed44071e9dbc948ecc7e857";
+    let (k, ev) = keys(
+        "wca_pr1690_bare_dmesg_docker_task_in_without_header_blank_lines_excerpt.log",
+        None,
+    );
+    assert_eq!(k, [(None, None, OomScope::Other, None, Some(id))]);
+    assert_eq!(ev[0].memcg_usage, Some(4194304 * 1024));
+    let (k, _) = keys(
+        "dyrnq_install_docker_issue14_dmesg_global_oomkill_docker_scope.log",
+        None,
+    );
+    assert_eq!(
+        k,
+        [(
+            Some(7134),
+            Some("java"),
+            OomScope::Global,
+            None,
+            Some("00748bf4e957f82c239a1db8a88579059b7d40c7b5fbd3f43617d31d3f646f12")
+        )]
+    );
+}
+
+#[test]
+fn prefixes_of_the_field() {
+    let (k, ev) = keys(
+        "gpud_pr70_quoted_short_precise_oomkill_lxc_nested_kubepods.log",
+        Some(2024),
+    );
+    assert_eq!(
+        k,
+        [(
+            Some(461754),
+            Some("pt_main_thread"),
+            OomScope::Pod,
+            Some("eded8c65-6e8e-4c6e-a889-3e427565c740"),
+            Some("ec9ee26695deb4cc72bc665efff1cf3a03fdfb12f1303e02fe9252985e084a95")
+        )]
+    );
+    assert_eq!(ev[0].time, t("2024-08-30T06:58:55.050705Z"));
+
+    let (k, _) = keys(
+        "ert_issue9320_numbered_dmesg_global_kill_lines_excerpt.log",
+        None,
+    );
+    let g = OomScope::Global;
+    assert_eq!(
+        k,
+        [
+            (Some(328391), Some("fluvial_facies"), g, None, None),
+            (Some(1597132), Some("eclipse.exe"), g, None, None),
+            (Some(1595933), Some("rms"), g, None, None),
+            (Some(1596142), Some("rms"), g, None, None),
+            (Some(1596008), Some("rms"), g, None, None),
+        ]
+    );
+    let (k, ev) = keys("netdata_issue10875_dmesg_memcg_killed_line.log", None);
+    assert_eq!(
+        k,
+        [(Some(4971), Some("netdata"), OomScope::Other, None, None)]
+    );
+    assert_eq!(ev[0].oom_score_adj, Some(1000));
+    let (k, ev) = keys(
+        "systemd_issue6966_syslog_numeric_host_task_row_and_kill_line.log",
+        Some(2017),
+    );
+    assert_eq!(
+        k,
+        [(Some(7748), Some("python"), OomScope::Global, None, None)]
+    );
+    assert_eq!(ev[0].time, t("2017-08-18T03:19:11Z"));
+}
+
+/// Two real reports (RHEL7 syslog, process names with spaces) under every prefix form
+/// the field uses, each line rebuilt from the sample's own kernel text, uptime and
+/// time: the same kills and invokers, with the time where the prefix gives one.
+#[test]
+fn real_reports_under_every_prefix() {
+    let file = "oom_messages_exporter_systemd_1_rhel7_syslog_service_memcg_two_blocks_excerpt.log";
+    // (time, uptime, message) of each kernel line.
+    let lines: Vec<(Timestamp, String, String)> = read(file)
+        .lines()
+        .filter_map(|l| {
+            let (head, rest) = l.split_once(" other-server kernel: [")?;
+            let (up, body) = rest.split_once("] ")?;
+            let when: Timestamp = format!("2023-09-0{}T{}Z", &head[5..6], &head[7..15])
+                .parse()
+                .ok()?;
+            Some((when, up.trim().to_string(), body.to_string()))
+        })
+        .collect();
+    assert_eq!(lines.len(), 60);
+    let syslog = |t: &Timestamp| t.strftime("%b %e %H:%M:%S").to_string();
+    type Form = fn(&Timestamp, &str, &str, &dyn Fn(&Timestamp) -> String) -> String;
+    let forms: &[(&str, Form, bool)] = &[
+        (
+            "syslog, no host",
+            |t, u, b, sl| format!("{} kernel: [{u}] {b}", sl(t)),
+            true,
+        ),
+        (
+            "epoch host uptime (rsyslog template)",
+            |t, u, b, _| format!("{} other-server [{u}] {b}", t.as_second()),
+            true,
+        ),
+        (
+            "dmesg --time-format iso",
+            |t, _, b, _| format!("{},000000+00:00 {b}", t.strftime("%Y-%m-%dT%H:%M:%S")),
+            true,
+        ),
+        (
+            "journalctl -o short-iso",
+            |t, _, b, _| {
+                format!(
+                    "{}+0000 other-server kernel: {b}",
+                    t.strftime("%Y-%m-%dT%H:%M:%S")
+                )
+            },
+            true,
+        ),
+        (
+            "journalctl -o short-iso-precise",
+            |t, _, b, _| {
+                format!(
+                    "{}.000000+00:00 other-server kernel: {b}",
+                    t.strftime("%Y-%m-%dT%H:%M:%S")
+                )
+            },
+            true,
+        ),
+        (
+            "journalctl -o short-precise",
+            |t, _, b, sl| format!("{}.000000 other-server kernel: {b}", sl(t)),
+            true,
+        ),
+        (
+            "journalctl -o short-monotonic",
+            |_, u, b, _| format!("[{u}] other-server kernel: {b}"),
+            false,
+        ),
+        (
+            "dmesg -r (printk level)",
+            |_, u, b, _| format!("<6>[{u}] {b}"),
+            false,
+        ),
+        (
+            "dmesg -T",
+            |t, _, b, _| format!("[{}] {b}", t.strftime("%a %b %e %H:%M:%S %Y")),
+            true,
+        ),
+        (
+            "RFC 3164 with PRI",
+            |t, u, b, sl| format!("<4>{} other-server kernel: [{u}] {b}", sl(t)),
+            true,
+        ),
+        (
+            "mail quote",
+            |t, u, b, sl| format!("> {} other-server kernel: [{u}] {b}", sl(t)),
+            true,
+        ),
+    ];
+    for (name, form, timed) in forms {
+        let text: String = lines
+            .iter()
+            .map(|(t, u, b)| form(t, u, b, &syslog) + "\n")
+            .collect();
+        let opts = ParseOptions {
+            year: Some(2023),
+            ..ParseOptions::default()
+        };
+        let ev = parse_log(&text, &opts);
+        let got: Vec<_> = ev
+            .iter()
+            .map(|e| (e.pid, e.comm.as_deref(), e.invoker.as_deref(), e.scope))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Some(1847),
+                    Some("node /opt/www/p"),
+                    Some("node /opt/www/p"),
+                    OomScope::Other
+                ),
+                (
+                    Some(29838),
+                    Some("node /opt/www/p"),
+                    Some("node"),
+                    OomScope::Other
+                ),
+            ],
+            "{name}:\n{}",
+            &text[..600]
+        );
+        let want = timed.then(|| "2023-09-04T00:05:58Z".parse().unwrap());
+        assert_eq!(ev[0].time, want, "{name}");
+        assert_eq!(
+            ev[0].oom_memcg.as_deref(),
+            Some("/system.slice/node-app.service"),
+            "{name}"
+        );
+    }
+}
+
+/// Lines another program logged with a kernel OOM line in them are not kills.
+#[test]
+fn foreign_programs_quoting_kernel_lines_are_not_kills() {
+    for l in [
+        "Jun 24 18:49:43 aks-node-1 node-problem-detector[12]: Killed process 68061 (stress) total-vm:1kB",
+        "2025-06-24T18:49:43.500000+00:00 aks-node-1 kubelet[9]: Killed process 68061 (stress)",
+        "Jun 24 18:49:43 dockerd[12]: Killed process 68061 (stress)",
+    ] {
+        assert!(parse_log(l, &ParseOptions::default()).is_empty(), "{l}");
+    }
+}
+
+/// The reaper's line is the victim when the excerpt has no kill line; a late reaper
+/// line of an earlier kill does not steal the next report.
+#[test]
+fn reaper_only_blocks() {
+    let text = "\
+[ 100.000001] main invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
+[ 100.000002] Task in /kubepods/burstable/pod3e2d1a50-3f1d-4c5f-9a8e-1b2c3d4e5f60/abc killed as a result of limit of /kubepods/burstable/pod3e2d1a50-3f1d-4c5f-9a8e-1b2c3d4e5f60
+[ 100.000003] oom_reaper: reaped process 2292670 (main), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB
+[ 200.000001] java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
+[ 200.000002] oom_reaper: reaped process 2292670 (main), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB
+[ 200.000003] Memory cgroup out of memory: Killed process 7 (java) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB
+[ 300.000001] oom_reaper: reaped process 99 (lonely), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB
+";
+    let ev = parse_log(text, &ParseOptions::default());
+    let k: Vec<_> = ev
+        .iter()
+        .map(|e| (e.pid, e.comm.as_deref(), e.scope, e.invoker.as_deref()))
+        .collect();
+    assert_eq!(
+        k,
+        [
+            (Some(2292670), Some("main"), OomScope::Pod, Some("main")),
+            (Some(7), Some("java"), OomScope::Other, Some("java")),
+            (Some(99), Some("lonely"), OomScope::Other, None),
+        ]
+    );
+    assert_eq!(
+        ev[0].anon_rss, None,
+        "sizes after reaping are not the victim's"
     );
 }

@@ -290,6 +290,7 @@ fn scan_prefix(s: &str, mut line: Line, opts: &ParseOptions) -> Scan {
     let mut ident_expected = false;
     let mut ident_seen = false;
     let mut time_seen = false;
+    let mut junk = 0;
     while pieces < MAX_PIECES {
         if let Some((p, after)) = piece(rest, opts) {
             match p {
@@ -335,6 +336,28 @@ fn scan_prefix(s: &str, mut line: Line, opts: &ParseOptions) -> Scan {
                     continue;
                 }
                 break;
+            }
+            // Quote marks of a mail or issue paste (`> `), and up to two words of a
+            // tool's own prefix before an uptime (`percona # [   16.8]`): taken only
+            // when a piece follows them.
+            if junk < 3 {
+                let plain = |t: &str| {
+                    !t.is_empty() && t.len() <= 64 && !t.contains(':') && !t.starts_with('[')
+                };
+                let (next, after2) = token(after);
+                let quote = tok.bytes().all(|b| b == b'>') && piece(after, opts).is_some();
+                let skip = if quote || (plain(tok) && starts_bracket(after, opts)) {
+                    Some(after)
+                } else if plain(tok) && plain(next) && starts_bracket(after2, opts) {
+                    Some(after2)
+                } else {
+                    None
+                };
+                if let Some(after) = skip {
+                    junk += 1;
+                    rest = after;
+                    continue;
+                }
             }
         }
         if !ident_seen && time_seen && ident_expected {
