@@ -10,7 +10,6 @@
 //! they are reported as ignored (see `docs/testing.md`).
 
 mod common;
-mod fake_kubelet;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -19,8 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use fake_kubelet::{closed_port, Answer, FakeKubelet};
 use podmem_schema::snapshot::{Manifest, SourceStatus, Status};
+use podmem_testkit::fake_kubelet::{closed_port, Answer, FakeKubelet};
 use podmem_testkit::kernel::{self, Guard};
 
 fn source<'a>(m: &'a Manifest, name: &str) -> &'a SourceStatus {

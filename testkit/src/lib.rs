@@ -1,17 +1,20 @@
 //! podmem's test kit, used only as a dev-dependency: where the samples are
 //! ([`samples`]), the one harness that knows what a test needs from this machine
 //! ([`Need`], [`main!`]), the real-kernel guard ([`kernel`]), headless chromium
-//! ([`chromium`]), the workspace's binaries ([`bins`]) and run-output assertions
-//! ([`exit`]).
+//! ([`chromium`]), the workspace's binaries ([`bins`]), run-output assertions
+//! ([`exit`]), snapshot archives read back ([`archive`]) and a kubelet stand-in
+//! ([`fake_kubelet`]).
 //!
 //! A test that cannot run here (no root, no writable cgroup v1 memory hierarchy, no
 //! browser) is reported as `ignored` in the runner's own summary, with the reason,
 //! never as `ok`. `PODMEM_REQUIRE` (comma-separated needs, or `all`) turns a missing
 //! requirement into a failure, so CI cannot skip silently. See `docs/testing.md`.
 
+pub mod archive;
 pub mod bins;
 pub mod chromium;
 pub mod exit;
+pub mod fake_kubelet;
 pub mod kernel;
 pub mod samples;
 

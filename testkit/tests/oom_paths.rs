@@ -4,50 +4,11 @@
 //! `fixtures/realworld/oom_logs`, run through the real binaries.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use podmem_testkit::{bins, samples};
 use serde_json::Value;
-
-/// The collector binary of this build (see `e2e_real_kernel.rs`: another package's
-/// binary is built into the same target directory and profile), or
-/// `PODMEM_COLLECTOR_BIN`.
-fn collector_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("PODMEM_COLLECTOR_BIN") {
-        return PathBuf::from(bin);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable is in <target>/<profile>/deps")
-        .to_path_buf();
-    let target_dir = profile_dir.parent().unwrap();
-    let profile = match profile_dir.file_name().unwrap().to_str().unwrap() {
-        "debug" => "dev".to_string(),
-        p => p.to_string(),
-    };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
-    let st = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "podmem-collector",
-            "--bin",
-            "podmem-collector",
-        ])
-        .args(["--profile", &profile])
-        .env("CARGO_TARGET_DIR", target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo to build podmem-collector");
-    assert!(st.success(), "cargo build -p podmem-collector failed");
-    profile_dir.join("podmem-collector")
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
 
 /// The fields both paths must agree on, as a sortable key.
 type Key = (
@@ -83,7 +44,7 @@ fn counted(events: &[Value]) -> BTreeMap<Key, usize> {
 
 /// `ooms --format json FILE` → events.
 fn ooms(file: &Path) -> Vec<Value> {
-    let o = Command::new(env!("CARGO_BIN_EXE_podmem-analyzer"))
+    let o = Command::new(bins::analyzer())
         .args(["ooms", "--format", "json", "--year", "2020"])
         .arg(file)
         .output()
@@ -109,7 +70,7 @@ fn through_snapshot(collector: &Path, file: &Path) -> Vec<Value> {
             "paths",
         ])
         .arg("--host-root")
-        .arg(repo().join("fixtures/hosts/v2-systemd-containerd"))
+        .arg(samples::host("v2-systemd-containerd"))
         .arg("--kernel-log")
         .arg(file)
         .arg("-o")
@@ -124,7 +85,7 @@ fn through_snapshot(collector: &Path, file: &Path) -> Vec<Value> {
         String::from_utf8_lossy(&o.stderr)
     );
     let archive = String::from_utf8(o.stdout).unwrap().trim().to_string();
-    let r = Command::new(env!("CARGO_BIN_EXE_podmem-analyzer"))
+    let r = Command::new(bins::analyzer())
         .args(["report", "--format", "json"])
         .arg(&archive)
         .output()
@@ -141,13 +102,8 @@ fn through_snapshot(collector: &Path, file: &Path) -> Vec<Value> {
 
 #[test]
 fn snapshot_report_and_ooms_agree_on_every_real_log() {
-    let collector = collector_bin();
-    let dir = repo().join("fixtures/realworld/oom_logs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let collector = bins::collector();
+    let files = samples::realworld_files("oom_logs", "");
     assert!(files.len() >= 20, "{} real logs", files.len());
     let mut total = 0;
     let mut failures = Vec::new();

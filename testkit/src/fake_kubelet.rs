@@ -1,7 +1,6 @@
 //! A plain-HTTP stand-in for the kubelet on 127.0.0.1 that answers every request the
 //! same way (a status and a body, or nothing at all) and keeps the request heads it saw,
 //! so tests can check what the collector sent.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

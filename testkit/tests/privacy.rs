@@ -10,7 +10,6 @@
 //!   and only in the mapping file next to the key; the analyzer reports the hashes.
 
 mod common;
-mod fake_kubelet;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -18,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
-use fake_kubelet::{Answer, FakeKubelet};
 use podmem_schema::snapshot::{Manifest, Status, TmpfsUsage};
+use podmem_testkit::fake_kubelet::{Answer, FakeKubelet};
 
 const TOKEN_MARK: &str = "tok-PRIVACY-7f3a9c1e5b";
 const ENV_MARK: &str = "env-PRIVACY-2d8e4b6a0c";
