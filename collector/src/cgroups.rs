@@ -583,7 +583,13 @@ pub fn pods_of(cgroups: &[String], root_in_hierarchy: &str) -> Vec<PodEntry> {
         if id.level == Level::Container {
             if let Some(cid) = id.container_id {
                 let pod = &mut pods[idx];
-                if !pod.containers.iter().any(|c| c.id == cid) {
+                // By id and runtime: cri-o's conmon scope carries its container's id
+                // and must not take the container's place.
+                if !pod
+                    .containers
+                    .iter()
+                    .any(|c| c.id == cid && c.runtime == id.runtime)
+                {
                     pod.containers.push(ContainerEntry {
                         id: cid,
                         runtime: id.runtime,
