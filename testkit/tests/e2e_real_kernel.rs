@@ -211,6 +211,14 @@ fn design_case_on_the_real_kernel() {
         "the removed container A: {:?}",
         orphan.container_ids
     );
+    // The words follow where the kernel keeps the pages: the pod's own shmem was 0
+    // after A's removal (read above), so the dying cgroup of A holds them.
+    assert!(
+        orphan.detail.contains("dying memory cgroups")
+            && !orphan.detail.contains("moved their pages"),
+        "{}",
+        orphan.detail
+    );
 
     let kills: Vec<_> = report
         .oom_events
