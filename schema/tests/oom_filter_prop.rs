@@ -225,7 +225,7 @@ fn huge_lines_and_large_random_logs_stay_linear() {
                 x ^= x << 17;
                 s.push_str(all[(x as usize) % all.len()]);
                 s.push('\n');
-                if x % 11 == 0 {
+                if x.is_multiple_of(11) {
                     s.push_str(NOISE[(x as usize / 11) % NOISE.len()]);
                     s.push('\n');
                 }
