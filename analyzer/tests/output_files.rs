@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
+use podmem_testkit::Need;
 
 fn analyzer() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("podmem-analyzer").unwrap()
@@ -57,7 +58,6 @@ fn no_temp_left(dir: &Path) {
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
 
-#[test]
 fn regular_file_and_new_path_are_replaced_with_the_report() {
     let d = tempfile::tempdir().unwrap();
     let (snap, want) = input(d.path());
@@ -77,7 +77,6 @@ fn regular_file_and_new_path_are_replaced_with_the_report() {
     no_temp_left(d.path());
 }
 
-#[test]
 fn directory_is_refused_and_left_alone() {
     let d = tempfile::tempdir().unwrap();
     let (snap, _) = input(d.path());
@@ -92,11 +91,7 @@ fn directory_is_refused_and_left_alone() {
     no_temp_left(d.path());
 }
 
-#[test]
 fn character_devices_are_written_in_place_never_replaced() {
-    if unsafe { libc::geteuid() } != 0 {
-        panic!("mknod of a character device needs root; this machine's test runs are root");
-    }
     let d = tempfile::tempdir().unwrap();
     let (snap, _) = input(d.path());
     // A /dev/null: the report is written to it and it stays a device.
@@ -132,7 +127,6 @@ fn character_devices_are_written_in_place_never_replaced() {
     no_temp_left(d.path());
 }
 
-#[test]
 fn fifo_gets_the_report_and_stays_a_fifo() {
     let d = tempfile::tempdir().unwrap();
     let (snap, want) = input(d.path());
@@ -162,7 +156,6 @@ fn fifo_gets_the_report_and_stays_a_fifo() {
     no_temp_left(d.path());
 }
 
-#[test]
 fn socket_and_dangling_link_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let (snap, _) = input(d.path());
@@ -198,7 +191,6 @@ fn socket_and_dangling_link_are_refused() {
     no_temp_left(d.path());
 }
 
-#[test]
 fn no_usable_input_writes_no_report() {
     let d = tempfile::tempdir().unwrap();
     let bad = d.path().join("bad.tar.gz");
@@ -223,4 +215,16 @@ fn no_usable_input_writes_no_report() {
         assert_eq!(o.status.code(), Some(2));
         assert!(o.stdout.is_empty(), "{fmt}: report on stdout");
     }
+}
+
+podmem_testkit::main! {
+    [] => [
+        regular_file_and_new_path_are_replaced_with_the_report,
+        directory_is_refused_and_left_alone,
+        fifo_gets_the_report_and_stays_a_fifo,
+        socket_and_dangling_link_are_refused,
+        no_usable_input_writes_no_report,
+    ],
+    // mknod of a character device needs root, which the kernel need includes.
+    [Need::Kernel] => [character_devices_are_written_in_place_never_replaced],
 }

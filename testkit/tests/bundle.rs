@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
+use podmem_testkit::Need;
 
 fn snapshot(out: &Path, host_name: &str, node: &str) {
     let o = Command::new(bin())
@@ -28,7 +29,6 @@ fn snapshot(out: &Path, host_name: &str, node: &str) {
     assert_exit(&o, 0);
 }
 
-#[test]
 fn bundle_to_stdout_is_read_whole_by_the_analyzer() {
     let d = tempfile::tempdir().unwrap();
     let snaps = d.path().join("snaps");
@@ -72,7 +72,6 @@ fn bundle_to_stdout_is_read_whole_by_the_analyzer() {
     assert_eq!(nodes, ["node-a", "node-b"]);
 }
 
-#[test]
 fn bundle_refuses_a_terminal() {
     let d = tempfile::tempdir().unwrap();
     snapshot(d.path(), "v2-systemd-containerd", "node-a");
@@ -101,7 +100,6 @@ fn bundle_refuses_a_terminal() {
     assert!(stderr.contains("stdout is a terminal"), "{stderr}");
 }
 
-#[test]
 fn bundle_reader_closing_early_is_not_an_error() {
     let d = tempfile::tempdir().unwrap();
     // More than a pipe buffer and the writer's buffer hold, so the writer is still
@@ -138,7 +136,6 @@ fn bundle_reader_closing_early_is_not_an_error() {
 /// `bundle -o` follows the analyzer's `-o` rules (issue 13, hole 2; one shared helper,
 /// `podmem_schema::outfile`): a character device and a FIFO are written in place and stay
 /// what they were, a directory and a socket are refused, a regular file is replaced.
-#[test]
 fn bundle_output_over_every_file_type() {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
@@ -219,4 +216,14 @@ fn bundle_output_over_every_file_type() {
     assert_exit(&o, 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("is a socket"));
     assert!(!common::names(d.path()).iter().any(|n| n.ends_with(".tmp")));
+}
+
+podmem_testkit::main! {
+    [] => [
+        bundle_to_stdout_is_read_whole_by_the_analyzer,
+        bundle_refuses_a_terminal,
+        bundle_reader_closing_early_is_not_an_error,
+    ],
+    // mknod of a character device needs root, which the kernel need includes.
+    [Need::Kernel] => [bundle_output_over_every_file_type],
 }
