@@ -91,7 +91,15 @@ pub fn archive_name(node: &str, at: Timestamp, n: u32) -> String {
     }
 }
 
-/// A node name made safe as a file-name part (letters, digits, `.`, `_`, `-`).
+/// Longest node part of an archive file name, in bytes: with `podmem-`, the stamp, a
+/// collision suffix and `.tar.gz` the name stays well under the 255-byte limit of
+/// Linux file systems (Kubernetes allows node names of 253).
+pub const MAX_NODE_PART: usize = 180;
+
+/// A node name made safe as a file-name part (letters, digits, `.`, `_`, `-`), at most
+/// [`MAX_NODE_PART`] bytes: a longer one is cut and ends in `-h<16 hex>`, a hash of the
+/// whole name, so two long names that share a beginning still get different files. The
+/// manifest always holds the full name.
 pub fn sanitize_node(node: &str) -> String {
     let s: String = node
         .chars()
@@ -103,11 +111,21 @@ pub fn sanitize_node(node: &str) -> String {
             }
         })
         .collect();
-    if s.is_empty() || s.starts_with('.') {
+    let s = if s.is_empty() || s.starts_with('.') {
         format!("_{s}")
     } else {
         s
+    };
+    if s.len() <= MAX_NODE_PART {
+        return s;
     }
+    let digest = ring::digest::digest(&ring::digest::SHA256, node.as_bytes());
+    let hex: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // The sanitized name is ASCII, so any byte index is a char boundary.
+    format!("{}-h{hex}", &s[..MAX_NODE_PART - 18])
 }
 
 /// An archive found in an output directory.
@@ -404,19 +422,46 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Archives of `node` in `dir` stamped after `at` (a clock that ran ahead, files copied
+/// from another machine), oldest first.
+pub fn future_archives(dir: &Path, node: &str, at: Timestamp) -> io::Result<Vec<ArchiveFile>> {
+    let now = stamp_of(at);
+    Ok(list_archives(dir, Some(node))?
+        .into_iter()
+        .filter(|a| a.stamp > now)
+        .collect())
+}
+
+fn stamp_of(at: Timestamp) -> String {
+    at.strftime("%Y%m%dT%H%M%S%.3fZ").to_string()
+}
+
 /// Retention: keeps the newest `keep` archives of `node` in `dir` and, with `max_disk`,
-/// removes the oldest until their total size fits (the newest is always kept).
-/// Returns the removed paths.
+/// removes the oldest until their total size fits. Archives are ordered by the capture
+/// time in their names, except that those stamped after `at` (this run's capture
+/// time) count as the oldest: their stamps cannot be trusted, and left as "newest"
+/// they would never be removed and would push out every new archive. `current`, the
+/// archive this run wrote, is never removed (with `max_disk` it may stay alone over the
+/// limit). Returns the removed paths.
 pub fn apply_retention(
     dir: &Path,
     node: &str,
+    current: &Path,
+    at: Timestamp,
     keep: Option<usize>,
     max_disk: Option<u64>,
 ) -> io::Result<Vec<PathBuf>> {
+    let now = stamp_of(at);
     let mut list = list_archives(dir, Some(node))?;
+    // Stable: the future-stamped ones first (in their own order), then the rest.
+    list.sort_by_key(|a| a.stamp <= now);
+    let current_name = current.file_name();
     let mut removed = Vec::new();
-    let mut drop_oldest = |list: &mut Vec<ArchiveFile>| -> io::Result<()> {
-        let a = list.remove(0);
+    let mut drop_oldest = |list: &mut Vec<ArchiveFile>| -> io::Result<bool> {
+        let Some(i) = list.iter().position(|a| a.path.file_name() != current_name) else {
+            return Ok(false);
+        };
+        let a = list.remove(i);
         match fs::remove_file(&a.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -428,16 +473,20 @@ pub fn apply_retention(
             }
         }
         removed.push(a.path);
-        Ok(())
+        Ok(true)
     };
     if let Some(k) = keep {
         while list.len() > k.max(1) {
-            drop_oldest(&mut list)?;
+            if !drop_oldest(&mut list)? {
+                break;
+            }
         }
     }
     if let Some(max) = max_disk {
         while list.len() > 1 && list.iter().map(|a| a.size).sum::<u64>() > max {
-            drop_oldest(&mut list)?;
+            if !drop_oldest(&mut list)? {
+                break;
+            }
         }
     }
     Ok(removed)
@@ -535,5 +584,90 @@ mod tests {
         }
         assert_eq!(clean_stale_temps(dir.path()), 1);
         assert!(!dead.exists() && mine.exists() && other.exists());
+    }
+
+    /// Retention under shuffled clocks (issue 13, hole 3): any mix of archive stamps in
+    /// the past and the future, any file mtimes, any keep/max-disk. The archive of this
+    /// run is never removed; future-stamped archives go first; among the rest the
+    /// oldest go first; the limits hold (or only this run's archive is left).
+    mod retention_props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn stamp(secs: i64) -> Timestamp {
+            Timestamp::from_second(1_795_000_000 + secs).unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn current_kept_future_first_limits_hold(
+                others in proptest::collection::vec((-100_000i64..100_000, 1u64..5_000, 0i64..2_000_000_000), 0..12),
+                keep in proptest::option::of(0usize..6),
+                max_disk in proptest::option::of(0u64..20_000),
+            ) {
+                let d = tempfile::tempdir().unwrap();
+                let at = stamp(0);
+                let mut seen = std::collections::BTreeSet::new();
+                for (i, (off, size, mtime)) in others.iter().enumerate() {
+                    let name = archive_name("n", stamp(*off), i as u32 + 1);
+                    if !seen.insert(name.clone()) { continue; }
+                    let p = d.path().join(&name);
+                    fs::write(&p, vec![0u8; *size as usize]).unwrap();
+                    let f = File::options().write(true).open(&p).unwrap();
+                    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(*mtime as u64)).unwrap();
+                }
+                let current = d.path().join(archive_name("n", at, 0));
+                fs::write(&current, vec![0u8; 100]).unwrap();
+                let before = list_archives(d.path(), Some("n")).unwrap();
+                let removed = apply_retention(d.path(), "n", &current, at, keep, max_disk).unwrap();
+                prop_assert!(current.exists(), "this run's archive removed");
+                let after = list_archives(d.path(), Some("n")).unwrap();
+                prop_assert_eq!(after.len() + removed.len(), before.len());
+                let now = stamp_of(at);
+                let is_future = |p: &PathBuf| before.iter().any(|a| &a.path == p && a.stamp > now);
+                // Future-stamped first: a kept future one means no past one was removed.
+                if after.iter().any(|a| a.stamp > now) {
+                    prop_assert!(removed.iter().all(is_future));
+                }
+                // Among past-stamped ones, every removed one is older than every kept one
+                // (this run's archive aside).
+                let kept_past: Vec<&ArchiveFile> = after.iter().filter(|a| a.stamp <= now && a.path != current).collect();
+                for r in removed.iter().filter(|p| !is_future(p)) {
+                    let ra = before.iter().find(|a| &a.path == r).unwrap();
+                    for k in &kept_past {
+                        prop_assert!((&ra.stamp, ra.seq) <= (&k.stamp, k.seq));
+                    }
+                }
+                if let Some(k) = keep {
+                    prop_assert!(after.len() <= k.max(1));
+                    if max_disk.is_none() {
+                        prop_assert_eq!(after.len(), before.len().min(k.max(1)));
+                    }
+                }
+                if let Some(m) = max_disk {
+                    let total: u64 = after.iter().map(|a| a.size).sum();
+                    prop_assert!(total <= m || after.len() == 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_node_names_fit_a_file_name_and_stay_distinct() {
+        let at: Timestamp = "2026-11-28T04:13:00.5Z".parse().unwrap();
+        let a = format!("{}a", "n".repeat(252));
+        let b = format!("{}b", "n".repeat(252));
+        let (na, nb) = (archive_name(&a, at, 9999), archive_name(&b, at, 9999));
+        assert!(
+            na.len() < 255 && nb.len() < 255,
+            "{} {}",
+            na.len(),
+            nb.len()
+        );
+        assert_ne!(na, nb);
+        let (node, _, seq) = parse_archive_name(&na).unwrap();
+        assert_eq!((node, seq), (sanitize_node(&a), 9999));
+        assert_eq!(sanitize_node("short"), "short");
     }
 }

@@ -215,6 +215,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
     };
     let (kernel_log, journal_ok) = c.kernel_log(&req);
     c.node_events(journal_ok, previous.as_ref(), captured_at);
+    c.future_archives(&node, captured_at);
     if c.entries.refused() > 0 {
         c.notes.push(format!(
             "{} entries dropped at the total size cap of {} bytes",
@@ -572,6 +573,51 @@ impl Capture<'_> {
         );
     }
 
+    /// Archives of this node in the output directory stamped after this capture: said
+    /// in the manifest and on stderr, because retention counts them as the oldest.
+    fn future_archives(&mut self, node: &str, at: Timestamp) {
+        let t = Instant::now();
+        let Ok(future) = archive::future_archives(&self.opts.out, node, at) else {
+            return;
+        };
+        if future.is_empty() {
+            return;
+        }
+        let names: Vec<String> = future
+            .iter()
+            .take(5)
+            .map(|a| {
+                a.path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let msg = format!(
+            "{} archive(s) of this node in {} are stamped after this capture ({}{}): a clock \
+             that ran ahead or copied files; retention counts them as the oldest",
+            future.len(),
+            self.opts.out.display(),
+            names.join(", "),
+            if future.len() > names.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+        self.notes.push(msg.clone());
+        self.record(
+            "out-dir",
+            self.opts.out.display().to_string(),
+            None,
+            Status::Ok,
+            Some(msg),
+            0,
+            t,
+        );
+    }
+
     fn kubelet_summary(&mut self) {
         let t = Instant::now();
         let mut f = fetch_abandonable(self.opts, &self.budget, self.caps.summary);
@@ -867,9 +913,15 @@ pub fn run(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Result<
         &captured.manifest,
         &captured.entries,
     )?;
-    let removed =
-        archive::apply_retention(&opts.out, &captured.manifest.node, opts.keep, opts.max_disk)
-            .map_err(|e| anyhow::anyhow!("retention in {}: {e}", opts.out.display()))?;
+    let removed = archive::apply_retention(
+        &opts.out,
+        &captured.manifest.node,
+        &path,
+        captured.manifest.captured_at,
+        opts.keep,
+        opts.max_disk,
+    )
+    .map_err(|e| anyhow::anyhow!("retention in {}: {e}", opts.out.display()))?;
     Ok(Outcome {
         path: Some(path),
         captured,
