@@ -1,7 +1,11 @@
 //! The kubelet `/stats/summary` body, fetched over HTTP(S) from the local kubelet (IP
 //! literals only: a static glibc binary must not need NSS), or read from a file saved
-//! with `kubectl get --raw`. The bearer token is sent and never recorded: it appears in
-//! no manifest field, message or error.
+//! with `kubectl get --raw`. The bearer token is sent and never recorded: no piece of
+//! it appears in the body kept, a manifest field, a message or an error, whatever the
+//! server answers. Only a body that can be vouched for is kept: a `200` answer read to
+//! its end, within the cap, holding no piece of the token (the JSON check follows in
+//! the snapshot). A body cut short or over the cap is never kept: a server echoing the
+//! request could have put the token anywhere in it, and a cut may fall inside the token.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -51,6 +55,9 @@ pub struct SummaryFetch {
     pub status: Status,
     /// Why, when not ok; how (TLS mode) when ok.
     pub message: Option<String>,
+    /// Something the operator must hear about even when the fetch worked (the token
+    /// sent over plain HTTP).
+    pub warning: Option<String>,
 }
 
 /// Longest wait per kubelet request.
@@ -60,6 +67,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64) -> SummaryFetch {
     match &opts.source {
         KubeletSource::Disabled => SummaryFetch {
+            warning: None,
             origin: "-".into(),
             body: None,
             status: Status::Missing,
@@ -68,13 +76,25 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
         KubeletSource::File(p) => {
             let mut buf = Vec::new();
             match read_into(p, cap, &mut buf) {
-                Ok(cut) => SummaryFetch {
+                Ok(true) => SummaryFetch {
+                    warning: None,
+                    origin: p.display().to_string(),
+                    body: None,
+                    status: Status::Error,
+                    message: Some(format!(
+                        "{}: larger than the {cap}-byte cap; not kept (a cut summary is not JSON)",
+                        p.display()
+                    )),
+                },
+                Ok(false) => SummaryFetch {
+                    warning: None,
                     origin: p.display().to_string(),
                     body: Some(buf),
-                    status: if cut { Status::Partial } else { Status::Ok },
-                    message: cut.then(|| format!("{}: cut at the {cap}-byte cap", p.display())),
+                    status: Status::Ok,
+                    message: None,
                 },
                 Err(e) => SummaryFetch {
+                    warning: None,
                     origin: p.display().to_string(),
                     body: None,
                     status: Status::Error,
@@ -88,6 +108,16 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
             let mut f = get(&url, token.as_deref(), opts, paths, budget, cap);
             if f.status == Status::Error && token.is_none() && url.starts_with("https:") {
                 f.message = f.message.map(|m| format!("{m} (no bearer token: none at --kubelet-token-file or the service-account path)"));
+            }
+            if token.is_some()
+                && url
+                    .get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+            {
+                f.warning = Some(format!(
+                    "{}: the bearer token was sent over plain http:// (readable on the way); use https://",
+                    crate::redact::strip_userinfo(&url)
+                ));
             }
             f
         }
@@ -132,6 +162,7 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
             all_refused &= f.message.as_deref().is_some_and(is_refused);
             tried.push(f.message.unwrap_or_default());
             SummaryFetch {
+                warning: None,
                 origin: "auto (127.0.0.1:10250, 127.0.0.1:10255)".into(),
                 body: None,
                 status: if all_refused { Status::Missing } else { Status::Error },
@@ -208,6 +239,7 @@ fn get(
     cap: u64,
 ) -> SummaryFetch {
     let fail = |status, msg: String| SummaryFetch {
+        warning: None,
         origin: url.to_string(),
         body: None,
         status,
@@ -233,7 +265,7 @@ fn get(
     let resp = match req.call() {
         Ok(r) => r,
         Err(e) => {
-            let mut msg = format!("{url}: {e}");
+            let mut msg = format!("{url}: {}", scrub(&e.to_string(), token));
             if matches!(e, ureq::Error::StatusCode(401 | 403)) {
                 msg.push_str(
                     " (the token needs `get` on nodes/stats, and the kubelet webhook authn/authz)",
@@ -246,29 +278,92 @@ fn get(
             return fail(Status::Error, msg);
         }
     };
+    let code = resp.status().as_u16();
+    if code != 200 {
+        // A redirect (not followed) or another non-error status: no summary.
+        return fail(
+            Status::Error,
+            format!("{url}: answered HTTP {code}, not 200 with a summary"),
+        );
+    }
     let mut body = Vec::new();
     let mut reader = resp.into_body().into_reader().take(cap + 1);
     if let Err(e) = reader.read_to_end(&mut body) {
-        return SummaryFetch {
-            origin: url.to_string(),
-            status: Status::Partial,
-            message: Some(format!("{url}: body cut short: {e}")),
-            body: Some(body),
-        };
+        let why = scrub(&e.to_string(), token);
+        return fail(
+            Status::Error,
+            format!(
+                "{url}: body cut short after {} bytes ({why}); not kept: a partial answer cannot be checked",
+                body.len()
+            ),
+        );
     }
-    let cut = body.len() as u64 > cap;
-    body.truncate(cap as usize);
+    if body.len() as u64 > cap {
+        return fail(
+            Status::Error,
+            format!("{url}: body larger than the {cap}-byte cap; not kept (raise --max-file-size / --max-snapshot-size)"),
+        );
+    }
+    if let Some(t) = token {
+        if holds_piece_of(&body, t.as_bytes()) {
+            return fail(
+                Status::Error,
+                format!(
+                    "{url}: the answer ({} bytes) contains the bearer token or a piece of it (a server echoing the request?); not kept",
+                    body.len()
+                ),
+            );
+        }
+    }
     SummaryFetch {
+        warning: None,
         origin: url.to_string(),
-        status: if cut { Status::Partial } else { Status::Ok },
-        message: Some(if cut {
-            format!("{url}: cut at the {cap}-byte cap")
-        } else if url.starts_with("https:") {
+        status: Status::Ok,
+        message: Some(if url.starts_with("https:") {
             format!("TLS {how}; bearer token used")
         } else {
             "plain HTTP".to_string()
         }),
         body: Some(body),
+    }
+}
+
+/// Shortest piece of a token that counts as the token: pieces this long of a random
+/// token do not occur by chance in a summary, and a cut inside the token still leaves
+/// one on either side of any cut of a real (hundreds of bytes) token.
+const TOKEN_PIECE: usize = 12;
+
+/// Whether `hay` holds the token or any [`TOKEN_PIECE`]-byte piece of it (the whole
+/// token when shorter).
+pub fn holds_piece_of(hay: &[u8], token: &[u8]) -> bool {
+    if token.is_empty() {
+        return false;
+    }
+    let w = token.len().min(TOKEN_PIECE);
+    if hay.len() < w {
+        return false;
+    }
+    if w < 8 {
+        return hay.windows(w).any(|x| x == token);
+    }
+    // First eight bytes of every piece as a prefilter, then the whole piece.
+    let key = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+    let mut firsts: Vec<u64> = token.windows(w).map(key).collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    let pieces: std::collections::HashSet<&[u8]> = token.windows(w).collect();
+    hay.windows(w)
+        .any(|x| firsts.binary_search(&key(x)).is_ok() && pieces.contains(x))
+}
+
+/// `msg`, or a fixed text when it holds a piece of the token (error texts of the HTTP
+/// stack can quote what the server sent).
+fn scrub(msg: &str, token: Option<&str>) -> String {
+    match token {
+        Some(t) if holds_piece_of(msg.as_bytes(), t.as_bytes()) => {
+            "error text withheld: it quoted the bearer token".to_string()
+        }
+        _ => msg.to_string(),
     }
 }
 
@@ -379,7 +474,7 @@ mod tests {
     }
 
     #[test]
-    fn body_over_cap_is_partial() {
+    fn body_over_cap_is_not_kept() {
         let dir = tempfile::tempdir().unwrap();
         let (url, h) = serve_once("0123456789", "200 OK");
         let opts = KubeletOptions {
@@ -395,7 +490,36 @@ mod tests {
             4,
         );
         h.join().unwrap();
-        assert_eq!(f.status, Status::Partial);
-        assert_eq!(f.body.unwrap(), b"0123");
+        assert_eq!(f.status, Status::Error);
+        assert!(f.body.is_none(), "a body over the cap is not kept");
+        assert!(f.message.unwrap().contains("cap"));
+    }
+
+    #[test]
+    fn token_pieces_are_found_anywhere() {
+        let t = b"eyJhbGciOiJSUzI1NiJ9.payload-part-0123456789.signature_abcdef";
+        assert!(holds_piece_of(t, t));
+        assert!(
+            holds_piece_of(b"xx eyJhbGciOiJS", t),
+            "a cut after 12 bytes"
+        );
+        assert!(
+            holds_piece_of(b"0123456789.sig yy", t),
+            "a piece from the middle"
+        );
+        assert!(
+            !holds_piece_of(b"eyJhbGciOiJ", t),
+            "11 bytes are not a piece"
+        );
+        assert!(!holds_piece_of(b"{\"pods\":[]}", t));
+        assert!(holds_piece_of(b"a s3cr3t b", b"s3cr3t"));
+        assert!(!holds_piece_of(b"a s3cr b", b"s3cr3t"));
+        assert_eq!(
+            scrub(
+                "bad chunk: eyJhbGciOiJSUzI1NiJ9",
+                Some(std::str::from_utf8(t).unwrap())
+            ),
+            "error text withheld: it quoted the bearer token"
+        );
     }
 }

@@ -633,9 +633,16 @@ impl Capture<'_> {
                 f.message = f.message.map(|m| m.replace(&full, &full_clean));
             }
         }
+        if let Some(w) = f.warning.take() {
+            self.notes.push(w.clone());
+            f.message = Some(match f.message.take() {
+                Some(m) => format!("{m}; warning: {w}"),
+                None => format!("warning: {w}"),
+            });
+        }
         // A kubelet (or a proxy in front of it) can answer 200 with an HTML page or
         // junk: that is not a summary, and the analyzer must not be handed it as one.
-        // A body cut at the cap is kept as partial (it is the real summary, cut).
+        // A body cut short or at the cap never gets here (the fetch does not keep it).
         if f.status == Status::Ok {
             if let Some(body) = &f.body {
                 // A summary saved on Windows may start with a UTF-8 BOM; the parsers
@@ -831,6 +838,7 @@ fn fetch_abandonable(opts: &SnapshotOptions, budget: &Budget, cap: u64) -> kubel
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !budget.cancelled() => continue,
             _ => {
                 return kubelet::SummaryFetch {
+                    warning: None,
                     origin: "-".into(),
                     body: None,
                     status: Status::Partial,

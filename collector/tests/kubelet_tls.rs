@@ -234,3 +234,66 @@ fn kubelet_over_tls_with_ca_insecure_and_refused() {
         }
     }
 }
+
+/// Issue 13, hole 1, over TLS: a server holding the token (a complete JSON page echoing
+/// it, or a body over the cap with the cap falling inside the token) never gets any of
+/// it into the archive, the manifest or stderr.
+#[test]
+fn token_echoed_over_tls_is_never_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let (_server, port) = tls_kubelet(d.path());
+    let secret = "tls-SECRET-0123456789-abcdefghij";
+    let token = d.path().join("token");
+    std::fs::write(&token, format!("{secret}\n")).unwrap();
+    std::fs::write(
+        d.path().join("echo"),
+        format!("{{\"headers\":{{\"Authorization\":\"Bearer {secret}\"}}}}"),
+    )
+    .unwrap();
+    // 1 MiB cap: the token starts 10 bytes before it.
+    let mut big = std::fs::read(host("kubelet-summary.json")).unwrap();
+    big.resize((1 << 20) - 10, b' ');
+    big.extend_from_slice(secret.as_bytes());
+    std::fs::write(d.path().join("big"), big).unwrap();
+    for (i, path) in ["echo", "big"].iter().enumerate() {
+        let out = d.path().join(format!("out{i}"));
+        let o = Command::new(bin())
+            .args([
+                "snapshot",
+                "--no-nice",
+                "--kernel-log",
+                "none",
+                "--node-name",
+                "tls",
+            ])
+            .arg("-o")
+            .arg(&out)
+            .arg("--host-root")
+            .arg(host("v2-systemd-containerd"))
+            .arg("--kubelet")
+            .arg(format!("https://127.0.0.1:{port}/{path}"))
+            .arg("--kubelet-token-file")
+            .arg(&token)
+            .args(["--kubelet-insecure", "--max-snapshot-size", "1MiB"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let a = &archives(&out)[0];
+        let es = entries(a);
+        assert!(entry(&es, "kubelet/summary.json").is_none(), "{path}: kept");
+        let mut all = vec![
+            o.stderr.clone(),
+            o.stdout.clone(),
+            std::fs::read(a).unwrap(),
+        ];
+        all.extend(raw_entries(a).into_iter().map(|e| e.1));
+        for data in all {
+            for piece in secret.as_bytes().windows(12) {
+                assert!(
+                    !data.windows(12).any(|w| w == piece),
+                    "{path}: a piece of the token was written"
+                );
+            }
+        }
+    }
+}
