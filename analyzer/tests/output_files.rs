@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
-use podmem_testkit::Need;
 
 fn analyzer() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("podmem-analyzer").unwrap()

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
-use podmem_testkit::Need;
 
 fn snapshot(out: &Path, host_name: &str, node: &str) {
     let o = Command::new(bin())
