@@ -321,3 +321,62 @@ fn ooms_reads_standard_input_and_reports_unreadable_files() {
     assert_eq!(events[0]["source"], "-");
     assert_eq!(events[0]["pid"], 10506);
 }
+
+/// Syslog times carry no year: `--year` gives it, by default the year the file was last
+/// modified, and the output says which. The sample's own runtime lines say 2020.
+#[test]
+fn ooms_dates_yearless_syslog_times_by_the_file_or_by_year() {
+    let src = realworld()
+        .join("oom_logs/doris_issue3525_syslog_sacrifice_child_uid_kill_then_runtime_lines.log");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("messages");
+    std::fs::copy(&src, &log).unwrap();
+    // 2020-05-09T05:06:40Z, the day after the kill.
+    let mtime = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_589_000_800);
+    std::fs::File::options()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let time_of = |args: &[&str]| {
+        let out = analyzer()
+            .args(["ooms", "--format", "json"])
+            .args(args)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let ev: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0]["pid"], 18177);
+        (
+            ev[0]["time"].as_str().map(str::to_string),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (t, said) = time_of(&[]);
+    assert_eq!(t.as_deref(), Some("2020-05-08T14:05:27Z"));
+    assert!(
+        said.contains("2020") && said.contains("modification time"),
+        "{said}"
+    );
+    let (t, said) = time_of(&["--year", "2019"]);
+    assert_eq!(t.as_deref(), Some("2019-05-08T14:05:27Z"));
+    assert!(said.contains("2019") && said.contains("--year"), "{said}");
+
+    let text = analyzer().arg("ooms").arg(&log).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("Syslog times without a year are taken in 2020"),
+        "{text}"
+    );
+    assert!(analyzer()
+        .args(["ooms", "--year", "nineteen"])
+        .arg(&log)
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .is_some_and(|c| c != 0));
+}
