@@ -28,12 +28,12 @@ fn colon_path() -> String {
     )
 }
 
-fn snaps(with_pod_cgroup: bool) -> Vec<Snap> {
+fn snaps(with_pod_cgroup: bool, v2: bool) -> Vec<Snap> {
     ["2026-11-28T04:00:00Z", "2026-11-28T04:01:00Z"]
         .iter()
         .enumerate()
         .map(|(i, at)| {
-            let mut s = Snap::new("node-c", "boot-1", at, false);
+            let mut s = Snap::new("node-c", "boot-1", at, v2);
             s.cgroups
                 .push(Cg::new("kubepods.slice", 0, 0, 0).limit(7000 * MIB));
             if with_pod_cgroup {
@@ -105,17 +105,21 @@ fn check(r: &Report, with_pod_cgroup: bool) {
 
 #[test]
 fn colon_form_container_is_the_pods_and_is_flagged() {
-    check(&analyze_snaps(&snaps(true)).0, true);
+    for v2 in [false, true] {
+        check(&analyze_snaps(&snaps(true, v2)).0, true);
+    }
 }
 
 #[test]
 fn colon_form_container_without_a_pod_cgroup_still_makes_a_pod() {
-    check(&analyze_snaps(&snaps(false)).0, false);
+    for v2 in [false, true] {
+        check(&analyze_snaps(&snaps(false, v2)).0, false);
+    }
 }
 
 #[test]
 fn text_and_html_render_it() {
-    let r = analyze_snaps(&snaps(true)).0;
+    let r = analyze_snaps(&snaps(true, false)).0;
     let text = podmem_reports::render_text(&r);
     assert!(text.contains("container-outside-pod-cgroup"), "{text}");
     let html = String::from_utf8(podmem_reports::render_html(&r).expect("html")).unwrap();
