@@ -244,12 +244,21 @@ pub fn exit_status_of(inputs: &[InputReport]) -> u8 {
 
 /// Largest kernel log read by `ooms` (bytes); longer input is cut with a problem.
 pub const MAX_LOG_BYTES: u64 = 512 << 20;
+/// Most OOM-report text `ooms` keeps from one log (bytes): the log is streamed through
+/// the OOM parser's own filter and only the lines of OOM reports are held, so memory
+/// follows this bound, not the log's size.
+pub const MAX_OOM_TEXT_BYTES: usize = 32 << 20;
+/// Longest line `ooms` reads (bytes); the rest of a longer line is skipped (a kernel
+/// line is at most a few KiB; `/dev/zero` is one endless line).
+pub const MAX_LOG_LINE_BYTES: usize = 64 << 10;
 
 /// OOM kills in a kernel log of any form read from `reader` (named `name`), as events
 /// stamped with `name` as their source, plus an input report; `year` dates syslog
-/// times that carry none.
+/// times that carry none. The log is streamed: at most [`MAX_LOG_BYTES`] are read, in
+/// lines of at most [`MAX_LOG_LINE_BYTES`], and at most [`MAX_OOM_TEXT_BYTES`] of OOM
+/// report lines are kept.
 pub fn ooms_in_log(
-    mut reader: impl Read,
+    reader: impl Read,
     name: &str,
     year: Option<i16>,
 ) -> (Vec<OomEvent>, InputReport) {
@@ -260,15 +269,46 @@ pub fn ooms_in_log(
         status: "rejected".to_string(),
         problems: Vec::new(),
     };
+    let mut r = std::io::BufReader::with_capacity(64 << 10, reader.take(MAX_LOG_BYTES));
+    let mut filter = oom::LogFilter::default();
     let mut buf = Vec::new();
-    if let Err(e) = (&mut reader).take(MAX_LOG_BYTES).read_to_end(&mut buf) {
-        report.problems.push(format!("{name}: cannot read: {e}"));
-        return (Vec::new(), report);
+    let mut line = Vec::new();
+    let (mut read, mut long_lines) = (0u64, 0u64);
+    loop {
+        line.clear();
+        match read_line_bounded(&mut r, &mut line, MAX_LOG_LINE_BYTES) {
+            Ok((0, _)) => break,
+            Ok((n, cut)) => {
+                read += n as u64;
+                long_lines += u64::from(cut);
+            }
+            Err(e) => {
+                report.problems.push(format!("{name}: cannot read: {e}"));
+                return (Vec::new(), report);
+            }
+        }
+        let l = line.strip_suffix(b"\n").unwrap_or(&line);
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        filter.push(l, &mut buf);
+        if buf.len() > MAX_OOM_TEXT_BYTES {
+            report.problems.push(format!(
+                "{name}: more than {} of OOM reports; the rest of the log is ignored",
+                podmem_schema::units::fmt_bytes(MAX_OOM_TEXT_BYTES as u64)
+            ));
+            break;
+        }
     }
-    if buf.len() as u64 == MAX_LOG_BYTES {
+    filter.finish(&mut buf);
+    if read == MAX_LOG_BYTES {
         report.problems.push(format!(
             "{name}: longer than {}; the rest is ignored",
             podmem_schema::units::fmt_bytes(MAX_LOG_BYTES)
+        ));
+    }
+    if long_lines > 0 {
+        report.problems.push(format!(
+            "{name}: {long_lines} lines longer than {} cut (not kernel log lines?)",
+            podmem_schema::units::fmt_bytes(MAX_LOG_LINE_BYTES as u64)
         ));
     }
     let text = load::into_text(buf, name, "", &mut report.problems);
@@ -287,4 +327,39 @@ pub fn ooms_in_log(
     }
     .to_string();
     (events, report)
+}
+
+/// Reads one line (through `\n`) into `out`, keeping at most `max` bytes of it and
+/// skipping the rest: (bytes consumed, whether it was cut).
+fn read_line_bounded(
+    r: &mut impl std::io::BufRead,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let (mut consumed, mut cut) = (0usize, false);
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok((consumed, cut));
+        }
+        let (chunk, done) = match avail.iter().position(|b| *b == b'\n') {
+            Some(i) => (&avail[..=i], true),
+            None => (avail, false),
+        };
+        let room = max.saturating_sub(out.len());
+        if chunk.len() > room {
+            cut = true;
+        }
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        r.consume(n);
+        consumed += n;
+        if done {
+            return Ok((consumed, cut));
+        }
+    }
 }

@@ -222,6 +222,20 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
                     continue;
                 }
             };
+            // A FIFO, a device or a socket is refused before it is opened: opening a
+            // FIFO blocks until a writer comes, and a device can be endless.
+            if !meta.is_dir() && !meta.is_file() {
+                inputs.push(rejected(
+                    path,
+                    "snapshot",
+                    format!(
+                        "{}: not a regular file or directory ({}); refused: save it to a file first",
+                        path.display(),
+                        file_kind(&meta)
+                    ),
+                ));
+                continue;
+            }
             let files = if meta.is_dir() {
                 let files = archive_files_under(path, &mut inputs);
                 if files.is_empty() {
@@ -258,6 +272,25 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
         finish(r);
     }
     Loaded { inputs }
+}
+
+/// What a non-regular file is, in words.
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "a regular file"
+    }
 }
 
 /// Reads one snapshot unit and hands it to the sink: (accepted, problems).
@@ -525,6 +558,13 @@ pub fn read_snapshot<R: Read>(
         }
         let entry_name = entry_name.into_owned();
         if entry.size > limits.max_entry_bytes {
+            if entry_name == MANIFEST_ENTRY {
+                return Err(format!(
+                    "{name}:{MANIFEST_ENTRY}: {} exceeds the per-entry cap of {}; refused (a manifest is far smaller)",
+                    fmt_bytes(entry.size),
+                    fmt_bytes(limits.max_entry_bytes)
+                ));
+            }
             problems.push(format!(
                 "{name}:{entry_name}: {} exceeds the per-entry cap of {}; entry skipped",
                 fmt_bytes(entry.size),
@@ -743,6 +783,12 @@ fn read_bundle<R: Read>(
                     .problems
                     .push(format!("{display}: not valid JSON ({e}); bundle read anyway")),
             }
+            continue;
+        }
+        if member.ends_with(".tar") {
+            report.problems.push(format!(
+                "{display}: a plain tar inside the bundle (a bundle of bundles?) is not read; extract it and give it as an input"
+            ));
             continue;
         }
         if !(member.ends_with(".tar.gz") || member.ends_with(".tgz")) {
