@@ -398,12 +398,14 @@ pub fn journal_has_kernel(paths: &HostPaths) -> bool {
 }
 
 /// Runs journalctl, feeding each stdout line to `each`, killing it past `timeout`.
+/// Ok holds what journalctl said on stderr while succeeding (trimmed, maybe empty): it
+/// skips a journal file it cannot read ("corrupted, ignoring file") and exits 0.
 fn run_lines(
     mut cmd: Command,
     budget: &Budget,
     timeout: Duration,
     mut each: impl FnMut(&str),
-) -> Result<(), String> {
+) -> Result<String, String> {
     let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
@@ -453,7 +455,7 @@ fn run_lines(
     if !status.success() {
         return Err(format!("journalctl: {status}: {}", err.trim()));
     }
-    Ok(())
+    Ok(err.trim().to_string())
 }
 
 fn journal(req: &KernelLogRequest<'_>, paths: &HostPaths, budget: &Budget) -> KernelCapture {
@@ -493,8 +495,16 @@ fn journal(req: &KernelLogRequest<'_>, paths: &HostPaths, budget: &Budget) -> Ke
         kept.line(l.as_bytes());
     });
     let (kept, oom_blocks) = kept.finish();
-    let problem = r.err();
-    let ok = problem.is_none();
+    // A file journalctl skipped leaves the capture partial, but what it read is whole:
+    // the new cursor stands.
+    let (ok, problem) = match r {
+        Ok(warn) if warn.is_empty() => (true, None),
+        Ok(warn) => (
+            true,
+            Some(format!("journalctl: {}", warn.replace('\n', "; "))),
+        ),
+        Err(e) => (false, Some(e)),
+    };
     KernelCapture {
         info: Some(KernelLogInfo {
             source: "journal".into(),
@@ -646,6 +656,7 @@ pub fn node_events(
     let mut n = 0usize;
     let mut read = 0u64;
     let timeout = budget.remaining().max(Duration::from_secs(1));
+    // journalctl's warnings about unreadable files are the kernel log's to report.
     run_lines(cmd, budget, timeout, |l| {
         read += 1;
         if n < NODE_EVENT_LINES && kept.len() < KEEP_CAP && is_node_event(l) {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// `<target>/<profile>`, the directory of the binaries built with this test.
-fn profile_dir() -> PathBuf {
+pub(crate) fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // <target>/<profile>/deps/<test exe>
     exe.parent()
@@ -18,7 +18,7 @@ fn profile_dir() -> PathBuf {
 
 /// The newest modification time under `dir`, tests left out (they are not in the
 /// binary).
-fn newest(dir: &Path) -> Option<SystemTime> {
+pub(crate) fn newest(dir: &Path) -> Option<SystemTime> {
     let mut best = None;
     for e in std::fs::read_dir(dir).ok()?.flatten() {
         let p = e.path();

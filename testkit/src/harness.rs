@@ -18,6 +18,16 @@ pub enum Need {
     Kernel,
     /// A headless chromium: see [`crate::chromium::find`].
     Browser,
+    /// `journalctl` and `systemd-journal-remote`: see [`crate::journal::remote`].
+    Journal,
+    /// QEMU, the initramfs tools, the static collector and Debian's kernels of the VM
+    /// matrix: see [`crate::vm::check`].
+    Vm,
+}
+
+impl Need {
+    /// Every need, for `PODMEM_REQUIRE`'s check of its words.
+    pub const ALL: [Need; 4] = [Need::Kernel, Need::Browser, Need::Journal, Need::Vm];
 }
 
 impl Need {
@@ -26,6 +36,8 @@ impl Need {
         match self {
             Need::Kernel => "kernel",
             Need::Browser => "browser",
+            Need::Journal => "journal",
+            Need::Vm => "vm",
         }
     }
 
@@ -33,9 +45,13 @@ impl Need {
     pub fn check(self) -> Result<(), String> {
         static KERNEL: OnceLock<Result<(), String>> = OnceLock::new();
         static BROWSER: OnceLock<Result<(), String>> = OnceLock::new();
+        static JOURNAL: OnceLock<Result<(), String>> = OnceLock::new();
+        static VM: OnceLock<Result<(), String>> = OnceLock::new();
         match self {
             Need::Kernel => KERNEL.get_or_init(|| crate::kernel::check().map(|_| ())),
             Need::Browser => BROWSER.get_or_init(|| crate::chromium::find().map(|_| ())),
+            Need::Journal => JOURNAL.get_or_init(|| crate::journal::remote().map(|_| ())),
+            Need::Vm => VM.get_or_init(crate::vm::check),
         }
         .clone()
     }
@@ -53,7 +69,11 @@ impl Need {
 
 /// One test: runs `test` when every need is met; otherwise it is ignored with the
 /// reason, or fails when `PODMEM_REQUIRE` names the missing need.
-pub fn trial(name: &str, needs: &[Need], test: fn()) -> Trial {
+pub fn trial(
+    name: impl Into<String>,
+    needs: &[Need],
+    test: impl FnOnce() + Send + 'static,
+) -> Trial {
     let needs = needs.to_vec();
     Trial::ignorable_test(name, move || {
         for need in needs {
@@ -79,8 +99,12 @@ pub fn trial(name: &str, needs: &[Need], test: fn()) -> Trial {
 pub fn run(trials: Vec<Trial>) -> ! {
     if let Ok(v) = std::env::var(REQUIRE_VAR) {
         for w in v.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            if w != "all" && ![Need::Kernel, Need::Browser].iter().any(|n| n.name() == w) {
-                eprintln!("{REQUIRE_VAR}: unknown need `{w}` (known: kernel, browser, all)");
+            if w != "all" && !Need::ALL.iter().any(|n| n.name() == w) {
+                let known: Vec<&str> = Need::ALL.iter().map(|n| n.name()).collect();
+                eprintln!(
+                    "{REQUIRE_VAR}: unknown need `{w}` (known: {}, all)",
+                    known.join(", ")
+                );
             }
         }
     }

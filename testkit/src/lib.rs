@@ -2,8 +2,9 @@
 //! ([`samples`]), the one harness that knows what a test needs from this machine
 //! ([`Need`], [`main!`]), the real-kernel guard ([`kernel`]), headless chromium
 //! ([`chromium`]), the workspace's binaries ([`bins`]), run-output assertions
-//! ([`exit`]), snapshot archives read back ([`archive`]) and a kubelet stand-in
-//! ([`fake_kubelet`]).
+//! ([`exit`]), snapshot archives read back ([`archive`]), a kubelet stand-in
+//! ([`fake_kubelet`]), the real journal tools ([`journal`]) and the VM matrix of Debian
+//! kernels ([`vm`]).
 //!
 //! A test that cannot run here (no root, no writable cgroup v1 memory hierarchy, no
 //! browser) is reported as `ignored` in the runner's own summary, with the reason,
@@ -15,8 +16,10 @@ pub mod bins;
 pub mod chromium;
 pub mod exit;
 pub mod fake_kubelet;
+pub mod journal;
 pub mod kernel;
 pub mod samples;
+pub mod vm;
 
 mod harness;
 
