@@ -15,12 +15,18 @@ fuzz_target!(|data: &[u8]| {
             ev.constraint.as_deref(),
         );
     }
+    // Each call's output in a fresh buffer, as the collector does.
     let mut filter = LogFilter::default();
     let mut kept = Vec::new();
+    let mut out = Vec::new();
     for line in data.split_inclusive(|&b| b == b'\n') {
-        filter.push(line, &mut kept);
+        out.clear();
+        filter.push(line, &mut out);
+        kept.extend_from_slice(&out);
     }
-    filter.finish(&mut kept);
+    out.clear();
+    filter.finish(&mut out);
+    kept.extend_from_slice(&out);
     let again = parse_log(&String::from_utf8_lossy(&kept), &opts);
     assert_eq!(events, again, "filtered text parses differently");
 });

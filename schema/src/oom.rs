@@ -94,6 +94,9 @@ pub struct LogFilter {
     pending: Vec<u8>,
     /// Records were dropped since the last kept one.
     dropped: bool,
+    /// A record was kept (the separator is needed only after one: `out` may be a
+    /// fresh buffer on each call).
+    kept_any: bool,
 }
 
 impl std::fmt::Debug for LogFilter {
@@ -149,11 +152,12 @@ impl LogFilter {
             return;
         }
         if keep {
-            if self.dropped && !out.is_empty() {
+            if self.dropped && self.kept_any {
                 out.push(b'\n');
             }
             out.extend_from_slice(&self.pending);
             self.dropped = false;
+            self.kept_any = true;
         } else {
             self.dropped = true;
         }

@@ -36,14 +36,20 @@ fn samples() -> &'static Vec<Vec<String>> {
     })
 }
 
-/// Runs the filter over `text` the way the collector does (raw lines with their `\n`).
+/// Runs the filter over `text` the way the collector does: raw lines with their `\n`,
+/// each call's output in a fresh buffer appended to what was kept.
 fn filtered(text: &[u8]) -> Vec<u8> {
     let mut f = LogFilter::default();
     let mut kept = Vec::new();
+    let mut scratch = Vec::new();
     for line in text.split_inclusive(|&b| b == b'\n') {
-        f.push(line, &mut kept);
+        scratch.clear();
+        f.push(line, &mut scratch);
+        kept.extend_from_slice(&scratch);
     }
-    f.finish(&mut kept);
+    scratch.clear();
+    f.finish(&mut scratch);
+    kept.extend_from_slice(&scratch);
     kept
 }
 

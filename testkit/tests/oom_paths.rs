@@ -122,3 +122,43 @@ fn snapshot_report_and_ooms_agree_on_every_real_log() {
     eprintln!("{} logs, {total} events", files.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Mixtures of the real logs as one file each, through both paths: all of them one
+/// after the other, and pairs interleaved line by line (blocks cut before their header
+/// and after their kill line, with other logs' lines in between).
+#[test]
+fn snapshot_report_and_ooms_agree_on_mixtures_of_real_logs() {
+    let collector = bins::collector();
+    let files = samples::realworld_files("oom_logs", "");
+    let texts: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut mixtures: Vec<(String, Vec<String>)> = vec![(
+        "all, one after the other".into(),
+        texts.iter().flatten().cloned().collect(),
+    )];
+    let mut interleaved = Vec::new();
+    for pair in texts.chunks(2).rev() {
+        let (a, b) = (&pair[0], pair.get(1).cloned().unwrap_or_default());
+        for i in 0..a.len().max(b.len()) {
+            interleaved.extend(a.get(i).cloned());
+            interleaved.extend(b.get(i).cloned());
+        }
+    }
+    mixtures.push(("pairs interleaved line by line".into(), interleaved));
+    for (name, lines) in mixtures {
+        let path = dir.path().join("mixture.log");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let (a, b) = (ooms(&path), through_snapshot(&collector, &path));
+        assert!(!a.is_empty(), "{name}");
+        assert_eq!(counted(&a), counted(&b), "{name}");
+    }
+}
