@@ -222,6 +222,7 @@ fn build_pod(
                     last_seen: Some(snap.captured_at),
                     gone: false,
                     last: c.stats.clone(),
+                    outside_pod_cgroup: (i >= n_inside).then(|| c.dir.clone()),
                 }),
             }
             containers.insert(c.id, c.stats);

@@ -58,6 +58,10 @@ fn check(r: &Report, with_pod_cgroup: bool) {
     assert_eq!(pod.containers[0].id, CID);
     assert_eq!(pod.containers[0].runtime.as_deref(), Some("containerd"));
     assert!(!pod.containers[0].gone);
+    assert_eq!(
+        pod.containers[0].outside_pod_cgroup.as_deref(),
+        Some(colon_path().as_str())
+    );
     let last = pod.samples.last().unwrap();
     // The container's memory is not the pod's: nothing is subtracted from the pod.
     assert_eq!(last.containers[CID].usage, Some(151 * MIB));
@@ -122,6 +126,10 @@ fn text_and_html_render_it() {
     let r = analyze_snaps(&snaps(true, false)).0;
     let text = podmem_reports::render_text(&r);
     assert!(text.contains("container-outside-pod-cgroup"), "{text}");
+    assert!(
+        text.contains(&format!("outside the pod cgroup at {}", colon_path())),
+        "{text}"
+    );
     let html = String::from_utf8(podmem_reports::render_html(&r).expect("html")).unwrap();
     assert!(html.contains("container-outside-pod-cgroup"));
 }

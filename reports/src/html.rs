@@ -845,11 +845,22 @@ fn pod_view(
         }
     }
 
+    // Containers outside the pod cgroup are not part of the pod's memory: the chart
+    // stacks only the ones inside, under the pod's own figures.
+    let inside: Vec<&str> = order
+        .iter()
+        .copied()
+        .filter(|id| {
+            !p.containers
+                .iter()
+                .any(|c| c.id == *id && c.outside_pod_cgroup.is_some())
+        })
+        .collect();
     let data = (n > 0).then(|| {
         let d = chart_data(
             p,
             &picked,
-            &order,
+            &inside,
             &events,
             moment_point,
             samples.iter().find_map(|s| s.time),

@@ -320,7 +320,7 @@ fn pod_table(r: &Report, p: &PodReport, ids: &[&str], o: &mut String) {
     for c in &p.containers {
         let _ = writeln!(
             o,
-            "  container {} {}{} seen {} → {}{}",
+            "  container {} {}{} seen {} → {}{}{}",
             short(&c.id),
             c.name.as_deref().map(clean).unwrap_or_else(|| "-".into()),
             c.runtime
@@ -329,7 +329,11 @@ fn pod_table(r: &Report, p: &PodReport, ids: &[&str], o: &mut String) {
                 .unwrap_or_default(),
             time(c.first_seen),
             time(c.last_seen),
-            if c.gone { " (gone)" } else { "" }
+            if c.gone { " (gone)" } else { "" },
+            c.outside_pod_cgroup
+                .as_deref()
+                .map(|p| format!(", outside the pod cgroup at {}", clean(p)))
+                .unwrap_or_default()
         );
     }
     for v in &p.volumes {

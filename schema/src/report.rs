@@ -163,6 +163,11 @@ pub struct ContainerReport {
     pub gone: bool,
     /// Last figures seen for it.
     pub last: MemStats,
+    /// Its cgroup (relative to the cgroup root) when it sits outside the pod cgroup
+    /// (containerd's `<pod slice>:cri-containerd:<id>` under its own service cgroup): its
+    /// memory is not in the pod's figures. Absent for a container inside the pod cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside_pod_cgroup: Option<String>,
 }
 
 /// A tmpfs volume of a pod.

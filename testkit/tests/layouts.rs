@@ -547,6 +547,7 @@ fn check(l: &Layout, r: &Run) {
                 });
             assert_eq!(rc.runtime.as_deref(), c.runtime, "{}", l.name);
             assert!(!rc.gone, "{}", l.name);
+            assert_eq!(rc.outside_pod_cgroup, None, "{}", l.name);
         }
         // The tmpfs pages are charged where the process ran: the first container (its
         // hierarchical figures include a sub-cgroup such as kube-proxy's), or the pod.
@@ -642,6 +643,7 @@ fn real_kernel_colon_form_outside_the_pod_cgroup() {
         assert_eq!(p.limit, Some(pod_limit));
         let c = p.containers.iter().find(|c| c.id == COLON_CID).expect("container found");
         assert_eq!(c.runtime.as_deref(), Some("containerd"));
+        assert_eq!(c.outside_pod_cgroup.as_deref(), Some(colon));
         let last = p.samples.last().unwrap();
         // As the kernel charged it: the container holds what it wrote, the pod nothing.
         assert_eq!(last.containers[COLON_CID].shmem, Some(WRITTEN));

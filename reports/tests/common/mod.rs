@@ -137,6 +137,7 @@ pub fn fixture_report() -> Report {
                 last_seen: Some(at(1, 0)),
                 gone: true,
                 last: a_stats.clone(),
+                outside_pod_cgroup: None,
             },
             ContainerReport {
                 id: b.clone(),
@@ -146,6 +147,7 @@ pub fn fixture_report() -> Report {
                 last_seen: Some(at(4, 0)),
                 gone: false,
                 last: stats(4 * MIB, 0, 4 * MIB),
+                outside_pod_cgroup: None,
             },
         ],
         volumes: vec![VolumeReport {
@@ -550,6 +552,7 @@ pub fn synthetic_report(pods: usize, samples: usize) -> Report {
                     last_seen: t(samples - 1),
                     gone: false,
                     last: MemStats::default(),
+                    outside_pod_cgroup: None,
                 },
                 ContainerReport {
                     id: app1,
@@ -559,6 +562,7 @@ pub fn synthetic_report(pods: usize, samples: usize) -> Report {
                     last_seen: t(half - 1),
                     gone: true,
                     last: MemStats::default(),
+                    outside_pod_cgroup: None,
                 },
                 ContainerReport {
                     id: app2,
@@ -568,6 +572,7 @@ pub fn synthetic_report(pods: usize, samples: usize) -> Report {
                     last_seen: t(samples - 1),
                     gone: false,
                     last: MemStats::default(),
+                    outside_pod_cgroup: None,
                 },
             ],
             volumes: vec![VolumeReport {
