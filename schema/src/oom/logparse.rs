@@ -780,6 +780,19 @@ impl Parser {
     /// of any OOM report), so leaving it out of the input gives the same events.
     pub(super) fn line(&mut self, l: Line) -> bool {
         let t = l.text.as_str();
+        // Most lines of a kernel log are about something else: outside a report only a
+        // line naming one can change anything, and every such line holds one of these.
+        let idle = self
+            .block
+            .as_ref()
+            .is_none_or(|b| b.killed || b.seen >= MAX_BLOCK_LINES);
+        if idle
+            && !t.starts_with("memory: usage ")
+            && !t.starts_with("Memory cgroup stats for ")
+            && !names_a_report(t)
+        {
+            return false;
+        }
         if let Some(at) = t.find(" invoked oom-killer") {
             let b = self.start(&l);
             b.invoker = Some(t[..at].trim().to_string());
@@ -1118,6 +1131,24 @@ fn merge(into: &mut OomEvent, e: OomEvent) {
 }
 
 // ---------------------------------------------------------------- line parsers
+
+/// Whether `t` holds `oom`, `Kill` or `Task` (one pass): every line that opens or names
+/// an OOM report does (`invoked oom-killer`, `oom-kill:`, `oom_reaper:`, `Kill(ed)
+/// process`, `Task(s) in`).
+fn names_a_report(t: &str) -> bool {
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i + 3 <= b.len() {
+        match b[i] {
+            b'o' if &b[i..i + 3] == b"oom" => return true,
+            b'K' if b.get(i..i + 4) == Some(b"Kill") => return true,
+            b'T' if b.get(i..i + 4) == Some(b"Task") => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
 
 fn find_after<'a>(t: &'a str, pat: &str) -> Option<&'a str> {
     t.find(pat).map(|i| &t[i + pat.len()..])
