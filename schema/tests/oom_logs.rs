@@ -980,6 +980,12 @@ fn prefixes_of_the_field() {
             (Some(1596008), Some("rms"), g, None, None),
         ]
     );
+    let (k, ev) = keys("bitcoin_sv_issue64_dmesgT_kill_lines_excerpt.log", None);
+    let pids: Vec<u32> = k.iter().filter_map(|k| k.0).collect();
+    assert_eq!(pids, [16153, 16293, 16427, 16559, 16704]);
+    assert!(k.iter().all(|k| k.1 == Some("bitcoind")));
+    assert_eq!(ev[4].time, t("2019-04-18T17:05:31Z"));
+    assert_eq!(ev[0].anon_rss, Some(1851736 * 1024));
     let (k, ev) = keys("netdata_issue10875_dmesg_memcg_killed_line.log", None);
     assert_eq!(
         k,
