@@ -43,6 +43,10 @@ fn same_kill(a: &BootEvent, b: &BootEvent) -> bool {
     if a.boot != b.boot || x.node != y.node || x.pid != y.pid || x.comm != y.comm {
         return false;
     }
+    // A report cut before its kill line names no victim: only its memcgs tell two apart.
+    if x.pid.is_none() && (x.oom_memcg != y.oom_memcg || x.task_memcg != y.task_memcg) {
+        return false;
+    }
     // Uptime first: within one boot it does not move when the wall clock jumps (and
     // kmsg wall times are derived from the boot time each snapshot read).
     if let (Some(u1), Some(u2)) = (x.uptime_secs, y.uptime_secs) {
@@ -123,6 +127,21 @@ mod tests {
         let mut b = ev(7, 3600);
         b.event.uptime_secs = Some(100.5);
         assert_eq!(dedup(vec![a, b]).len(), 1);
+    }
+
+    #[test]
+    fn reports_without_a_victim_differ_by_their_memcgs() {
+        let cut = |memcg: &str| {
+            let mut e = ev(0, 0);
+            e.event.pid = None;
+            e.event.comm = None;
+            e.event.uptime_secs = Some(62279.4);
+            e.event.oom_memcg = Some(memcg.into());
+            e.event.task_memcg = Some(memcg.into());
+            e
+        };
+        assert_eq!(dedup(vec![cut("/docker/a"), cut("/docker/b")]).len(), 2);
+        assert_eq!(dedup(vec![cut("/docker/a"), cut("/docker/a")]).len(), 1);
     }
 
     #[test]
