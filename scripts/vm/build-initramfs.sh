@@ -28,5 +28,21 @@ cp "$busybox" "$root/bin/busybox"
 cp "$collector" "$root/bin/podmem-collector"
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/bin/podmem-alloc" "$here/guest/alloc.c"
 cp "$here/guest/init" "$root/init"
+
+# Debian's systemd-journald and journalctl with every library they link, when this
+# machine has them (package systemd): the guest then also runs a real journald reading
+# its kernel's messages. The layout is merged-/usr, as on Debian 12.
+mkdir -p "$root/usr/lib" "$root/usr/lib64" "$root/etc"
+ln -s usr/lib "$root/lib"
+ln -s usr/lib64 "$root/lib64"
+journald=/lib/systemd/systemd-journald
+if [ -x "$journald" ] && command -v journalctl >/dev/null && command -v ldd >/dev/null; then
+  for f in "$journald" "$(command -v journalctl)" \
+    $(ldd "$journald" "$(command -v journalctl)" | grep -o '/[^ :]*' | sort -u); do
+    dir="$(realpath "$(dirname "$f")")"
+    mkdir -p "$root$dir"
+    cp -L "$f" "$root$dir/$(basename "$f")"
+  done
+fi
 chmod 0755 "$root/init" "$root"/bin/*
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 >"$out"

@@ -150,6 +150,12 @@ impl Guest {
     pub fn watch(&self) -> PathBuf {
         self.dir.join("guest/watch")
     }
+
+    /// The archives of `podmem-collector snapshot --kernel-log journal` after each OOM,
+    /// read from the guest's systemd-journald.
+    pub fn journal(&self) -> PathBuf {
+        self.dir.join("guest/journal")
+    }
 }
 
 fn tail(s: &str) -> String {

@@ -314,14 +314,7 @@ fn watch_continues_kmsg(r: &Run) {
         seqs.windows(2).all(|w| w[0] < w[1]),
         "{l}: kmsg sequence numbers repeat or go back across watch archives: {seqs:?}"
     );
-    let console_kills: Vec<String> = g
-        .console
-        .lines()
-        .filter_map(|l| {
-            l.find("Memory cgroup out of memory: Killed process")
-                .map(|i| l[i..].trim_end().to_string())
-        })
-        .collect();
+    let console_kills = console_kills(g);
     assert_eq!(
         console_kills.len(),
         2,
@@ -350,6 +343,74 @@ fn watch_continues_kmsg(r: &Run) {
         archives.len(),
         seqs.len()
     );
+}
+
+/// The kills the kernel printed on the guest's console, in order.
+fn console_kills(g: &Guest) -> Vec<String> {
+    g.console
+        .lines()
+        .filter_map(|l| {
+            l.find("Memory cgroup out of memory: Killed process")
+                .map(|i| l[i..].trim_end().to_string())
+        })
+        .collect()
+}
+
+/// Debian's systemd-journald ran in the guest, reading /dev/kmsg as on a node; the
+/// collector read the kernel log back through journalctl after each OOM, the second
+/// time continuing from the first one's cursor.
+fn journald_in_the_guest(r: &Run) {
+    let g = &r.guest;
+    let l = label(g);
+    assert_eq!(
+        g.fact("journald"),
+        "yes",
+        "{l}: the initramfs holds journald"
+    );
+    let kills = console_kills(g);
+    let archives = archives(&g.journal());
+    assert_eq!(archives.len(), 2, "{l}: a journal snapshot after each OOM");
+    let mut cursors = Vec::new();
+    for (i, a) in archives.iter().enumerate() {
+        let es = entries(a);
+        let k = manifest(&es).kernel_log.expect("kernel_log");
+        assert_eq!(k.source, "journal", "{l}: {}", a.display());
+        assert_eq!(
+            k.since.is_none(),
+            i == 1,
+            "{l}: the second continues the first"
+        );
+        cursors.push(k.next.clone().expect("a cursor"));
+        let text = String::from_utf8_lossy(entry(&es, "kernel/journal.log").unwrap_or_default())
+            .into_owned();
+        let got: Vec<String> = text
+            .lines()
+            .filter_map(|line| line.split_once(" kernel: ").map(|(_, m)| m.to_string()))
+            .filter(|m| m.contains("Killed process"))
+            .collect();
+        assert_eq!(
+            got,
+            vec![kills[i].clone()],
+            "{l}: kill lines of journal snapshot {i}"
+        );
+    }
+    assert_ne!(cursors[0], cursors[1]);
+    let (id_b, id_e) = (g.fact("id_b"), g.fact("id_e"));
+    let rep = analyze(&[g.journal()], &Limits::default(), jiff::Timestamp::now());
+    let got: Vec<_> = rep
+        .oom_events
+        .iter()
+        .map(|e| (e.scope, e.container_id.as_deref(), e.memcg_limit))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (OomScope::Pod, Some(id_b), Some(100 * MIB)),
+            (OomScope::Container, Some(id_e), Some(32 * MIB)),
+        ],
+        "{l}: the kills as read from the journal"
+    );
+    eprintln!("vm {l}: journald in the guest: both kills read back through journalctl, once each");
 }
 
 /// cgroup v2: memory.max and memory.high as the guest set them, memory.events as its
@@ -435,6 +496,7 @@ fn main() {
         ("healthy_pod", healthy_pod),
         ("watch_continues_kmsg", watch_continues_kmsg),
         ("memory_files", v2_memory_files),
+        ("journald_in_the_guest", journald_in_the_guest),
     ];
     // Test by test across the cells, so parallel test threads boot different cells at
     // once rather than wait for the same one.
@@ -446,7 +508,12 @@ fn main() {
             }
             let f = *f;
             let name = format!("vm_{}_{}::{t}", kernel.replace('.', "_"), mode.name());
-            trials.push(trial(name, &[Need::Vm], move || f(cell(i))));
+            let needs: &[Need] = if *t == "journald_in_the_guest" {
+                &[Need::Vm, Need::Journal]
+            } else {
+                &[Need::Vm]
+            };
+            trials.push(trial(name, needs, move || f(cell(i))));
         }
     }
     run(trials)
