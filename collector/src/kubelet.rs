@@ -333,7 +333,7 @@ fn get(
 /// one on either side of any cut of a real (hundreds of bytes) token.
 const TOKEN_PIECE: usize = 12;
 
-/// Whether `hay` holds the token or any [`TOKEN_PIECE`]-byte piece of it (the whole
+/// Whether `hay` holds the token or any `TOKEN_PIECE`-byte piece of it (the whole
 /// token when shorter).
 pub fn holds_piece_of(hay: &[u8], token: &[u8]) -> bool {
     if token.is_empty() {
