@@ -493,8 +493,8 @@ fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
 enum Held {
     /// In removed ("dying") descendants the kernel still keeps.
     Dying,
-    /// Moved to the pod cgroup itself when its children were removed (Linux 7.1+, and
-    /// v1 kernels before 3.19); the text says what shows it.
+    /// Moved to the pod cgroup itself when its children were removed (Linux 7.1+, or
+    /// whatever kernel the pod's own figures show doing so); the text says what shows it.
     Moved(String),
     /// The capture does not tell.
     Unknown,
