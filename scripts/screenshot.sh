@@ -10,9 +10,16 @@ fi
 html=$1
 out=$2
 size=${3:-1400,2400}
-browser=${CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$browser" ]; then
-    echo "$browser not found: install the Debian 'chromium' package" >&2
+# The browser the tests use: PODMEM_CHROMIUM, else the first chromium on PATH.
+browser=${PODMEM_CHROMIUM:-}
+if [ -z "$browser" ]; then
+    for name in chromium chromium-browser google-chrome; do
+        browser=$(command -v "$name" || true)
+        [ -n "$browser" ] && break
+    done
+fi
+if [ -z "$browser" ] || [ ! -x "$browser" ]; then
+    echo "no chromium (PODMEM_CHROMIUM, or chromium, chromium-browser, google-chrome on PATH): install the Debian 'chromium' package" >&2
     exit 1
 fi
 abs=$(cd "$(dirname "$html")" && pwd)/$(basename "$html")
