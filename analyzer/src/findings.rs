@@ -1212,6 +1212,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kernel_versions() {
+        assert_eq!(kernel_version("7.2.0-1-amd64"), Some((7, 2)));
+        assert_eq!(kernel_version("6.18.44-fc-v669\n"), Some((6, 18)));
+        assert_eq!(kernel_version("7.1"), Some((7, 1)));
+        assert_eq!(kernel_version("10.0.1"), Some((10, 0)));
+        assert!(kernel_version("6.12.48+deb13-amd64") < Some(REPARENT_FROM));
+        assert_eq!(kernel_version("7"), None);
+        assert_eq!(kernel_version("v7.2"), None);
+        assert_eq!(kernel_version(""), None);
+    }
+
+    #[test]
     fn slope_fits_a_line() {
         let pts: Vec<(f64, f64)> = (0..10)
             .map(|i| (i as f64 * 60.0, 1000.0 + i as f64 * 600.0))
