@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 use podmem_schema::oom::{self, OomEvent};
-use podmem_schema::report::{InputReport, Report, REPORT_FORMAT};
+use podmem_schema::report::{InputReport, OomOmitted, Report, REPORT_FORMAT};
 
 use crate::load::{Limits, SinkResult};
 use crate::ooms::BootEvent;
@@ -93,6 +93,7 @@ pub fn prepare_snapshots(
     // report does not depend on scheduling.
     snapshots.sort_by(|a, b| a.archive.cmp(&b.archive));
     let mut events = Vec::new();
+    let per_snapshot: u64 = snapshots.iter().map(|s| s.ooms_dropped).sum();
     for snap in &mut snapshots {
         for e in std::mem::take(&mut snap.ooms) {
             events.push(BootEvent {
@@ -117,7 +118,13 @@ pub fn prepare_snapshots(
             .to_string();
         }
     }
-    let oom_events = ooms::dedup(events);
+    let (oom_events, per_report) = ooms::cap_report(ooms::dedup(events), ooms::MAX_OOMS_PER_REPORT);
+    let oom_events_omitted = (per_snapshot + per_report > 0).then(|| OomOmitted {
+        per_snapshot,
+        per_report,
+        per_snapshot_cap: ooms::MAX_OOMS_PER_SNAPSHOT as u64,
+        per_report_cap: ooms::MAX_OOMS_PER_REPORT as u64,
+    });
     let (builder, nodes, index) = timeline::Builder::new(by_node);
     let last_archive = index
         .into_iter()
@@ -133,6 +140,7 @@ pub fn prepare_snapshots(
             pods: Vec::new(),
             oom_events,
             findings: Vec::new(),
+            oom_events_omitted,
         },
         builder,
         last_archive,
@@ -221,6 +229,10 @@ impl Prepared {
         serde_json::to_writer(&mut *w, &self.head.oom_events)?;
         w.write_all(b",\"findings\":")?;
         serde_json::to_writer(&mut *w, &findings)?;
+        if let Some(o) = &self.head.oom_events_omitted {
+            w.write_all(b",\"oom_events_omitted\":")?;
+            serde_json::to_writer(&mut *w, o)?;
+        }
         w.write_all(b"}\n")
     }
 }

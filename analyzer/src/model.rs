@@ -56,8 +56,11 @@ pub struct Snapshot {
     pub kubelet: BTreeMap<String, KubeletPod>,
     /// Names from `/var/log/pods` by pod UID: (namespace, name, container names).
     pub log_names: BTreeMap<String, (String, String, Vec<String>)>,
-    /// OOM kills found in the kernel-log entries (not yet deduplicated).
+    /// OOM kills found in the kernel-log entries (not yet deduplicated), at most
+    /// [`crate::ooms::MAX_OOMS_PER_SNAPSHOT`].
     pub ooms: Vec<OomEvent>,
+    /// OOM kills beyond that cap, counted.
+    pub ooms_dropped: u64,
 }
 
 /// A pod cgroup at one capture.
@@ -174,6 +177,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
         kubelet: BTreeMap::new(),
         log_names: BTreeMap::new(),
         ooms: Vec::new(),
+        ooms_dropped: 0,
     };
     let manifest_pods: Vec<(String, String)> = m
         .pods
@@ -479,6 +483,9 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
             attribute(&mut e, &snap.root_in_hierarchy);
             snap.ooms.push(e);
         }
+        // Capped per entry as well as at the end, so a snapshot of several flooded
+        // entries never holds more than two entries' worth of events.
+        snap.ooms_dropped += crate::ooms::cap_snapshot(&mut snap.ooms);
     }
     problems.append(&mut raw.problems);
     snap

@@ -8,6 +8,72 @@
 
 use podmem_schema::oom::OomEvent;
 
+/// Most OOM events kept from one snapshot: the newest. A node in an OOM loop logs
+/// hundreds of kills a day; thousands in one snapshot are a flood, and each event holds
+/// its kernel excerpt.
+pub const MAX_OOMS_PER_SNAPSHOT: usize = 500;
+/// Most OOM events in one report.
+pub const MAX_OOMS_PER_REPORT: usize = 1000;
+/// Newest events of every pod kept before the newest overall fill the report, so a
+/// pod's findings keep their evidence however many kills other pods had.
+pub const KEEP_PER_POD: usize = 5;
+
+/// Keeps the newest [`MAX_OOMS_PER_SNAPSHOT`] of one snapshot's events (in log order:
+/// within an entry the log is chronological); returns how many were dropped.
+pub fn cap_snapshot(events: &mut Vec<OomEvent>) -> u64 {
+    if events.len() <= MAX_OOMS_PER_SNAPSHOT {
+        return 0;
+    }
+    // Timed events by time (stable, so log order breaks ties), the time-less ones
+    // count as the oldest.
+    events.sort_by_key(|e| e.time);
+    let drop = events.len() - MAX_OOMS_PER_SNAPSHOT;
+    events.drain(..drop);
+    drop as u64
+}
+
+/// Caps deduplicated events (ordered as [`dedup`] leaves them) at `max`: first the
+/// [`KEEP_PER_POD`] newest of every pod (by node and pod UID; events of no pod count
+/// as one pod per node), newest first, then the newest of the rest. Order is kept.
+/// Returns the kept events and how many were dropped.
+pub fn cap_report(events: Vec<OomEvent>, max: usize) -> (Vec<OomEvent>, u64) {
+    if events.len() <= max {
+        return (events, 0);
+    }
+    let mut per_pod: std::collections::HashMap<(Option<&str>, Option<&str>), usize> =
+        std::collections::HashMap::new();
+    let mut pinned = vec![false; events.len()];
+    for (i, e) in events.iter().enumerate().rev() {
+        let n = per_pod
+            .entry((e.node.as_deref(), e.pod_uid.as_deref()))
+            .or_default();
+        if *n < KEEP_PER_POD {
+            *n += 1;
+            pinned[i] = true;
+        }
+    }
+    let mut keep = vec![false; events.len()];
+    let mut left = max;
+    for pass in [true, false] {
+        for i in (0..events.len()).rev() {
+            if left == 0 {
+                break;
+            }
+            if !keep[i] && pinned[i] == pass {
+                keep[i] = true;
+                left -= 1;
+            }
+        }
+    }
+    let dropped = keep.iter().filter(|k| !**k).count() as u64;
+    let kept = events
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect();
+    (kept, dropped)
+}
+
 /// Seconds within which two reports of one pid/comm are one kill.
 pub const SAME_KILL_WINDOW_SECS: i64 = 5;
 

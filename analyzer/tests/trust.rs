@@ -13,8 +13,12 @@ use std::time::Duration;
 use common::*;
 use podmem_analyzer::{analyze, load::Limits};
 
+/// The analyzer under test (`PODMEM_ANALYZER_BIN` names another, such as a release
+/// build for the numbers in docs/security.md).
 fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("podmem-analyzer")
+    std::env::var_os("PODMEM_ANALYZER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("podmem-analyzer"))
 }
 
 /// Runs the analyzer with `args`, feeding `stdin` from `feed` on another thread; returns
@@ -217,4 +221,184 @@ fn nested_tar_in_a_bundle_is_reported() {
             .any(|p| p.contains("node-a.tar") && p.contains("not read")),
         "{problems:#?}"
     );
+}
+
+/// Hole 4: snapshots of thousands of distinct OOM reports each took memory and HTML in
+/// proportion (4 GB for 30 snapshots of 9,000). The caps keep the newest per snapshot
+/// and per report, count the rest and say so in JSON, text and HTML; peak memory stays
+/// under a ceiling set by the caps. `PODMEM_FLOOD=SNAPSHOTSxBLOCKS` scales the flood
+/// (the default is small enough for a debug build).
+#[test]
+fn oom_floods_are_capped_counted_and_said() {
+    let (n_snaps, blocks) = std::env::var("PODMEM_FLOOD")
+        .ok()
+        .and_then(|v| {
+            let (a, b) = v.split_once('x')?;
+            Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?))
+        })
+        .unwrap_or((6, 3000));
+    let d = tempfile::tempdir().unwrap();
+    for k in 0..n_snaps {
+        let at = jiff::Timestamp::from_second(1_795_000_000 + 3600 * k as i64 + 3600)
+            .unwrap()
+            .to_string();
+        let mut s = healthy("flood-node", 1)[0].clone();
+        s.at = at;
+        let log: String = (0..blocks).map(|i| oom_block(k * blocks + i)).collect();
+        s.kernel = vec![("kernel/syslog.log".to_string(), log)];
+        s.write(d.path());
+    }
+    let dir = d.path().to_str().unwrap().to_string();
+    let mut sizes = Vec::new();
+    for fmt in ["json", "text", "html"] {
+        let out = d.path().join(format!("report.{fmt}"));
+        let (code, _, err, kib) = run_measured(
+            &["report", &dir, "--format", fmt, "-o", out.to_str().unwrap()],
+            None,
+            Duration::from_secs(900),
+        );
+        assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+        let bytes = std::fs::read(&out).unwrap();
+        eprintln!(
+            "flood {n_snaps}x{blocks}: {fmt} peak RSS {} MiB, output {} KiB",
+            kib / 1024,
+            bytes.len() / 1024
+        );
+        sizes.push((fmt, kib, bytes));
+    }
+    let per_snap = podmem_analyzer::ooms::MAX_OOMS_PER_SNAPSHOT as u64;
+    let per_report = podmem_analyzer::ooms::MAX_OOMS_PER_REPORT as u64;
+    let kept_before_report = n_snaps * blocks.min(per_snap);
+    let json: serde_json::Value = serde_json::from_slice(&sizes[0].2).unwrap();
+    let events = json["oom_events"].as_array().unwrap().len() as u64;
+    assert_eq!(events, kept_before_report.min(per_report));
+    let om = &json["oom_events_omitted"];
+    assert_eq!(
+        om["per_snapshot"],
+        n_snaps * blocks.saturating_sub(per_snap)
+    );
+    assert_eq!(
+        om["per_report"],
+        kept_before_report.saturating_sub(per_report)
+    );
+    // The newest are kept: the last kill of the flood is there.
+    let last_pid = 100_000 + n_snaps * blocks - 1;
+    assert!(json["oom_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["pid"] == last_pid));
+    let text = String::from_utf8_lossy(&sizes[1].2);
+    assert!(text.contains("OOM event(s) not shown"), "text says nothing");
+    let html = String::from_utf8_lossy(&sizes[2].2);
+    assert!(html.contains("OOM event(s) not shown"), "HTML says nothing");
+    for (fmt, kib, bytes) in &sizes {
+        // Ceilings from the caps, not the input: 1,000 events of a few KiB each and
+        // two snapshot parses in flight (debug build).
+        assert!(*kib < 300 << 10, "{fmt}: peak RSS {kib} KiB");
+        assert!(bytes.len() < 16 << 20, "{fmt}: {} bytes", bytes.len());
+    }
+}
+
+/// Bytes that must never reach a terminal raw: ESC, BEL, CSI (C1, UTF-8 `c2 9b`), and
+/// the bidi controls that reorder what is displayed.
+fn raw_unsafe(b: &[u8]) -> Option<String> {
+    let s = String::from_utf8_lossy(b);
+    s.chars()
+        .find(|c| {
+            matches!(*c, '\u{1b}' | '\u{7}' | '\u{9b}')
+                || podmem_schema::display::is_bidi_control(*c)
+        })
+        .map(|c| format!("U+{:04X}", c as u32))
+}
+
+/// Hole 5: an archive entry named `cgroup/../ESC]0;PWNED BEL ESC[2J ...` retitled the
+/// terminal, cleared it and could write its clipboard through the problem lines. Every
+/// name from crafted archives (entry names, archive file names, node, pod and container
+/// names, kernel text) now reaches stderr and the text report escaped, and the HTML
+/// report shows bidi overrides marked.
+#[test]
+fn every_printed_name_goes_through_the_escaper() {
+    let d = tempfile::tempdir().unwrap();
+    let evil =
+        "\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{9b}31m\u{202e}gpj.exe\u{2066}";
+    // An entry name that climbs out, with escapes.
+    let mut a = story(true)[2].clone();
+    a.node = format!("node{evil}");
+    a.extra.push((
+        "logs/pods.txt".to_string(),
+        format!("shop{evil}_java{evil}-0_{POD_UID}/app{evil}/0.log\n").into_bytes(),
+    ));
+    a.kernel[0].1 = a.kernel[0].1.replace("java", &format!("java{evil}"));
+    // The tar crate refuses to write `..`: the crafted entry is a raw header appended
+    // before the end-of-archive blocks.
+    let mut tar = tar_of(&a.entries());
+    tar.truncate(tar.len() - 1024);
+    let name = format!("cgroup/../{evil}");
+    let mut h = tar::Header::new_old();
+    h.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    tar.extend_from_slice(h.as_bytes());
+    tar.extend_from_slice(b"x");
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    std::fs::write(d.path().join("crafted.tar.gz"), gzip(&tar)).unwrap();
+    // An archive whose file name holds escapes and whose content is junk.
+    std::fs::write(d.path().join(format!("junk{evil}.tar.gz")), b"\x1f\x8bjunk").unwrap();
+    // A manifest that is not JSON, quoting escapes back in its error.
+    let mut b = healthy("other-node", 1)[0].clone();
+    b.manifest_override = Some(format!("{{\"format\": \"{evil}\"}}"));
+    b.write(d.path());
+    let dir = d.path().to_str().unwrap();
+    for fmt in ["text", "json", "html"] {
+        let o = Command::new(bin())
+            .args(["report", dir, "--format", fmt])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{fmt}: {o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("PWNED"),
+            "{fmt}: the crafted names were not reported: {err}"
+        );
+        assert_eq!(raw_unsafe(&o.stderr), None, "{fmt}: stderr: {err}");
+        if fmt != "json" {
+            assert_eq!(raw_unsafe(&o.stdout), None, "{fmt}: stdout");
+        }
+    }
+    let o = Command::new(bin())
+        .args(["report", dir, "--format", "text"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("\\u{202e}gpj.exe"),
+        "the override is not shown escaped"
+    );
+    let o = Command::new(bin())
+        .args(["report", dir, "--format", "html"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        html.contains("⟦U+202E⟧gpj.exe"),
+        "the override is not marked in HTML"
+    );
+    // `ooms` prints kernel text and file names too.
+    let log = d.path().join(format!("k{evil}.log"));
+    std::fs::write(&log, oom_block(1).replace("java", &format!("java{evil}"))).unwrap();
+    for fmt in ["text", "json"] {
+        let o = Command::new(bin())
+            .args(["ooms", "--format", fmt])
+            .arg(&log)
+            .arg(d.path().join(format!("missing{evil}")))
+            .output()
+            .unwrap();
+        assert_eq!(raw_unsafe(&o.stderr), None, "ooms {fmt}: stderr");
+        if fmt == "text" {
+            assert_eq!(raw_unsafe(&o.stdout), None, "ooms text: stdout");
+        }
+    }
 }

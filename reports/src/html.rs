@@ -106,7 +106,29 @@ pub fn render_html_with(report: &Report, opts: &HtmlOptions) -> Result<Vec<u8>, 
         report_js => asset("report.js", REPORT_JS),
         report_css => asset("report.css", REPORT_CSS),
     })?;
-    Ok(html.into_bytes())
+    Ok(mark_unsafe(html).into_bytes())
+}
+
+/// Bidi control characters from input (names can hold them: a right-to-left override
+/// makes `gpj.exe` display as `exe.jpg`) and control characters (a page printed to a
+/// terminal must not drive it) shown as a visible `⟦U+202E⟧` mark wherever they are on
+/// the page, in text and in the embedded JSON alike (the mark needs no escaping in
+/// either). The template and its assets hold none but line ends and tabs.
+fn mark_unsafe(html: String) -> String {
+    let unsafe_char =
+        |c: char| podmem_schema::display::is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !html.chars().any(unsafe_char) {
+        return html;
+    }
+    let mut o = String::with_capacity(html.len() + 64);
+    for c in html.chars() {
+        if unsafe_char(c) {
+            o.push_str(&format!("⟦U+{:04X}⟧", c as u32));
+        } else {
+            o.push(c);
+        }
+    }
+    o
 }
 
 struct Built {
@@ -141,6 +163,8 @@ struct Summary {
     collector_versions: Vec<String>,
     pods: usize,
     oom_kills: usize,
+    /// What the OOM caps left out, when anything.
+    oom_omitted: Option<String>,
     critical: usize,
     warning: usize,
     info: usize,
@@ -637,6 +661,7 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
         collector_versions: versions.into_iter().collect(),
         pods: report.pods.len(),
         oom_kills: report.oom_events.len(),
+        oom_omitted: report.oom_events_omitted.as_ref().map(|o| o.sentence()),
         critical: count(Severity::Critical),
         warning: count(Severity::Warning),
         info: count(Severity::Info),

@@ -3,8 +3,9 @@
 //! numbers, then per pod (pods with findings first) a compact table over time,
 //! downsampled to at most [`MAX_ROWS`] rows while keeping the captures around events.
 //!
-//! Pure functions of the report; names from snapshots are printed with control
-//! characters replaced so a hostile name cannot drive the terminal.
+//! Pure functions of the report; names from snapshots go through the shared escaper
+//! (`podmem_schema::display`) so a hostile name cannot drive the terminal or reorder
+//! what is shown.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -29,11 +30,10 @@ pub fn render_text(r: &Report) -> String {
     o
 }
 
-/// Control characters (escape sequences) out of untrusted strings.
+/// Untrusted strings through the shared escaper: control characters (escape
+/// sequences) and bidi overrides shown as `\u{..}`.
 fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    podmem_schema::display::escape(s).into_owned()
 }
 
 fn opt(v: Option<u64>) -> String {
@@ -112,6 +112,9 @@ fn header(r: &Report, o: &mut String) {
         r.pods.len(),
         r.oom_events.len()
     );
+    if let Some(om) = &r.oom_events_omitted {
+        let _ = writeln!(o, "  {}", om.sentence());
+    }
     for n in &r.nodes {
         let _ = writeln!(
             o,
@@ -621,12 +624,14 @@ mod tests {
                 }],
                 time: None,
             }],
+            oom_events_omitted: None,
         };
         insta::assert_snapshot!(render_text(&report));
     }
 
     #[test]
     fn control_characters_are_neutralized() {
-        assert_eq!(clean("a\x1b[31mb\n"), "a?[31mb?");
+        assert_eq!(clean("a\x1b[31mb\n"), "a\\u{1b}[31mb\\u{a}");
+        assert_eq!(clean("x\u{202e}y"), "x\\u{202e}y");
     }
 }

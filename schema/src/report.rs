@@ -35,6 +35,40 @@ pub struct Report {
     pub oom_events: Vec<OomEvent>,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
+    /// OOM events left out by the caps (a log flooded with OOM reports must not take
+    /// unbounded memory or an unbounded page); absent when none were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_events_omitted: Option<OomOmitted>,
+}
+
+/// How many OOM events the caps left out of a report, and the caps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OomOmitted {
+    /// Events dropped from snapshots holding more than `per_snapshot_cap` (the
+    /// newest of each snapshot are kept).
+    pub per_snapshot: u64,
+    /// Events dropped after deduplication because the report holds at most
+    /// `per_report_cap` (the newest few of every pod and then the newest overall are
+    /// kept, so every pod's findings keep their evidence).
+    pub per_report: u64,
+    /// Most events kept per snapshot.
+    pub per_snapshot_cap: u64,
+    /// Most events kept per report.
+    pub per_report_cap: u64,
+}
+
+impl OomOmitted {
+    /// One sentence saying what was left out, for the text and HTML reports.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} OOM event(s) not shown: {} beyond the newest {} of a snapshot, {} beyond the {} kept in a report (the newest of every pod first); they are counted, not listed",
+            self.per_snapshot + self.per_report,
+            self.per_snapshot,
+            self.per_snapshot_cap,
+            self.per_report,
+            self.per_report_cap
+        )
+    }
 }
 
 /// One input path (archive, bundle or directory member) and what became of it.

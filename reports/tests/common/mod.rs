@@ -288,6 +288,7 @@ pub fn fixture_report() -> Report {
         pods: vec![pod],
         oom_events: vec![oom],
         findings,
+        oom_events_omitted: None,
     }
 }
 
