@@ -119,7 +119,7 @@ pub fn prepare_snapshots(
         }
     }
     let (oom_events, per_report) = ooms::cap_report(ooms::dedup(events), ooms::MAX_OOMS_PER_REPORT);
-    let oom_events_omitted = (per_snapshot + per_report > 0).then(|| OomOmitted {
+    let oom_events_omitted = (per_snapshot + per_report > 0).then_some(OomOmitted {
         per_snapshot,
         per_report,
         per_snapshot_cap: ooms::MAX_OOMS_PER_SNAPSHOT as u64,
