@@ -6,15 +6,15 @@
 //! - [`model`]: one snapshot parsed into pods, containers and node figures.
 //! - [`timeline`]: per node and pod over time, unattributed memory, transitions.
 //! - [`ooms`]: OOM kills deduplicated across snapshots.
-//! - [`findings`]: the rules.
+//! - [`rules`]: the rules, one file per rule family.
 //! - [`tarstream`]: the streaming tar reader [`load`] uses for snapshots.
 //! - [`names`]: real names put back into a report of redacted snapshots (`--names`).
 
-pub mod findings;
 pub mod load;
 pub mod model;
 pub mod names;
 pub mod ooms;
+pub mod rules;
 pub mod tarstream;
 pub mod timeline;
 
@@ -58,7 +58,7 @@ pub struct Prepared {
     pub head: Report,
     builder: timeline::Builder,
     last_archive: std::collections::BTreeMap<String, String>,
-    infos: findings::PodInfos,
+    infos: rules::PodInfos,
     findings: Vec<podmem_schema::report::Finding>,
 }
 
@@ -144,7 +144,7 @@ pub fn prepare_snapshots(
         },
         builder,
         last_archive,
-        infos: findings::PodInfos::new(),
+        infos: rules::PodInfos::new(),
         findings: Vec::new(),
     }
 }
@@ -155,10 +155,10 @@ impl Prepared {
         let pt = self.builder.next_pod(&self.head.oom_events)?;
         let node = self.head.nodes.iter().find(|n| n.name == pt.report.node);
         self.findings
-            .extend(findings::pod_rules(&pt, node, &self.head.oom_events));
+            .extend(rules::pod_rules(&pt, node, &self.head.oom_events));
         self.infos.insert(
             (pt.report.node.clone(), pt.report.uid.clone()),
-            findings::pod_info(&pt, &self.head.oom_events),
+            rules::pod_info(&pt, &self.head.oom_events),
         );
         Some(pt.report)
     }
@@ -166,13 +166,13 @@ impl Prepared {
     /// Every finding, most severe first (call after the last pod).
     pub fn finish(&mut self) -> Vec<podmem_schema::report::Finding> {
         let mut all = std::mem::take(&mut self.findings);
-        all.extend(findings::fleet_rules(
+        all.extend(rules::fleet_rules(
             &self.head.nodes,
             &self.last_archive,
             &self.infos,
             &self.head.oom_events,
         ));
-        findings::sort(&mut all);
+        rules::sort(&mut all);
         all
     }
 

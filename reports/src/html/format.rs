@@ -3,20 +3,7 @@
 
 use jiff::Timestamp;
 
-/// IEC size with one decimal (`64.0 MiB`); plain bytes below 1 KiB.
-pub fn bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if b < 1024 {
-        return format!("{b} B");
-    }
-    let mut v = b as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
+pub use podmem_schema::units::fmt_bytes as bytes;
 
 /// Optional size; `—` when unknown, so a missing figure never reads as zero.
 pub fn opt_bytes(b: Option<u64>) -> String {
