@@ -10,6 +10,7 @@
 //! - [`tarstream`]: the streaming tar reader [`load`] uses for snapshots.
 //! - [`names`]: real names put back into a report of redacted snapshots (`--names`).
 
+mod bundles;
 pub mod load;
 pub mod model;
 pub mod names;

@@ -1,5 +1,7 @@
 //! Reading inputs without trusting them: snapshot archives (`.tar.gz`), bundles (a plain
-//! tar holding snapshot archives and a `bundle.json`) and directories of either.
+//! tar holding snapshot archives and a `bundle.json`, or any of the forms
+//! `bundles` reads: gzipped tars and zips of folders of snapshots) and
+//! directories of either.
 //!
 //! Nothing is ever unpacked to disk: entries are streamed and kept in memory, bounded by
 //! [`Limits`]. Every refusal becomes a problem naming the file (and entry) and the
@@ -16,13 +18,12 @@ use std::sync::{mpsc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 
+use crate::bundles::{self, GzipHolds, Kind, Walk};
 use crate::tarstream::TarStream;
 use podmem_schema::cgroup_files;
 use podmem_schema::report::InputReport;
 use podmem_schema::snapshot::{
-    Manifest, BUNDLE_FORMAT_NAME as BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION,
-    BUNDLE_MANIFEST_ENTRY as BUNDLE_ENTRY, CGROUP_PREFIX, FORMAT_NAME, FORMAT_VERSION,
-    MANIFEST_ENTRY,
+    Manifest, CGROUP_PREFIX, FORMAT_NAME, FORMAT_VERSION, MANIFEST_ENTRY,
 };
 use podmem_schema::units::fmt_bytes;
 
@@ -40,6 +41,9 @@ pub struct Limits {
     pub max_archive_bytes: u64,
     /// Entries per archive (tar bombs of many tiny files).
     pub max_entries: u64,
+    /// Decompressed bytes read per compressed bundle (a gzipped tar of snapshots); past
+    /// it the rest of the bundle is refused.
+    pub max_bundle_bytes: u64,
     /// Threads reading archives; 0 = one per core (at most 8).
     pub workers: usize,
 }
@@ -50,6 +54,7 @@ impl Default for Limits {
             max_entry_bytes: 16 << 20,
             max_archive_bytes: 256 << 20,
             max_entries: 100_000,
+            max_bundle_bytes: 16 << 30,
             workers: 0,
         }
     }
@@ -139,7 +144,7 @@ pub struct SinkResult {
 pub type Sink<'a> = dyn Fn(RawSnapshot) -> SinkResult + Sync + 'a;
 
 /// One snapshot archive to read: a file, or a bundle member already in memory.
-enum Unit {
+pub(crate) enum Unit {
     File(PathBuf),
     Member(String, Vec<u8>),
 }
@@ -243,8 +248,9 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
                         path,
                         "directory",
                         format!(
-                            "{}: no snapshot archives (*.tar.gz, *.tgz) or bundles (*.tar) found",
-                            path.display()
+                            "{}: no snapshot archives (*.tar.gz, *.tgz) or bundles (*.tar, *.zip) found{}",
+                            path.display(),
+                            unpacked_hint(path)
                         ),
                     ));
                 }
@@ -337,7 +343,7 @@ fn archive_files_under(dir: &Path, inputs: &mut Vec<InputReport>) -> Vec<PathBuf
         match entry {
             Ok(e) if e.file_type().is_file() => {
                 let name = e.file_name().to_string_lossy();
-                if name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".tar") {
+                if bundles::is_candidate_name(&name) {
                     out.push(e.into_path());
                 }
             }
@@ -377,19 +383,60 @@ fn sniff_file(path: &Path, limits: &Limits, report: &mut InputReport, send: &mut
         }
     };
     let head = &head[..n];
-    if n == 0 {
-        report.problems.push(format!("{name}: empty file"));
-    } else if head.starts_with(&[0x1f, 0x8b]) {
-        send(Unit::File(path.to_path_buf()));
-    } else if n >= 262 && &head[257..262] == b"ustar" {
-        report.kind = "bundle".to_string();
-        let rest = io::Cursor::new(head.to_vec()).chain(file);
-        read_bundle(BufReader::new(rest), &name, limits, send, report);
-    } else {
-        report.problems.push(format!(
-            "{name}: not a podmem snapshot (no gzip header) nor a bundle (no tar header); first bytes {}",
-            hex_prefix(head)
-        ));
+    match bundles::kind_of(head) {
+        Kind::Empty => report.problems.push(format!("{name}: empty file")),
+        Kind::Gzip => {
+            // A snapshot, or a gzipped tar of a folder of them: the first entries say.
+            let holds = File::open(path).map(bundles::gzip_holds);
+            if let Ok(GzipHolds::Bundle) = holds {
+                let capped = CappedReader::new(
+                    MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, file_at_start(file))),
+                    limits.max_bundle_bytes,
+                    "per-bundle",
+                );
+                let mut walk = Walk::new(limits, send, report);
+                walk.tar(BufReader::with_capacity(64 * 1024, capped), &name, 0);
+                walk.finish(&name, "a gzipped tar");
+            } else {
+                send(Unit::File(path.to_path_buf()));
+            }
+        }
+        Kind::Tar => {
+            let rest = io::Cursor::new(head.to_vec()).chain(file);
+            let mut walk = Walk::new(limits, send, report);
+            walk.tar(BufReader::new(rest), &name, 0);
+            walk.finish(&name, "a tar");
+        }
+        Kind::Zip => {
+            let mut walk = Walk::new(limits, send, report);
+            walk.zip(BufReader::new(file), &name, 0);
+            walk.finish(&name, "a zip");
+        }
+        Kind::Other(what) => report.problems.push(format!("{name}: {what}")),
+    }
+}
+
+/// The file read again from its start (its first bytes were read to sniff it).
+fn file_at_start(mut f: File) -> File {
+    use std::io::Seek;
+    let _ = f.seek(io::SeekFrom::Start(0));
+    f
+}
+
+/// A hint for a directory holding no archives: an unpacked snapshot is the usual cause.
+fn unpacked_hint(dir: &Path) -> String {
+    let unpacked = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .max_depth(3)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_type().is_file() && e.file_name() == MANIFEST_ENTRY);
+    match unpacked {
+        Some(e) => format!(
+            "; {} belongs to an unpacked snapshot: give the collector's .tar.gz archives, or pack the folder again (tar czf snap.tar.gz -C FOLDER .)",
+            e.path().display()
+        ),
+        None => String::new(),
     }
 }
 
@@ -423,19 +470,24 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-fn hex_prefix(b: &[u8]) -> String {
-    b.iter()
-        .take(8)
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Counts decompressed bytes and fails (rather than truncating silently) past a cap.
-struct CappedReader<R> {
+pub(crate) struct CappedReader<R> {
     inner: R,
     read: u64,
     cap: u64,
+    what: &'static str,
+}
+
+impl<R> CappedReader<R> {
+    /// `inner`, failing past `cap` bytes; `what` names the cap in the message.
+    pub(crate) fn new(inner: R, cap: u64, what: &'static str) -> Self {
+        CappedReader {
+            inner,
+            read: 0,
+            cap,
+            what,
+        }
+    }
 }
 
 impl<R: Read> Read for CappedReader<R> {
@@ -443,21 +495,22 @@ impl<R: Read> Read for CappedReader<R> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
         if self.read > self.cap {
-            return Err(io::Error::other(CapExceeded(self.cap)));
+            return Err(io::Error::other(CapExceeded(self.cap, self.what)));
         }
         Ok(n)
     }
 }
 
 #[derive(Debug)]
-struct CapExceeded(u64);
+struct CapExceeded(u64, &'static str);
 
 impl std::fmt::Display for CapExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "decompresses to more than {} (the per-archive cap); refused as a possible decompression bomb",
-            fmt_bytes(self.0)
+            "decompresses to more than {} (the {} cap); refused as a possible decompression bomb",
+            fmt_bytes(self.0),
+            self.1
         )
     }
 }
@@ -467,7 +520,7 @@ impl std::error::Error for CapExceeded {}
 /// The entry name, normalized (`./` and empty components dropped), or why it is
 /// unsafe: absolute, `..`, or not UTF-8. Borrowed when already clean: this runs for
 /// every entry of every archive.
-fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, String> {
+pub(crate) fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, String> {
     let name = std::str::from_utf8(raw).map_err(|_| "entry name is not UTF-8".to_string())?;
     if name.starts_with('/') {
         return Err("absolute path".to_string());
@@ -492,7 +545,7 @@ fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, String> {
     ))
 }
 
-fn io_reason(e: &io::Error) -> String {
+pub(crate) fn io_reason(e: &io::Error) -> String {
     if let Some(inner) = e.get_ref() {
         if let Some(cap) = inner.downcast_ref::<CapExceeded>() {
             return cap.to_string();
@@ -513,11 +566,11 @@ pub fn read_snapshot<R: Read>(
     name: &str,
     limits: &Limits,
 ) -> Result<RawSnapshot, String> {
-    let capped = CappedReader {
-        inner: MultiGzDecoder::new(reader),
-        read: 0,
-        cap: limits.max_archive_bytes,
-    };
+    let capped = CappedReader::new(
+        MultiGzDecoder::new(reader),
+        limits.max_archive_bytes,
+        "per-archive",
+    );
     let mut tar = TarStream::new(BufReader::with_capacity(64 * 1024, capped));
     let mut files = BTreeMap::new();
     let mut cgroup_dirs = Vec::new();
@@ -584,7 +637,13 @@ pub fn read_snapshot<R: Read>(
         return Err(if count == 0 {
             format!("{name}: no tar entries (empty or not a tar inside the gzip)")
         } else {
-            format!("{name}: no {MANIFEST_ENTRY}; not a podmem snapshot")
+            match files.keys().find(|k| k.ends_with("/manifest.json")) {
+                Some(k) => format!(
+                    "{name}: no {MANIFEST_ENTRY} at the top, but {k}: an unpacked snapshot folder {} packed whole; pack its contents instead (tar czf snap.tar.gz -C FOLDER .) or give the collector's archive",
+                    k.trim_end_matches(MANIFEST_ENTRY)
+                ),
+                None => format!("{name}: no {MANIFEST_ENTRY}; not a podmem snapshot"),
+            }
         });
     };
     let manifest =
@@ -700,123 +759,6 @@ fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, String> {
         return Err("manifest has an empty node name".to_string());
     }
     Ok(manifest)
-}
-
-/// Reads a bundle: a plain tar whose `.tar.gz` members are snapshots; each member is
-/// read into memory (compressed, at most the per-archive cap) and queued.
-fn read_bundle<R: Read>(
-    reader: R,
-    name: &str,
-    limits: &Limits,
-    send: &mut dyn FnMut(Unit),
-    report: &mut InputReport,
-) {
-    let mut archive = tar::Archive::new(reader);
-    let entries = match archive.entries() {
-        Ok(e) => e,
-        Err(e) => {
-            report
-                .problems
-                .push(format!("{name}: cannot read as tar: {}", io_reason(&e)));
-            return;
-        }
-    };
-    let mut count = 0u64;
-    for entry in entries {
-        let mut entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                report.problems.push(format!("{name}: {}", io_reason(&e)));
-                return;
-            }
-        };
-        count += 1;
-        if count > limits.max_entries {
-            report.problems.push(format!(
-                "{name}: more than {} entries; the rest of the bundle is ignored",
-                limits.max_entries
-            ));
-            return;
-        }
-        let raw_name = entry.path_bytes().into_owned();
-        let shown = String::from_utf8_lossy(&raw_name).into_owned();
-        let member = match entry_name(&raw_name) {
-            Ok(n) => n.into_owned(),
-            Err(why) => {
-                report
-                    .problems
-                    .push(format!("{name}!{shown}: {why}; member ignored"));
-                continue;
-            }
-        };
-        let kind = entry.header().entry_type();
-        if kind.is_dir() {
-            continue;
-        }
-        if !kind.is_file() {
-            report.problems.push(format!(
-                "{name}!{member}: member is not a regular file ({kind:?}); ignored"
-            ));
-            continue;
-        }
-        let display = format!("{name}!{member}");
-        if member == BUNDLE_ENTRY || member.ends_with("/bundle.json") {
-            let mut buf = Vec::new();
-            if let Err(e) = (&mut entry).take(1 << 20).read_to_end(&mut buf) {
-                report
-                    .problems
-                    .push(format!("{display}: {}", io_reason(&e)));
-                continue;
-            }
-            match serde_json::from_slice::<serde_json::Value>(&buf) {
-                Ok(v) if v.get("format").and_then(|f| f.as_str()) != Some(BUNDLE_FORMAT) => report
-                    .problems
-                    .push(format!("{display}: format is not \"{BUNDLE_FORMAT}\"; bundle read anyway")),
-                Ok(v) if v.get("format_version").and_then(|f| f.as_u64()).unwrap_or(0) > u64::from(BUNDLE_FORMAT_VERSION) => {
-                    report.problems.push(format!(
-                        "{display}: bundle format version {} is newer than this analyzer understands ({BUNDLE_FORMAT_VERSION}); its snapshots are read anyway",
-                        v["format_version"]
-                    ))
-                }
-                Ok(_) => {}
-                Err(e) => report
-                    .problems
-                    .push(format!("{display}: not valid JSON ({e}); bundle read anyway")),
-            }
-            continue;
-        }
-        if member.ends_with(".tar") {
-            report.problems.push(format!(
-                "{display}: a plain tar inside the bundle (a bundle of bundles?) is not read; extract it and give it as an input"
-            ));
-            continue;
-        }
-        if !(member.ends_with(".tar.gz") || member.ends_with(".tgz")) {
-            continue;
-        }
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        if size > limits.max_archive_bytes {
-            report.problems.push(format!(
-                "{display}: {} exceeds the per-archive cap of {}; member skipped",
-                fmt_bytes(size),
-                fmt_bytes(limits.max_archive_bytes)
-            ));
-            continue;
-        }
-        let mut bytes = Vec::with_capacity(size as usize);
-        match (&mut entry)
-            .take(limits.max_archive_bytes)
-            .read_to_end(&mut bytes)
-        {
-            Ok(_) => send(Unit::Member(display, bytes)),
-            Err(e) => {
-                report
-                    .problems
-                    .push(format!("{display}: {}", io_reason(&e)));
-                return;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The analyzer's input loader from a file, the way the command line reads it: type
-//! sniffed from the first bytes, bundles (plain tar of snapshot archives) walked member
-//! by member, every snapshot analyzed. Never panic, never write anywhere but the one
+//! sniffed from the first bytes, bundles (plain tar, gzipped tar or zip of snapshot
+//! archives, one level of nesting) walked member by member, every snapshot analyzed. Never panic, never write anywhere but the one
 //! temporary input file.
 #![no_main]
 use std::io::Write;
@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         max_entry_bytes: 1 << 20,
         max_archive_bytes: 8 << 20,
         max_entries: 10_000,
+        max_bundle_bytes: 64 << 20,
         workers: 1,
     };
     let report = analyze(&[f.path().to_path_buf()], &limits, Timestamp::UNIX_EPOCH);

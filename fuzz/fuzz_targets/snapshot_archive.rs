@@ -17,6 +17,7 @@ fn limits() -> Limits {
         max_entry_bytes: 1 << 20,
         max_archive_bytes: 8 << 20,
         max_entries: 10_000,
+        max_bundle_bytes: 64 << 20,
         workers: 1,
     }
 }
