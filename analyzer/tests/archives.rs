@@ -312,7 +312,11 @@ z.close()
         max_archive_bytes: 1 << 20,
         ..Limits::default()
     };
-    let r = analyze(std::slice::from_ref(&evil), &limits, jiff::Timestamp::UNIX_EPOCH);
+    let r = analyze(
+        std::slice::from_ref(&evil),
+        &limits,
+        jiff::Timestamp::UNIX_EPOCH,
+    );
     let i = &r.inputs[0];
     assert_eq!(i.snapshots, 1, "{i:#?}");
     assert_eq!(i.status, "partial");
