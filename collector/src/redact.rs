@@ -293,6 +293,21 @@ pub fn strip_userinfo(url: &str) -> String {
     }
 }
 
+/// The mountinfo escaping of a path: space, tab, newline and backslash as octal.
+fn encode_octal(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            ' ' => o.push_str("\\040"),
+            '\t' => o.push_str("\\011"),
+            '\n' => o.push_str("\\012"),
+            '\\' => o.push_str("\\134"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 /// Redacts one snapshot: hashes names as it meets them and remembers them for the
 /// mapping file.
 #[derive(Debug)]
@@ -364,7 +379,7 @@ impl Redactor {
             SUMMARY_ENTRY => self.summary(&data),
             TMPFS_ENTRY => self.tmpfs(&data),
             LOG_PODS_ENTRY => Ok(self.log_pods(&String::from_utf8_lossy(&data)).into_bytes()),
-            MOUNTINFO_ENTRY => Ok(self.lines(&data, |r, l| r.paths_and_hosts(l))),
+            MOUNTINFO_ENTRY => Ok(self.lines(&data, |r, l| r.mountinfo_line(l))),
             KMSG_ENTRY | JOURNAL_ENTRY | SYSLOG_ENTRY => {
                 Ok(self.lines(&data, |r, l| r.kernel_line(l)))
             }
@@ -441,7 +456,9 @@ impl Redactor {
             if pod_volume(&t.mount_point).is_some() {
                 t.volume = self.name(&t.volume);
             }
-            t.mount_point = self.paths_and_hosts(&t.mount_point);
+            // One path, decoded: a name holding a space or `=` is hashed whole.
+            let mp = self.pod_path(&t.mount_point);
+            t.mount_point = self.words(&mp, false);
             if let Some(e) = t.error.take() {
                 t.error = Some(self.paths_and_hosts(&e));
             }
@@ -477,6 +494,24 @@ impl Redactor {
             out.push('\n');
         }
         out
+    }
+
+    /// A `/proc/<pid>/mountinfo` line: fields are separated by single spaces and a
+    /// space, tab, newline or backslash inside a path is an octal escape (`\040`), so
+    /// each field holding a kubelet pod path is decoded, its names hashed whole (a
+    /// volume called `my data=1` is one name), and encoded again; then host names.
+    pub fn mountinfo_line(&mut self, line: &str) -> String {
+        let fields: Vec<String> = line
+            .split(' ')
+            .map(|f| {
+                if !f.contains("pods/") {
+                    return f.to_string();
+                }
+                let decoded = podmem_schema::parse::mountinfo::decode_octal(f);
+                encode_octal(&self.pod_path(&decoded))
+            })
+            .collect();
+        self.words(&fields.join(" "), false)
     }
 
     /// A line of free text that may hold host paths: names in kubelet pod directories
@@ -786,6 +821,51 @@ mod tests {
             sub,
             format!("/var/lib/kubelet/pods/{uid}/volume-subpaths/{conf}/{web}/0 /var/lib/kubelet/pods/{uid}/containers/{web}/abc")
         );
+    }
+
+    /// Issue 13, hole 6: only the part of a name before a space or `=` was hashed in
+    /// mountinfo (where the space is `\040`) and in tmpfs.json.
+    #[test]
+    fn names_with_spaces_and_equals_are_hashed_whole() {
+        let mut r = red();
+        let uid = "8a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c02";
+        for name in ["my data", "key=value", "a b=c\\d"] {
+            let enc = encode_octal(name);
+            let line = format!("612 29 0:77 / /var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/{enc} rw,relatime - tmpfs tmpfs rw,size=65536k");
+            let out = r.mountinfo_line(&line);
+            let h = r.name(name);
+            assert!(
+                out.contains(&format!("kubernetes.io~empty-dir/{h} rw,relatime")),
+                "{name}: {out}"
+            );
+            for part in name.split([' ', '=', '\\']) {
+                assert!(
+                    !out.contains(part) || part.len() < 2,
+                    "{name}: {part} left in {out}"
+                );
+            }
+            let (m, _) = podmem_schema::parse::mountinfo::parse_mountinfo(&out);
+            assert_eq!(pod_volume(&m[0].mount_point).unwrap().name, h);
+
+            let tmpfs = serde_json::to_vec(&vec![TmpfsUsage {
+                pod_uid: uid.into(),
+                volume: name.into(),
+                plugin: "kubernetes.io~empty-dir".into(),
+                mount_point: format!(
+                    "/var/lib/kubelet/pods/{uid}/volumes/kubernetes.io~empty-dir/{name}"
+                ),
+                size_option: None,
+                total_bytes: Some(1),
+                used_bytes: Some(1),
+                error: None,
+            }])
+            .unwrap();
+            let out = String::from_utf8(r.tmpfs(&tmpfs).unwrap()).unwrap();
+            assert!(out.contains(&format!("empty-dir/{h}\"")), "{out}");
+            for part in name.split([' ', '=', '\\']).filter(|p| p.len() >= 2) {
+                assert!(!out.contains(part), "{name}: {part} left in {out}");
+            }
+        }
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn parse_line(line: &str) -> Result<Mount, String> {
 
 /// Decodes the kernel's `\ooo` escapes (`\040` space, `\011` tab, `\012` newline,
 /// `\134` backslash); anything else is kept as is.
-fn decode_octal(s: &str) -> String {
+pub fn decode_octal(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_string();
     }
