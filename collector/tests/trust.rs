@@ -355,3 +355,73 @@ proptest::proptest! {
         }
     }
 }
+
+/// Names read from the node (a cgroup directory named with escape sequences and a bidi
+/// override, next to a file the kernel would refuse) reach stderr escaped.
+#[test]
+fn names_from_the_node_reach_stderr_escaped() {
+    let d = tempfile::tempdir().unwrap();
+    let h = d.path().join("host");
+    let o = Command::new("cp")
+        .arg("-a")
+        .arg(host("v2-systemd-containerd"))
+        .arg(&h)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let evil = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{202e}gpj.exe";
+    let cg = h.join("sys/fs/cgroup/kubepods.slice").join(evil);
+    std::fs::create_dir_all(cg.join("memory.stat")).unwrap();
+    std::fs::write(cg.join("memory.current"), "1\n").unwrap();
+    let o = Command::new(bin())
+        .args([
+            "snapshot",
+            "--no-nice",
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+        ])
+        .args(["--node-name", &format!("n{evil}")])
+        .arg("-o")
+        .arg(d.path().join("out"))
+        .arg("--host-root")
+        .arg(&h)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("PWNED"),
+        "the crafted directory is not reported: {err}"
+    );
+    for c in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(
+            !err.contains(c),
+            "raw U+{:04X} on stderr: {err:?}",
+            c as u32
+        );
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(c));
+    }
+}
+
+/// `snapshot -o` takes a directory: a regular file or a FIFO there is refused and left
+/// as it was.
+#[test]
+fn snapshot_output_that_is_not_a_directory_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("file");
+    std::fs::write(&f, "keep").unwrap();
+    let o = snapshot(&f, &["--node-name", "n"]);
+    assert_exit(&o, 2);
+    assert_eq!(std::fs::read(&f).unwrap(), b"keep");
+    let fifo = d.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let o = snapshot(&fifo, &["--node-name", "n"]);
+    assert_exit(&o, 2);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
