@@ -673,6 +673,120 @@ fn real_kernel_colon_form_outside_the_pod_cgroup() {
     }
 }
 
+/// Every real cgroup path of the samples: the memory controller's line of each
+/// `/proc/<pid>/cgroup` capture (the `0::` line when it has none), and every path of the
+/// consolidated list; duplicates once.
+fn real_paths() -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in podmem_testkit::samples::realworld_files("cgroup_paths", "") {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("real_kubepods_cgroup_path_patterns") {
+            for l in text.lines().filter(|l| l.starts_with('/')) {
+                out.push(l.split('\t').next().unwrap().trim().to_string());
+            }
+            continue;
+        }
+        let line = |want: &dyn Fn(&str) -> bool| {
+            text.lines().find_map(|l| {
+                let mut it = l.splitn(3, ':');
+                let (_, ctrl, path) = (it.next()?, it.next()?, it.next()?);
+                want(ctrl).then(|| path.trim().to_string())
+            })
+        };
+        let path = line(&|c| c.split(',').any(|c| c == "memory"))
+            .or_else(|| line(&|c| c.is_empty()))
+            .unwrap_or_else(|| panic!("{name}: no memory or unified line"));
+        out.push(path);
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    out
+}
+
+/// What a real path itself says, read off its text: the pod UID of a `pod<uid>`
+/// component (underscores as dashes), and the 64-hex container id of the component after
+/// it (or of the same one, containerd's colon form).
+fn said_by(path: &str) -> Option<(String, Option<String>)> {
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let hexes = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    for (i, c) in comps.iter().enumerate() {
+        // `kubepods-...-pod<uid>`: the `pod` followed by a UID, not the one in `kubepods`.
+        let uid = c.match_indices("pod").find_map(|(at, _)| {
+            let rest = &c[at + 3..];
+            if rest.len() >= 36 && hexes(&rest[..36].replace(['-', '_'], ""), 32) {
+                Some(rest[..36].replace('_', "-"))
+            } else if rest.len() >= 32 && hexes(&rest[..32], 32) {
+                Some(rest[..32].to_string())
+            } else {
+                None
+            }
+        });
+        let Some(uid) = uid else { continue };
+        let id_in = |s: &str| {
+            (0..s.len().saturating_sub(63))
+                .map(|k| &s[k..k + 64])
+                .find(|w| hexes(w, 64))
+                .map(str::to_string)
+        };
+        let cid = if c.contains(':') {
+            id_in(c)
+        } else {
+            comps.get(i + 1).and_then(|n| id_in(n))
+        };
+        return Some((uid, cid));
+    }
+    None
+}
+
+/// Every real cgroup path of the samples, built for real in one node tree, collected and
+/// analyzed: each pod the path names is found with that UID and container id, and the
+/// paths naming no pod (plain docker, system services, a garden-runc lookalike) make none.
+fn real_kernel_every_real_path() {
+    let paths = real_paths();
+    assert!(paths.len() >= 25, "{} real paths", paths.len());
+    let own = podmem_testkit::kernel::own();
+    let node = own.dir.join(format!("podmem-paths-{}", std::process::id()));
+    let mut g = Guard::default();
+    g.mkcg(node.clone());
+    let mut made = BTreeSet::new();
+    for p in &paths {
+        mkcgs(&mut g, &mut made, &node, p);
+    }
+    let out = tempfile::tempdir().unwrap();
+    collect(&["--cgroup-root".as_ref(), node.as_os_str()], out.path());
+    let r = analyze(out.path());
+    let mut want_pods = BTreeSet::new();
+    let mut checked = 0;
+    for p in &paths {
+        let Some((uid, cid)) = said_by(p) else {
+            continue;
+        };
+        let pod = r
+            .pods
+            .iter()
+            .find(|x| x.uid == uid)
+            .unwrap_or_else(|| panic!("{p}: pod {uid} not found"));
+        if let Some(cid) = cid {
+            assert!(
+                pod.containers.iter().any(|c| c.id == cid),
+                "{p}: container {cid} not found in {:#?}",
+                pod.containers
+            );
+        }
+        want_pods.insert(uid);
+        checked += 1;
+    }
+    let found: BTreeSet<String> = r.pods.iter().map(|p| p.uid.clone()).collect();
+    assert_eq!(found, want_pods);
+    eprintln!(
+        "{} real paths, {checked} naming a pod, {} pods found",
+        paths.len(),
+        found.len()
+    );
+    drop(g);
+}
+
 const G: &str = "6f1c2a4e-1b2c-4d5e-8f90-0a1b2c3d4e01";
 const B: &str = "8a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c02";
 const E: &str = "9b3c4d5e-6f7a-4b2c-8d3e-4f5a6b7c8d03";
@@ -765,5 +879,6 @@ podmem_testkit::main! {
     [Need::Kernel] => [
         real_kernel_layouts_end_to_end,
         real_kernel_colon_form_outside_the_pod_cgroup,
+        real_kernel_every_real_path,
     ],
 }
