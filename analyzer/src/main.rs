@@ -23,11 +23,23 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Explain Kubernetes pod memory and OOM kills from podmem snapshots.
 #[derive(Debug, Parser)]
-#[command(name = "podmem-analyzer", version, about, max_term_width = 98)]
+#[command(name = "podmem-analyzer", version = VERSION.as_str(), about, max_term_width = 98)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The version with the formats this build reads and writes.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use podmem_schema::snapshot::{
+        BUNDLE_FORMAT_NAME, BUNDLE_FORMAT_VERSION, FORMAT_NAME, FORMAT_VERSION,
+    };
+    format!(
+        "{} (reads {FORMAT_NAME} formats 1-{FORMAT_VERSION}, {BUNDLE_FORMAT_NAME} format {BUNDLE_FORMAT_VERSION}; writes {})",
+        env!("CARGO_PKG_VERSION"),
+        podmem_schema::report::REPORT_FORMAT
+    )
+});
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -43,8 +55,14 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
-        /// Output file; `-` (the default) writes to standard output.
-        #[arg(short, long, value_name = "FILE", default_value = "-")]
+        /// Output file; `-` (the default) writes to standard output. `--out` alike.
+        #[arg(
+            short,
+            long,
+            visible_alias = "out",
+            value_name = "FILE",
+            default_value = "-"
+        )]
         output: PathBuf,
         /// Threads reading archives (0 = one per core).
         #[arg(short, long, value_name = "N", default_value_t = 0)]
@@ -68,6 +86,28 @@ enum Command {
         /// the file was last modified (the current year for standard input).
         #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i16).range(1970..=9999))]
         year: Option<i16>,
+        /// Output file; `-` (the default) writes to standard output. `--out` alike.
+        #[arg(
+            short,
+            long,
+            visible_alias = "out",
+            value_name = "FILE",
+            default_value = "-"
+        )]
+        output: PathBuf,
+    },
+    /// Print a shell completion script on stdout (e.g. `podmem-analyzer completions bash
+    /// > /etc/bash_completion.d/podmem-analyzer`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages into DIR (scripts/gen-man.sh).
+    #[command(hide = true)]
+    Man {
+        /// Directory the pages go to.
+        dir: PathBuf,
     },
 }
 
@@ -162,10 +202,21 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(code)
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "podmem-analyzer", &mut io::stdout());
+            Ok(0)
+        }
+        Command::Man { dir } => {
+            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), &dir)
+                .with_context(|| format!("writing manual pages into {}", display::path(&dir)))?;
+            Ok(0)
+        }
         Command::Ooms {
             files,
             format,
             year,
+            output,
         } => {
             let mut events = Vec::new();
             let mut reports = Vec::new();
@@ -208,7 +259,7 @@ fn run(cli: Cli) -> Result<u8> {
             if format == OomFormat::Json && !years.is_empty() {
                 eprint!("podmem-analyzer: {said}");
             }
-            write_output(Path::new("-"), |w| match format {
+            write_output(&output, |w| match format {
                 OomFormat::Json => {
                     serde_json::to_writer_pretty(&mut *w, &events)?;
                     w.write_all(b"\n")?;

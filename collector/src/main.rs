@@ -27,11 +27,22 @@ use podmem_collector::{bundle, redact, watch};
 /// Exit codes: 0 ok; 1 archive written but some source partial or failed (see the
 /// manifest), or a watch slot refused or failed; 2 usage error or fatal error.
 #[derive(Debug, Parser)]
-#[command(name = "podmem-collector", version, max_term_width = 100)]
+#[command(name = "podmem-collector", version = VERSION.as_str(), max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The version with the formats this build writes.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use podmem_schema::snapshot::{
+        BUNDLE_FORMAT_NAME, BUNDLE_FORMAT_VERSION, FORMAT_NAME, FORMAT_VERSION,
+    };
+    format!(
+        "{} (writes {FORMAT_NAME} format {FORMAT_VERSION}, {BUNDLE_FORMAT_NAME} format {BUNDLE_FORMAT_VERSION})",
+        env!("CARGO_PKG_VERSION")
+    )
+});
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -41,12 +52,31 @@ enum Command {
     Watch(WatchArgs),
     /// Pack the snapshots of a directory into one file to send.
     Bundle(BundleArgs),
+    /// Print a shell completion script on stdout (e.g. `podmem-collector completions bash
+    /// > /etc/bash_completion.d/podmem-collector`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages into DIR (scripts/gen-man.sh).
+    #[command(hide = true)]
+    Man {
+        /// Directory the pages go to.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
 struct SnapshotArgs {
-    /// Directory the archive goes to (created if missing).
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    /// Directory the archive goes to (created if missing; `--output` alike).
+    #[arg(
+        short,
+        long,
+        visible_alias = "output",
+        value_name = "DIR",
+        default_value = "."
+    )]
     out: PathBuf,
 
     /// Root of the memory cgroup hierarchy (v1 memory mount or v2 unified root); any
@@ -183,7 +213,8 @@ struct BundleArgs {
 
     /// Bundle file to write (replaced atomically); `-` streams it to stdout (not a
     /// terminal), e.g. `kubectl exec POD -- /podmem-collector bundle DIR -o - > node.tar`.
-    #[arg(short, long, value_name = "FILE")]
+    /// A missing folder is created (and said). `--out` alike.
+    #[arg(short, long, visible_alias = "out", value_name = "FILE")]
     output: PathBuf,
 
     /// Only snapshots captured at or after TIME (RFC 3339, or a duration ago: 6h).
@@ -376,11 +407,24 @@ fn run_watch(args: &WatchArgs) -> Result<u8> {
 
 fn run_bundle(args: &BundleArgs) -> Result<u8> {
     let to_stdout = args.output.as_os_str() == "-";
+    // A missing folder is created (by bundle::bundle), and said, so a mistyped path
+    // does not go unnoticed.
+    let missing_parent = (!to_stdout)
+        .then(|| args.output.parent().filter(|p| !p.as_os_str().is_empty()))
+        .flatten()
+        .filter(|p| !p.exists())
+        .map(|p| p.to_path_buf());
     let out = if to_stdout {
         bundle::bundle_to_stdout(&args.dir, args.since, args.until)?
     } else {
         bundle::bundle(&args.dir, &args.output, args.since, args.until)?
     };
+    if let Some(p) = missing_parent.filter(|p| p.is_dir()) {
+        note(&format!(
+            "created the folder {} for the bundle",
+            p.display()
+        ));
+    }
     if out.pipe_closed {
         note("stdout closed before the bundle was complete (broken pipe)");
         return Ok(0);
@@ -408,6 +452,16 @@ fn main() -> ExitCode {
         Command::Snapshot(a) => run_snapshot(a),
         Command::Watch(a) => run_watch(a),
         Command::Bundle(a) => run_bundle(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "podmem-collector", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man { dir } => {
+            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), dir)
+                .with_context(|| format!("writing manual pages into {}", dir.display()))
+                .map(|()| 0)
+        }
     };
     match r {
         Ok(code) => ExitCode::from(code),
