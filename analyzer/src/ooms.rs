@@ -29,6 +29,8 @@ pub fn cap_snapshot(events: &mut Vec<OomEvent>) -> u64 {
     events.sort_by_key(|e| e.time);
     let drop = events.len() - MAX_OOMS_PER_SNAPSHOT;
     events.drain(..drop);
+    // The flood's capacity would stay with the snapshot until the report is built.
+    events.shrink_to_fit();
     drop as u64
 }
 
