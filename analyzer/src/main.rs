@@ -188,9 +188,17 @@ fn run(cli: Cli) -> Result<u8> {
                 }
                 // Streamed pod by pod: a long series is large as JSON and larger in
                 // memory. Same bytes as `podmem_reports::render_json`.
-                ReportFormat::Json => write_output(&output, |w| Ok(prepared.write_json(w)?))?,
+                ReportFormat::Json => {
+                    write_output(&output, |w| Ok(prepared.write_json(w)?))?;
+                    say_written(&output, None);
+                }
                 ReportFormat::Text | ReportFormat::Html => {
                     let report = complete(prepared);
+                    let critical = report
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == podmem_schema::report::Severity::Critical)
+                        .count();
                     let bytes = if format == ReportFormat::Html {
                         podmem_reports::render_html(&report).context("rendering the HTML report")?
                     } else {
@@ -198,6 +206,7 @@ fn run(cli: Cli) -> Result<u8> {
                     };
                     let bytes = unredact(names.as_ref(), bytes);
                     write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
+                    say_written(&output, Some(critical));
                 }
             }
             Ok(code)
@@ -226,6 +235,17 @@ fn run(cli: Cli) -> Result<u8> {
                     let y = year.unwrap_or_else(|| year_of(jiff::Timestamp::now()));
                     years.push(("-".into(), y));
                     ooms_in_log(io::stdin().lock(), "-", Some(y))
+                } else if is_kmsg(f) {
+                    match read_kmsg(f) {
+                        Ok(bytes) => {
+                            let y = year.unwrap_or_else(|| year_of(jiff::Timestamp::now()));
+                            ooms_in_log(bytes.as_slice(), &f.display().to_string(), Some(y))
+                        }
+                        Err(e) => {
+                            eprintln!("podmem-analyzer: {}: cannot read: {e}", display::path(f));
+                            continue;
+                        }
+                    }
                 } else {
                     match std::fs::File::open(f) {
                         Ok(file) => {
@@ -277,6 +297,75 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(code)
         }
     }
+}
+
+/// Says what was written, when a person is watching (stderr is a terminal) and the
+/// output went to a file: `wrote report.html: 2.7 MiB, 3 critical findings`.
+fn say_written(output: &Path, critical: Option<usize>) {
+    use std::io::IsTerminal;
+    if output.as_os_str() == "-" || !io::stderr().is_terminal() {
+        return;
+    }
+    let Ok(meta) = std::fs::metadata(output) else {
+        return;
+    };
+    if !meta.is_file() {
+        return;
+    }
+    let findings = match critical {
+        Some(1) => ", 1 critical finding".to_string(),
+        Some(n) => format!(", {n} critical findings"),
+        None => String::new(),
+    };
+    eprintln!(
+        "podmem-analyzer: wrote {}: {}{findings}",
+        display::path(output),
+        podmem_schema::units::fmt_bytes(meta.len())
+    );
+}
+
+/// Whether `path` is the kernel's ring buffer device (char 1:11), whatever its name.
+fn is_kmsg(path: &Path) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(m) = std::fs::metadata(path) else {
+        return false;
+    };
+    let rdev = m.rdev();
+    let (major, minor) = (
+        (rdev >> 8) & 0xfff,
+        (rdev & 0xff) | ((rdev >> 12) & 0xfff00),
+    );
+    m.file_type().is_char_device() && (major, minor) == (1, 11)
+}
+
+/// Cap on what is read from the ring buffer (the kernel's is at most a few MiB).
+const MAX_KMSG_BYTES: usize = 64 << 20;
+
+/// The records in the kernel ring buffer now: /dev/kmsg hands out one record per read
+/// (a buffer smaller than a record is EINVAL, so it is larger than any record) and
+/// blocks at the end unless opened non-blocking, when it says EAGAIN. EPIPE means
+/// records were overwritten while reading; the reader then continues with the oldest
+/// left.
+fn read_kmsg(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let mut out = Vec::new();
+    let mut rec = vec![0u8; 16 * 1024];
+    while out.len() < MAX_KMSG_BYTES {
+        match f.read(&mut rec) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&rec[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// The line saying which year dates syslog times that carry none.

@@ -240,6 +240,9 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
 impl SnapshotArgs {
     /// The options, with the redaction key loaded (or created) when asked for.
     fn options_with_key(&self) -> Result<SnapshotOptions> {
+        if let Some(root) = &self.cgroup_root {
+            check_cgroup_root(root)?;
+        }
         let mut opts = self.options();
         if let Some(path) = &self.redact {
             let key = redact::load_or_create_key(path)?;
@@ -315,6 +318,42 @@ fn say(line: &str) -> Result<()> {
 
 /// Prints a line on stderr. Lines carry names read from the node (cgroup directories,
 /// mount points, kernel text): all go through the shared escaper.
+/// A missing `--cgroup-root` is a usage error (nothing is written); one that is not a
+/// cgroup filesystem (a copy, a fixture tree, a typo'd mount point) is read anyway, with
+/// a warning, because the files in it may still be what the user wants.
+fn check_cgroup_root(root: &std::path::Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    if !root.is_dir() {
+        anyhow::bail!(
+            "--cgroup-root {}: {}",
+            root.display(),
+            if root.exists() {
+                "not a directory"
+            } else {
+                "no such directory"
+            }
+        );
+    }
+    const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    let Ok(c) = std::ffi::CString::new(root.as_os_str().as_bytes()) else {
+        return Ok(());
+    };
+    // SAFETY: a valid NUL-terminated path and a zeroed statfs the call fills in.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0 {
+        #[allow(clippy::unnecessary_cast)]
+        let magic = st.f_type as i64;
+        if magic != CGROUP_SUPER_MAGIC && magic != CGROUP2_SUPER_MAGIC {
+            note(&format!(
+                "warning: --cgroup-root {} is not on a cgroup filesystem (statfs type {magic:#x}); reading it as one anyway",
+                root.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn note(line: &str) {
     eprintln!("podmem-collector: {}", podmem_schema::display::escape(line));
 }

@@ -552,10 +552,22 @@ impl Capture<'_> {
         let failed = tmpfs.iter().filter(|u| u.error.is_some()).count();
         let empty_dirs = tmpfs.iter().filter(|u| u.plugin == "empty-dir").count();
         let shm = tmpfs.iter().filter(|u| u.plugin == "shm").count();
-        let msg = format!(
+        let mut msg = format!(
             "{} pod tmpfs mounts ({empty_dirs} emptyDir, {shm} sandbox /dev/shm), {failed} statfs failures",
             tmpfs.len()
         );
+        // The first failing mounts by name, as the cgroup walk names its failures.
+        let first: Vec<&str> = tmpfs
+            .iter()
+            .filter_map(|u| u.error.as_deref())
+            .take(3)
+            .collect();
+        if !first.is_empty() {
+            msg.push_str(&format!(": {}", first.join("; ")));
+            if failed > first.len() {
+                msg.push_str(&format!("; {} more", failed - first.len()));
+            }
+        }
         let st = if failed > 0 {
             Status::Partial
         } else {

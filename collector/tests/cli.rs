@@ -805,3 +805,82 @@ fn sandbox_dev_shm_is_attributed_to_its_pod() {
     );
     assert!(shm.mount_point.ends_with("/shm"));
 }
+
+#[test]
+fn cgroup_root_missing_is_a_usage_error_and_not_cgroupfs_is_warned() {
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("snaps");
+    let missing = out.path().join("no-such-cgroup-root");
+    let (o, _) = snapshot(
+        "v1-cgroupfs-docker",
+        &target,
+        &["--no-kubelet", "--cgroup-root", missing.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--cgroup-root") && err.contains("no such directory"),
+        "{err}"
+    );
+    assert!(!target.exists(), "nothing is written on a usage error");
+    // A fixture tree is plain directories (statfs says ext4/tmpfs/overlay, not cgroup).
+    let h = host("v1-cgroupfs-docker");
+    let (o, _) = snapshot(
+        "v1-cgroupfs-docker",
+        &target,
+        &[
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "--cgroup-root",
+            h.join("sys/fs/cgroup/memory").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is not on a cgroup filesystem"), "{err}");
+}
+
+#[test]
+fn tmpfs_statfs_failures_name_the_first_paths() {
+    // A copy of a fixture host whose emptyDir mount point is gone: the mountinfo still
+    // lists it, statfs fails, and stderr names it.
+    let t = tempfile::tempdir().unwrap();
+    let copy = t.path().join("host");
+    let cp = Command::new("cp")
+        .args(["-a"])
+        .arg(host("v1-cgroupfs-docker"))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let mp = copy.join(format!(
+        "var/lib/kubelet/pods/{UID_B}/volumes/kubernetes.io~empty-dir/cache"
+    ));
+    if mp.exists() {
+        std::fs::remove_dir_all(&mp).unwrap();
+    }
+    let o = Command::new(bin())
+        .args([
+            "snapshot",
+            "--no-nice",
+            "--no-kubelet",
+            "--kernel-log",
+            "none",
+            "-o",
+        ])
+        .arg(t.path().join("out"))
+        .arg("--host-root")
+        .arg(&copy)
+        .env_remove("NODE_NAME")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("tmpfs partial")
+            && err.contains("1 statfs failures:")
+            && err.contains("empty-dir/cache"),
+        "{err}"
+    );
+}
