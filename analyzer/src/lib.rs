@@ -6,10 +6,12 @@
 //! - [`model`]: one snapshot parsed into pods, containers and node figures.
 //! - [`timeline`]: per node and pod over time, unattributed memory, transitions.
 //! - [`ooms`]: OOM kills deduplicated across snapshots.
+//! - [`attribution`]: pod − Σ live children per stat, and where the rest is held.
 //! - [`rules`]: the rules, one file per rule family.
 //! - [`tarstream`]: the streaming tar reader [`load`] uses for snapshots.
 //! - [`names`]: real names put back into a report of redacted snapshots (`--names`).
 
+pub mod attribution;
 mod bundles;
 pub mod load;
 pub mod model;
@@ -177,64 +179,31 @@ impl Prepared {
         all
     }
 
-    /// Writes the report as compact JSON, one line (the same bytes as
-    /// `podmem_reports::render_json` of [`analyze`]'s report), building and writing one
-    /// pod at a time so a long series is never held whole. Pods are built on a second
-    /// thread while this one serializes the previous ones: both are a large share of a
-    /// long series, and neither can start before every snapshot is read.
+    /// Writes the report as compact JSON with `podmem_reports::json::write_streaming`
+    /// (the same bytes as `podmem_reports::render_json` of [`analyze`]'s report),
+    /// building one pod at a time so a long series is never held whole. Pods are built on
+    /// a second thread while this one serializes the previous ones: both are a large share
+    /// of a long series, and neither can start before every snapshot is read.
     pub fn write_json(mut self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        // The fields in `Report`'s declared order, as serde_json's compact writer puts
-        // them (a test compares the bytes).
-        let h = &self.head;
-        w.write_all(b"{\"format\":")?;
-        serde_json::to_writer(&mut *w, &h.format)?;
-        w.write_all(b",\"generated_at\":")?;
-        serde_json::to_writer(&mut *w, &h.generated_at)?;
-        w.write_all(b",\"analyzer_version\":")?;
-        serde_json::to_writer(&mut *w, &h.analyzer_version)?;
-        w.write_all(b",\"inputs\":")?;
-        serde_json::to_writer(&mut *w, &h.inputs)?;
-        w.write_all(b",\"nodes\":")?;
-        serde_json::to_writer(&mut *w, &h.nodes)?;
-        w.write_all(b",\"pods\":[")?;
+        let head = self.head.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel::<podmem_schema::report::PodReport>(16);
+        let (tx_findings, rx_findings) = std::sync::mpsc::sync_channel(1);
         let prepared = &mut self;
-        let written: std::io::Result<()> = std::thread::scope(|s| {
-            // Owned here, so a write error drops it and the builder's next send fails
-            // instead of waiting forever.
-            let rx = rx;
+        std::thread::scope(|s| {
             s.spawn(move || {
                 while let Some(pod) = prepared.next_pod() {
-                    // The writer stopped (an error): stop building.
+                    // The writer stopped (an error dropped `rx`): stop building.
                     if tx.send(pod).is_err() {
-                        break;
+                        return;
                     }
                 }
+                drop(tx);
+                let _ = tx_findings.send(prepared.finish());
             });
-            // Into a buffer first: serde_json's many small writes are direct there,
-            // where through `dyn Write` each was a call.
-            let mut buf = Vec::with_capacity(1 << 20);
-            for (i, pod) in rx.iter().enumerate() {
-                buf.clear();
-                if i > 0 {
-                    buf.push(b',');
-                }
-                serde_json::to_writer(&mut buf, &pod)?;
-                w.write_all(&buf)?;
-            }
-            Ok(())
-        });
-        written?;
-        let findings = self.finish();
-        w.write_all(b"],\"oom_events\":")?;
-        serde_json::to_writer(&mut *w, &self.head.oom_events)?;
-        w.write_all(b",\"findings\":")?;
-        serde_json::to_writer(&mut *w, &findings)?;
-        if let Some(o) = &self.head.oom_events_omitted {
-            w.write_all(b",\"oom_events_omitted\":")?;
-            serde_json::to_writer(&mut *w, o)?;
-        }
-        w.write_all(b"}\n")
+            podmem_reports::json::write_streaming(w, &head, rx.into_iter(), move || {
+                rx_findings.recv().unwrap_or_default()
+            })
+        })
     }
 }
 

@@ -1,5 +1,5 @@
-//! Per-node and per-pod timelines from parsed snapshots: samples in capture order,
-//! unattributed memory (pod − Σ live child cgroups, per stat), what `kubectl top` shows,
+//! Stage 3 of the pipeline: per-node and per-pod timelines from parsed snapshots: samples
+//! in capture order, unattributed memory (from [`crate::attribution`]), what `kubectl top` shows,
 //! container lifecycles, tmpfs volumes, kubelet figures, names, and the snapshot pairs
 //! around each OOM kill or container change.
 //!
@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use podmem_schema::oom::OomEvent;
 use podmem_schema::report::{
-    ContainerReport, KubeletView, MemStats, NodeReport, PodReport, PodSample, Transition,
-    TransitionRow, VolumeReport,
+    ContainerReport, KubeletView, NodeReport, PodReport, PodSample, Transition, TransitionRow,
+    VolumeReport,
 };
 use podmem_schema::snapshot::CgroupMode;
 
@@ -230,14 +230,14 @@ fn build_pod(
         // A container outside the pod cgroup is not in the pod's figures: only the
         // children inside are subtracted. `kubectl top` (the runtime's per-container
         // figures) counts them all.
-        let unattributed = unattributed(
+        let unattributed = crate::attribution::unattributed(
             &obs.stats,
             containers
                 .iter()
                 .filter(|(id, _)| !outside.contains(*id))
                 .map(|(_, s)| s),
         );
-        let kubectl_top = sum_opt(containers.values().map(|c| c.working_set));
+        let kubectl_top = crate::attribution::sum_opt(containers.values().map(|c| c.working_set));
         let mut tmpfs_used = BTreeMap::new();
         for t in snap.tmpfs.iter().filter(|t| t.pod_uid == uid) {
             if let Some(u) = t.used_bytes {
@@ -371,39 +371,6 @@ pub fn mode_name(m: CgroupMode) -> &'static str {
     }
 }
 
-/// Sum of known values (saturating); None when none is known.
-pub fn sum_opt(values: impl Iterator<Item = Option<u64>>) -> Option<u64> {
-    let mut total: Option<u64> = None;
-    for v in values.flatten() {
-        total = Some(total.unwrap_or(0).saturating_add(v));
-    }
-    total
-}
-
-/// Pod − Σ children per stat, floored at 0; unknown when the pod's figure is unknown or
-/// any child lacks it (a partial sum would overstate what no one holds).
-pub fn unattributed<'a>(
-    pod: &MemStats,
-    children: impl Iterator<Item = &'a MemStats> + Clone,
-) -> MemStats {
-    let diff = |get: fn(&MemStats) -> Option<u64>| -> Option<u64> {
-        let p = get(pod)?;
-        let mut sum = 0u64;
-        for c in children.clone() {
-            sum = sum.saturating_add(get(c)?);
-        }
-        Some(p.saturating_sub(sum))
-    };
-    MemStats {
-        usage: diff(|s| s.usage),
-        working_set: diff(|s| s.working_set),
-        shmem: diff(|s| s.shmem),
-        cache: diff(|s| s.cache),
-        rss: diff(|s| s.rss),
-        inactive_file: diff(|s| s.inactive_file),
-    }
-}
-
 /// Snapshot pairs (within one boot) where containers came or went, or an OOM of the pod
 /// happened in between.
 fn transitions(pt: &PodTimeline, ooms: &[OomEvent]) -> Vec<Transition> {
@@ -466,37 +433,4 @@ fn transitions(pt: &PodTimeline, ooms: &[OomEvent]) -> Vec<Transition> {
         });
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ms(usage: u64, shmem: u64) -> MemStats {
-        MemStats {
-            usage: Some(usage),
-            working_set: Some(usage),
-            shmem: Some(shmem),
-            cache: Some(shmem),
-            rss: Some(usage - shmem),
-            inactive_file: Some(0),
-        }
-    }
-
-    #[test]
-    fn unattributed_per_stat_floors_and_saturates() {
-        let pod = ms(100, 64);
-        let kids = [ms(30, 0), ms(10, 0)];
-        let u = unattributed(&pod, kids.iter());
-        assert_eq!((u.usage, u.shmem, u.rss), (Some(60), Some(64), Some(0)));
-        let huge = [ms(u64::MAX, 0), ms(u64::MAX, 0)];
-        assert_eq!(unattributed(&pod, huge.iter()).usage, Some(0));
-        let unknown = [MemStats::default()];
-        assert_eq!(unattributed(&pod, unknown.iter()).usage, None);
-        assert_eq!(
-            sum_opt([None, Some(1), Some(u64::MAX)].into_iter()),
-            Some(u64::MAX)
-        );
-        assert_eq!(sum_opt([None, None].into_iter()), None);
-    }
 }

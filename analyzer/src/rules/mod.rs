@@ -22,8 +22,8 @@ use jiff::Timestamp;
 use podmem_schema::oom::OomEvent;
 use podmem_schema::report::{Finding, NodeReport};
 
+pub use crate::attribution::REPARENT_FROM;
 pub use near_limit::slope;
-pub use orphaned_shmem::REPARENT_FROM;
 pub use thresholds::*;
 
 use crate::timeline::PodTimeline;

@@ -11,6 +11,7 @@ use podmem_schema::units::fmt_bytes;
 use super::thresholds::*;
 use super::util::*;
 use super::RuleId;
+use crate::attribution::{where_held, Held};
 use crate::timeline::PodTimeline;
 
 pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
@@ -39,7 +40,7 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         ),
         ev(
             "Σ live containers' shmem",
-            opt_bytes(crate::timeline::sum_opt(
+            opt_bytes(crate::attribution::sum_opt(
                 last.containers
                     .iter()
                     .filter(|(id, _)| !pt.outside[last_i].contains(*id))
@@ -296,79 +297,4 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         evidence,
         time: since.or(last.time),
     });
-}
-
-/// Where the pod's unattributed shmem sits, as far as the capture shows.
-enum Held {
-    /// In removed ("dying") descendants the kernel still keeps.
-    Dying,
-    /// Moved to the pod cgroup itself when its children were removed (Linux 7.1+, or
-    /// whatever kernel the pod's own figures show doing so); the text says what shows it.
-    Moved(String),
-    /// The capture does not tell.
-    Unknown,
-}
-
-/// Kernels from this release on move a removed cgroup's pages to its parent ("eliminate
-/// the dying memory cgroup", Linux 7.1).
-pub const REPARENT_FROM: (u32, u32) = (7, 1);
-
-/// (major, minor) of a kernel release such as `7.2.0-1-amd64`.
-fn kernel_version(release: &str) -> Option<(u32, u32)> {
-    let mut it = release.trim().split(|c: char| !c.is_ascii_digit());
-    let major = it.next()?.parse().ok()?;
-    let minor = it.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
-/// Decides from the snapshot itself (never from a non-zero dying count alone): v1's
-/// own-vs-total shmem of the pod cgroup shows it directly; v2's `nr_dying_descendants`
-/// says whether any removed cgroup is still there to hold it; the kernel release backs
-/// this up when the count was not captured.
-fn where_held(pt: &PodTimeline, i: usize, orphan: u64) -> Held {
-    if let Some(own) = pt.own_shmem.get(i).copied().flatten() {
-        return if own.saturating_mul(2) >= orphan {
-            Held::Moved(format!(
-                "its own memory.stat shows {} of shmem outside any child",
-                fmt_bytes(own)
-            ))
-        } else {
-            Held::Dying
-        };
-    }
-    let kernel = pt.kernel.as_deref().and_then(kernel_version);
-    let reparents = kernel.is_some_and(|k| k >= REPARENT_FROM);
-    match pt.dying.get(i).copied().flatten() {
-        Some(d) if d > 0 => Held::Dying,
-        Some(_) => Held::Moved(format!(
-            "its cgroup.stat shows no dying descendant{}",
-            if reparents {
-                ", as kernels from 7.1 on move a removed cgroup's pages to its parent"
-            } else {
-                ""
-            }
-        )),
-        None if reparents => Held::Moved(format!(
-            "kernel {} moves a removed cgroup's pages to its parent",
-            pt.kernel.as_deref().unwrap_or_default().trim()
-        )),
-        None => Held::Unknown,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kernel_versions() {
-        assert_eq!(kernel_version("7.2.0-1-amd64"), Some((7, 2)));
-        assert_eq!(kernel_version("6.18.44-fc-v669\n"), Some((6, 18)));
-        assert_eq!(kernel_version("7.1"), Some((7, 1)));
-        assert_eq!(kernel_version("10.0.1"), Some((10, 0)));
-        assert!(kernel_version("6.12.48+deb13-amd64") < Some(REPARENT_FROM));
-        assert_eq!(kernel_version("7"), None);
-        assert_eq!(kernel_version("v7.2"), None);
-        assert_eq!(kernel_version(""), None);
-    }
 }

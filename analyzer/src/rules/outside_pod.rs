@@ -52,7 +52,7 @@ pub(super) fn container_outside_pod(pt: &PodTimeline, out: &mut Vec<Finding>) {
         },
         pod_path.and_then(|p| entry(&s.snapshot, p, "memory.stat")),
     ));
-    let outside_usage = crate::timeline::sum_opt(
+    let outside_usage = crate::attribution::sum_opt(
         ids.iter()
             .map(|id| s.containers.get(id).and_then(|c| c.usage)),
     );
