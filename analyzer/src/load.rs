@@ -306,7 +306,10 @@ fn read_unit(unit: Unit, limits: &Limits, sink: &Sink<'_>) -> (u32, Vec<String>)
             let name = path.display().to_string();
             match File::open(&path) {
                 Ok(f) => read_snapshot(BufReader::with_capacity(64 * 1024, f), &name, limits),
-                Err(e) => Err(format!("{name}: cannot open: {e}")),
+                Err(source) => Err(ReadError::Open {
+                    archive: name,
+                    source,
+                }),
             }
         }
         Unit::Member(display, bytes) => read_snapshot(bytes.as_slice(), &display, limits),
@@ -319,7 +322,7 @@ fn read_unit(unit: Unit, limits: &Limits, sink: &Sink<'_>) -> (u32, Vec<String>)
             problems.extend(res.problems);
             (u32::from(res.accepted), problems)
         }
-        Err(p) => (0, vec![p]),
+        Err(e) => (0, vec![e.to_string()]),
     }
 }
 
@@ -560,12 +563,73 @@ pub(crate) fn io_reason(e: &io::Error) -> String {
     }
 }
 
+/// Why a snapshot archive was refused; the message names the archive (and entry).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{archive}: cannot open: {source}")]
+    Open { archive: String, source: io::Error },
+    #[error("{archive}: {}", io_reason(.source))]
+    Read { archive: String, source: io::Error },
+    #[error("{archive}:{entry}: {}", io_reason(.source))]
+    ReadEntry {
+        archive: String,
+        entry: String,
+        source: io::Error,
+    },
+    #[error("{archive}: more than {max} entries; refused (a snapshot has far fewer)")]
+    TooManyEntries { archive: String, max: u64 },
+    #[error(
+        "{archive}:{MANIFEST_ENTRY}: {} exceeds the per-entry cap of {}; refused (a manifest is far smaller)",
+        fmt_bytes(*.size),
+        fmt_bytes(*.cap)
+    )]
+    ManifestTooLarge {
+        archive: String,
+        size: u64,
+        cap: u64,
+    },
+    #[error("{archive}: no tar entries (empty or not a tar inside the gzip)")]
+    Empty { archive: String },
+    #[error("{archive}: no {MANIFEST_ENTRY}; not a podmem snapshot")]
+    NoManifest { archive: String },
+    /// `found` is the entry `<folder>/manifest.json`.
+    #[error(
+        "{archive}: no {MANIFEST_ENTRY} at the top, but {found}: an unpacked snapshot folder {} packed whole; pack its contents instead (tar czf snap.tar.gz -C FOLDER .) or give the collector's archive",
+        .found.trim_end_matches(MANIFEST_ENTRY)
+    )]
+    ManifestInFolder { archive: String, found: String },
+    #[error("{archive}:{MANIFEST_ENTRY}: {source}")]
+    Manifest {
+        archive: String,
+        source: ManifestError,
+    },
+}
+
+/// Why a `manifest.json` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("not valid JSON ({0})")]
+    Json(#[source] serde_json::Error),
+    /// `found` is the format quoted, or `missing`.
+    #[error("format is {found}, expected \"{FORMAT_NAME}\"; not a podmem snapshot")]
+    Format { found: String },
+    #[error("format version {version} is newer than this analyzer understands ({FORMAT_VERSION}); upgrade podmem-analyzer")]
+    Newer { version: u64 },
+    /// `found` is the JSON value, or `missing`.
+    #[error("format version {found} is unknown (expected {FORMAT_VERSION})")]
+    UnknownVersion { found: String },
+    #[error("invalid manifest ({0})")]
+    Invalid(#[source] serde_json::Error),
+    #[error("manifest has an empty node name")]
+    EmptyNode,
+}
+
 /// Reads one snapshot archive from a gzip stream.
 pub fn read_snapshot<R: Read>(
     reader: R,
     name: &str,
     limits: &Limits,
-) -> Result<RawSnapshot, String> {
+) -> Result<RawSnapshot, ReadError> {
     let capped = CappedReader::new(
         MultiGzDecoder::new(reader),
         limits.max_archive_bytes,
@@ -576,16 +640,16 @@ pub fn read_snapshot<R: Read>(
     let mut cgroup_dirs = Vec::new();
     let mut problems = Vec::new();
     let mut count = 0u64;
-    while let Some(entry) = tar
-        .next_entry()
-        .map_err(|e| format!("{name}: {}", io_reason(&e)))?
-    {
+    while let Some(entry) = tar.next_entry().map_err(|source| ReadError::Read {
+        archive: name.to_string(),
+        source,
+    })? {
         count += 1;
         if count > limits.max_entries {
-            return Err(format!(
-                "{name}: more than {} entries; refused (a snapshot has far fewer)",
-                limits.max_entries
-            ));
+            return Err(ReadError::TooManyEntries {
+                archive: name.to_string(),
+                max: limits.max_entries,
+            });
         }
         let entry_name = match entry_name(tar.name()) {
             Ok(n) => n,
@@ -612,11 +676,11 @@ pub fn read_snapshot<R: Read>(
         let entry_name = entry_name.into_owned();
         if entry.size > limits.max_entry_bytes {
             if entry_name == MANIFEST_ENTRY {
-                return Err(format!(
-                    "{name}:{MANIFEST_ENTRY}: {} exceeds the per-entry cap of {}; refused (a manifest is far smaller)",
-                    fmt_bytes(entry.size),
-                    fmt_bytes(limits.max_entry_bytes)
-                ));
+                return Err(ReadError::ManifestTooLarge {
+                    archive: name.to_string(),
+                    size: entry.size,
+                    cap: limits.max_entry_bytes,
+                });
             }
             problems.push(format!(
                 "{name}:{entry_name}: {} exceeds the per-entry cap of {}; entry skipped",
@@ -627,27 +691,34 @@ pub fn read_snapshot<R: Read>(
         }
         let buf = tar
             .read_data(entry.size)
-            .map_err(|e| format!("{name}:{entry_name}: {}", io_reason(&e)))?;
+            .map_err(|source| ReadError::ReadEntry {
+                archive: name.to_string(),
+                entry: entry_name.clone(),
+                source,
+            })?;
         match pack_dir {
             Some(dir) => cgroup_dirs.push((dir, buf)),
             None => keep(&mut files, &mut problems, name, entry_name, buf),
         }
     }
     let Some(manifest_bytes) = files.remove(MANIFEST_ENTRY) else {
+        let archive = name.to_string();
         return Err(if count == 0 {
-            format!("{name}: no tar entries (empty or not a tar inside the gzip)")
+            ReadError::Empty { archive }
         } else {
             match files.keys().find(|k| k.ends_with("/manifest.json")) {
-                Some(k) => format!(
-                    "{name}: no {MANIFEST_ENTRY} at the top, but {k}: an unpacked snapshot folder {} packed whole; pack its contents instead (tar czf snap.tar.gz -C FOLDER .) or give the collector's archive",
-                    k.trim_end_matches(MANIFEST_ENTRY)
-                ),
-                None => format!("{name}: no {MANIFEST_ENTRY}; not a podmem snapshot"),
+                Some(k) => ReadError::ManifestInFolder {
+                    archive,
+                    found: k.clone(),
+                },
+                None => ReadError::NoManifest { archive },
             }
         });
     };
-    let manifest =
-        parse_manifest(&manifest_bytes).map_err(|why| format!("{name}:{MANIFEST_ENTRY}: {why}"))?;
+    let manifest = parse_manifest(&manifest_bytes).map_err(|source| ReadError::Manifest {
+        archive: name.to_string(),
+        source,
+    })?;
     Ok(RawSnapshot {
         archive: name.to_string(),
         manifest,
@@ -703,7 +774,7 @@ pub fn wanted(entry: &str) -> bool {
 
 /// Checks the format name and version before deserializing the rest, so a newer
 /// snapshot is refused for being newer rather than for a field it renamed.
-pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     // Fast path for the common case, a good manifest: the format fields alone, then the
     // typed manifest straight from the bytes (no intermediate JSON tree of the 100+ pods,
     // which was 4 % of the analysis). Anything unusual takes the checked path below,
@@ -727,36 +798,33 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     parse_manifest_checked(bytes)
 }
 
-fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(ManifestError::Json)?;
     let format = value.get("format").and_then(|f| f.as_str());
     if format != Some(FORMAT_NAME) {
-        return Err(format!(
-            "format is {}, expected \"{FORMAT_NAME}\"; not a podmem snapshot",
-            format
+        return Err(ManifestError::Format {
+            found: format
                 .map(|f| format!("{f:?}"))
-                .unwrap_or_else(|| "missing".to_string())
-        ));
+                .unwrap_or_else(|| "missing".to_string()),
+        });
     }
     match value.get("format_version").and_then(|v| v.as_u64()) {
         Some(v) if v > u64::from(FORMAT_VERSION) => {
-            return Err(format!(
-                "format version {v} is newer than this analyzer understands ({FORMAT_VERSION}); upgrade podmem-analyzer"
-            ))
+            return Err(ManifestError::Newer { version: v })
         }
         Some(0) | None => {
-            return Err(format!(
-                "format version {} is unknown (expected {FORMAT_VERSION})",
-                value.get("format_version").map(|v| v.to_string()).unwrap_or_else(|| "missing".into())
-            ))
+            return Err(ManifestError::UnknownVersion {
+                found: value
+                    .get("format_version")
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "missing".into()),
+            })
         }
         Some(_) => {}
     }
-    let manifest: Manifest =
-        serde_json::from_value(value).map_err(|e| format!("invalid manifest ({e})"))?;
+    let manifest: Manifest = serde_json::from_value(value).map_err(ManifestError::Invalid)?;
     if manifest.node.trim().is_empty() {
-        return Err("manifest has an empty node name".to_string());
+        return Err(ManifestError::EmptyNode);
     }
     Ok(manifest)
 }
@@ -794,15 +862,18 @@ mod tests {
                     .as_bytes(),
             )
             .unwrap_err()
+            .to_string()
         };
         assert!(m("3").contains("newer"));
         assert!(m("0").contains("unknown"));
         assert!(m("-1").contains("unknown"));
         assert!(parse_manifest(b"{\"format\":\"x\"}")
             .unwrap_err()
+            .to_string()
             .contains("not a podmem snapshot"));
         assert!(parse_manifest(b"{\"a\": NaN}")
             .unwrap_err()
+            .to_string()
             .contains("not valid JSON"));
     }
 
