@@ -76,7 +76,7 @@ pub fn trial(
 ) -> Trial {
     let needs = needs.to_vec();
     Trial::ignorable_test(name, move || {
-        for need in needs {
+        for &need in &needs {
             if let Err(why) = need.check() {
                 if need.required() {
                     return Err(Failed::from(format!(
@@ -90,10 +90,18 @@ pub fn trial(
                 )));
             }
         }
+        // Real-kernel tests of one binary run one at a time: the collector reads the whole
+        // machine's mount table, so another test's tmpfs coming and going mid-snapshot
+        // would change what it sees.
+        let _serial = needs
+            .contains(&Need::Kernel)
+            .then(|| KERNEL_TESTS.lock().unwrap_or_else(|e| e.into_inner()));
         test();
         Ok(Completion::Completed)
     })
 }
+
+static KERNEL_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs the trials with the standard test-runner arguments and exits with its status.
 pub fn run(trials: Vec<Trial>) -> ! {
