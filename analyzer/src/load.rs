@@ -529,7 +529,7 @@ pub(crate) fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, String> {
         return Err("absolute path".to_string());
     }
     let mut clean = true;
-    // Split on the bytes: a char-pattern split cost more than the rest of the walk.
+    // Split on the bytes: this runs for every entry of every archive.
     for c in raw.split(|b| *b == b'/') {
         match c {
             b".." => return Err("path contains `..`".to_string()),
@@ -776,8 +776,8 @@ pub fn wanted(entry: &str) -> bool {
 /// snapshot is refused for being newer rather than for a field it renamed.
 pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     // Fast path for the common case, a good manifest: the format fields alone, then the
-    // typed manifest straight from the bytes (no intermediate JSON tree of the 100+ pods,
-    // which was 4 % of the analysis). Anything unusual takes the checked path below,
+    // typed manifest straight from the bytes (no intermediate JSON tree of the 100+
+    // pods). Anything unusual takes the checked path below,
     // whose messages are the ones users see.
     #[derive(serde::Deserialize)]
     struct Head {

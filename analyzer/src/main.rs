@@ -16,8 +16,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use podmem_analyzer::{complete, exit_status_of, load::Limits, ooms_in_log, prepare};
 use podmem_schema::display;
 
-/// mimalloc: the analysis allocates millions of small strings and vectors, and glibc's
-/// malloc and free were a fifth of its CPU time.
+/// mimalloc: the analysis allocates millions of small strings and vectors
+/// (`docs/performance.md` has the measurement).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

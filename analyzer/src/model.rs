@@ -678,8 +678,7 @@ impl UsedStat {
 
 /// The `memory.stat` keys the figures use, parsed straight from the file: a full v1
 /// file has about 40 keys and a long series has hundreds of thousands of files, so the
-/// other lines are skipped without being copied or allocated (a copy of the used lines
-/// handed to the generic parser cost a tenth of the whole analysis). Lines are read as
+/// other lines are skipped without being copied or allocated. Lines are read as
 /// `parse_memory_stat` reads them: exactly two fields, the value a `u64`.
 fn used_stat(text: &str) -> UsedStat {
     let mut stat = UsedStat::default();

@@ -1,9 +1,9 @@
 //! A minimal streaming tar reader for snapshot archives: one pass over a buffered
 //! stream, headers parsed in place, unused entry data skipped without copying.
 //!
-//! Why not the `tar` crate here: a snapshot of a full node holds thousands of tiny
-//! entries, and walking them through `tar::Archive` cost about seven times the
-//! decompression itself. This reader understands what writers of snapshots produce
+//! Why not the `tar` crate here: a snapshot of a full node holds hundreds of entries
+//! and the per-entry cost of `tar::Archive` dominated reading (`docs/performance.md`).
+//! This reader understands what writers of snapshots produce
 //! (POSIX ustar with its name prefix, GNU long names, PAX `path`/`size` records) and
 //! reports everything else as an entry type for the caller to refuse. It never touches
 //! the filesystem.
