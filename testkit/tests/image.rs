@@ -37,7 +37,11 @@ fn files_under(dir: &Path) -> Vec<String> {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().into_owned();
         if e.file_type().unwrap().is_dir() {
-            v.extend(files_under(&e.path()).into_iter().map(|f| format!("{name}/{f}")));
+            v.extend(
+                files_under(&e.path())
+                    .into_iter()
+                    .map(|f| format!("{name}/{f}")),
+            );
         } else {
             v.push(name);
         }
@@ -71,7 +75,10 @@ fn image_archive_holds_the_static_collector_alone() {
     assert_eq!(inspect["Architecture"], "amd64");
     assert_eq!(inspect["Os"], "linux");
     assert_eq!(inspect["Layers"].as_array().unwrap().len(), 1);
-    assert_eq!(inspect["Labels"]["org.opencontainers.image.version"], v.as_str());
+    assert_eq!(
+        inspect["Labels"]["org.opencontainers.image.version"],
+        v.as_str()
+    );
     let config: serde_json::Value =
         serde_json::from_str(&run("skopeo", &["inspect", "--config", &reference])).unwrap();
     assert_eq!(
