@@ -68,12 +68,33 @@ pub fn render_html(report: &Report) -> Result<Vec<u8>, HtmlError> {
     render_html_with(report, &HtmlOptions::default())
 }
 
+/// Escaped text with line-break opportunities after each `/` and `,`: a long memcg
+/// path (or a kernel line of them) wraps at its components, not in the middle of a
+/// name.
+fn wrap_path(s: &str) -> Value {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            '/' => out.push_str("/<wbr>"),
+            ',' => out.push_str(",<wbr>"),
+            c => out.push(c),
+        }
+    }
+    Value::from_safe_string(out)
+}
+
 /// [`render_html`] with explicit options.
 pub fn render_html_with(report: &Report, opts: &HtmlOptions) -> Result<Vec<u8>, HtmlError> {
     let built = build_page(report, opts);
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_template("report.html", TEMPLATE)?;
+    env.add_filter("wrap_path", wrap_path);
     let asset = |name: &str, body: &str| {
         if opts.inline_assets {
             Value::from_safe_string(body.to_owned())
