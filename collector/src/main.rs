@@ -376,7 +376,8 @@ fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
     Ok(if out.captured.degraded() { 1 } else { 0 })
 }
 
-/// One line per partial or failed source: name, status, and why.
+/// One line per partial or failed source, and the kubelet summary when missing: name,
+/// status, and why.
 fn problems(m: &podmem_schema::snapshot::Manifest) -> Vec<String> {
     use podmem_schema::snapshot::Status;
     m.sources
@@ -385,6 +386,14 @@ fn problems(m: &podmem_schema::snapshot::Manifest) -> Vec<String> {
             let st = match s.status {
                 Status::Partial => "partial",
                 Status::Error => "error",
+                // Said on every run: from cron or systemd a missing summary would
+                // otherwise go unnoticed; its message names the option that fixes it.
+                Status::Missing
+                    if s.name == "kubelet-summary"
+                        && !s.message.as_deref().unwrap_or("").contains("--no-kubelet)") =>
+                {
+                    "missing"
+                }
                 _ => return None,
             };
             Some(format!(

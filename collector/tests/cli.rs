@@ -884,3 +884,24 @@ fn tmpfs_statfs_failures_name_the_first_paths() {
         "{err}"
     );
 }
+
+#[test]
+fn missing_kubelet_summary_is_said_with_the_fix() {
+    // Nothing listens on this machine's kubelet ports and no token is mounted.
+    let out = tempfile::tempdir().unwrap();
+    let (o, _) = snapshot("v1-cgroupfs-docker", out.path(), &["--kernel-log", "none"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("kubelet-summary")
+            && err.contains("--kubelet-summary-file")
+            && err.contains("--no-kubelet"),
+        "{err}"
+    );
+    // --no-kubelet says nothing about it.
+    let (o, _) = snapshot(
+        "v1-cgroupfs-docker",
+        out.path(),
+        &["--kernel-log", "none", "--no-kubelet"],
+    );
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("kubelet-summary"));
+}
