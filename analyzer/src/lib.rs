@@ -1,15 +1,18 @@
-//! podmem-analyzer as a library: inputs → parsed snapshots → per-pod timelines → OOM
-//! events → findings → a [`Report`] (`podmem-report/1`). Data flows one way through the
-//! modules in that order; only the binary touches the command line and output files.
+//! podmem-analyzer as a library: the pipeline from snapshot archives to a [`Report`]
+//! (`podmem-report/1`), one module per stage, data flowing one way (`docs/architecture.md`
+//! draws it); only the binary touches the command line and output files.
 //!
-//! - [`load`]: reads archives, bundles and directories without trusting them.
-//! - [`model`]: one snapshot parsed into pods, containers and node figures.
-//! - [`timeline`]: per node and pod over time, unattributed memory, transitions.
-//! - [`ooms`]: OOM kills deduplicated across snapshots.
-//! - [`attribution`]: pod − Σ live children per stat, and where the rest is held.
-//! - [`rules`]: the rules, one file per rule family.
-//! - [`tarstream`]: the streaming tar reader [`load`] uses for snapshots.
-//! - [`names`]: real names put back into a report of redacted snapshots (`--names`).
+//! 1. read, [`load`] (with [`tarstream`]): archives, bundles and directories, untrusted.
+//! 2. model, [`model`]: one snapshot parsed into pods, containers and node figures.
+//! 3. timeline, [`timeline`]: per node and pod over time; [`ooms`]: OOM kills
+//!    deduplicated across snapshots.
+//! 4. attribution, [`attribution`]: pod − Σ live children per stat, and where the rest
+//!    is held.
+//! 5. rules and their words, [`rules`]: one file per rule family; the orphaned pod
+//!    memory podmem started from is [`rules::orphaned_shmem`].
+//! 6. render: `podmem_reports` (JSON streamed by [`Prepared::write_json`]).
+//!
+//! [`names`] puts real names back into a report of redacted snapshots (`--names`).
 
 pub mod attribution;
 mod bundles;
