@@ -68,10 +68,51 @@ pub struct Prepared {
     findings: Vec<podmem_schema::report::Finding>,
 }
 
+/// Which snapshots a report covers: its nodes and capture times. Applied as each
+/// snapshot is read, before it is parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Node names kept (empty: every node).
+    pub nodes: Vec<String>,
+    /// Snapshots captured at or after this time.
+    pub since: Option<Timestamp>,
+    /// Snapshots captured at or before this time.
+    pub until: Option<Timestamp>,
+}
+
+impl Filter {
+    /// Whether a snapshot with this manifest is in the report.
+    pub fn keeps(&self, m: &podmem_schema::snapshot::Manifest) -> bool {
+        (self.nodes.is_empty() || self.nodes.contains(&m.node))
+            && self.since.is_none_or(|t| m.captured_at >= t)
+            && self.until.is_none_or(|t| m.captured_at <= t)
+    }
+}
+
 /// Loads and parses every input, groups the snapshots by node, and finds the OOM kills.
 pub fn prepare(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Prepared {
+    prepare_filtered(paths, limits, now, &Filter::default()).0
+}
+
+/// [`prepare`] of the snapshots `filter` keeps; also says how many it left out (read
+/// and valid, but outside the filter).
+pub fn prepare_filtered(
+    paths: &[PathBuf],
+    limits: &Limits,
+    now: Timestamp,
+    filter: &Filter,
+) -> (Prepared, u64) {
     let parsed: std::sync::Mutex<Vec<model::Snapshot>> = std::sync::Mutex::new(Vec::new());
+    let left_out = std::sync::atomic::AtomicU64::new(0);
     let sink = |raw: load::RawSnapshot| {
+        if !filter.keeps(&raw.manifest) {
+            // Read and valid: the input is not at fault, it is only outside the filter.
+            left_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return SinkResult {
+                accepted: true,
+                problems: Vec::new(),
+            };
+        }
         let mut problems = Vec::new();
         let snap = model::parse_snapshot(raw, &mut problems);
         let accepted = match parsed.lock() {
@@ -85,7 +126,10 @@ pub fn prepare(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Prepared {
     };
     let loaded = load::load_inputs(paths, limits, &sink);
     let snapshots = parsed.into_inner().unwrap_or_default();
-    prepare_snapshots(snapshots, loaded.inputs, now)
+    (
+        prepare_snapshots(snapshots, loaded.inputs, now),
+        left_out.into_inner(),
+    )
 }
 
 /// [`prepare`] from snapshots already parsed (their OOM events included), with the

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use podmem_analyzer::{complete, exit_status_of, load::Limits, ooms_in_log, prepare};
+use podmem_analyzer::{
+    complete, exit_status_of, load::Limits, ooms_in_log, prepare_filtered, Filter,
+};
 use podmem_schema::display;
 
 /// mimalloc: the analysis allocates millions of small strings and vectors
@@ -67,6 +69,15 @@ enum Command {
         /// Threads reading archives (0 = one per core).
         #[arg(short, long, value_name = "N", default_value_t = 0)]
         jobs: usize,
+        /// Only these nodes (repeat or comma-separate).
+        #[arg(long, value_name = "NODE", value_delimiter = ',')]
+        node: Vec<String>,
+        /// Only snapshots captured at or after TIME (RFC 3339, or a duration ago: 6h).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        since: Option<jiff::Timestamp>,
+        /// Only snapshots captured at or before TIME (RFC 3339, or a duration ago).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        until: Option<jiff::Timestamp>,
         /// For snapshots taken with `podmem-collector --redact`: the mapping file kept
         /// next to the key (KEYFILE.map.json); the report shows the real names instead
         /// of the hashes. The whole report is then built in memory.
@@ -159,6 +170,9 @@ fn run(cli: Cli) -> Result<u8> {
             output,
             jobs,
             names,
+            node,
+            since,
+            until,
         } => {
             let names = names
                 .map(|p| podmem_analyzer::names::Names::load(&p))
@@ -167,13 +181,34 @@ fn run(cli: Cli) -> Result<u8> {
                 workers: jobs,
                 ..Limits::default()
             };
-            let prepared = prepare(&inputs, &limits, jiff::Timestamp::now());
+            let filter = Filter {
+                nodes: node,
+                since,
+                until,
+            };
+            let (prepared, left_out) =
+                prepare_filtered(&inputs, &limits, jiff::Timestamp::now(), &filter);
             for input in &prepared.head.inputs {
                 for p in &input.problems {
                     eprintln!("podmem-analyzer: {}", display::escape(p));
                 }
             }
             let code = exit_status_of(&prepared.head.inputs);
+            if left_out > 0 {
+                let read: u64 = prepared
+                    .head
+                    .inputs
+                    .iter()
+                    .map(|i| u64::from(i.snapshots))
+                    .sum();
+                eprintln!(
+                    "podmem-analyzer: {left_out} of {read} snapshots left out by --node/--since/--until"
+                );
+                if left_out == read && code != 2 {
+                    eprintln!("podmem-analyzer: no snapshot matches --node/--since/--until; no report written");
+                    return Ok(2);
+                }
+            }
             // A report of nothing would read as "no findings": none is written.
             if code == 2 {
                 eprintln!("podmem-analyzer: no usable snapshot in the inputs; no report written");
@@ -366,6 +401,19 @@ fn read_kmsg(path: &Path) -> io::Result<Vec<u8>> {
         }
     }
     Ok(out)
+}
+
+/// RFC 3339, or a duration ago (`6h`, `2d`, `30m`).
+fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let span: jiff::Span = s
+        .parse()
+        .map_err(|_| format!("{s:?} is neither an RFC 3339 time nor a duration such as 6h"))?;
+    jiff::Timestamp::now()
+        .checked_sub(span)
+        .map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// The line saying which year dates syslog times that carry none.
