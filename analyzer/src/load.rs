@@ -750,23 +750,63 @@ fn keep(
     }
 }
 
-/// The cgroup files the analysis reads; other cgroup files are skipped unread (a node
-/// of a hundred pods holds thousands of them per snapshot).
-pub const USED_CGROUP_FILES: &[&str] = &[
-    "memory.stat",
-    "memory.usage_in_bytes",
-    "memory.current",
-    "memory.limit_in_bytes",
-    "memory.max",
-    "cgroup.stat",
-];
+/// The cgroup files the analysis reads: the one table of what the reader keeps of an
+/// archive and of where the model puts it. Other cgroup files are skipped unread (a
+/// node of a hundred pods holds thousands of them per snapshot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupFile {
+    Stat,
+    UsageV1,
+    CurrentV2,
+    LimitV1,
+    MaxV2,
+    CgroupStat,
+}
+
+impl CgroupFile {
+    /// Every used file.
+    pub const ALL: [CgroupFile; 6] = [
+        CgroupFile::Stat,
+        CgroupFile::UsageV1,
+        CgroupFile::CurrentV2,
+        CgroupFile::LimitV1,
+        CgroupFile::MaxV2,
+        CgroupFile::CgroupStat,
+    ];
+
+    /// The kernel's file name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CgroupFile::Stat => "memory.stat",
+            CgroupFile::UsageV1 => "memory.usage_in_bytes",
+            CgroupFile::CurrentV2 => "memory.current",
+            CgroupFile::LimitV1 => "memory.limit_in_bytes",
+            CgroupFile::MaxV2 => "memory.max",
+            CgroupFile::CgroupStat => "cgroup.stat",
+        }
+    }
+
+    /// The used file of this name; a `match`, since it runs for every file of every
+    /// cgroup of every snapshot.
+    pub fn from_name(name: &str) -> Option<CgroupFile> {
+        Some(match name {
+            "memory.stat" => CgroupFile::Stat,
+            "memory.usage_in_bytes" => CgroupFile::UsageV1,
+            "memory.current" => CgroupFile::CurrentV2,
+            "memory.limit_in_bytes" => CgroupFile::LimitV1,
+            "memory.max" => CgroupFile::MaxV2,
+            "cgroup.stat" => CgroupFile::CgroupStat,
+            _ => return None,
+        })
+    }
+}
 
 /// Whether an entry is kept in memory: everything but unused cgroup files.
 pub fn wanted(entry: &str) -> bool {
     match entry.strip_prefix(CGROUP_PREFIX) {
         Some(rel) => {
             let file = rel.rsplit('/').next().unwrap_or(rel);
-            USED_CGROUP_FILES.contains(&file)
+            CgroupFile::from_name(file).is_some()
         }
         None => true,
     }
@@ -832,6 +872,14 @@ fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, ManifestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroup_file_names_round_trip() {
+        for f in CgroupFile::ALL {
+            assert_eq!(CgroupFile::from_name(f.name()), Some(f));
+        }
+        assert_eq!(CgroupFile::from_name("memory.failcnt"), None);
+    }
 
     #[test]
     fn entry_names() {

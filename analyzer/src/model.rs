@@ -25,7 +25,7 @@ use podmem_schema::snapshot::{
     CgroupMode, Qos, TmpfsUsage, CGROUP_PREFIX, LOG_PODS_ENTRY, SUMMARY_ENTRY, TMPFS_ENTRY,
 };
 
-use crate::load::RawSnapshot;
+use crate::load::{CgroupFile, RawSnapshot};
 
 /// A parsed snapshot.
 #[derive(Debug, Clone)]
@@ -134,14 +134,13 @@ struct CgFiles<'a> {
 impl<'a> CgFiles<'a> {
     /// The slot of a used file, None for the files the analysis does not read.
     fn slot(&mut self, file: &str) -> Option<&mut Option<Cow<'a, str>>> {
-        Some(match file {
-            "memory.stat" => &mut self.stat,
-            "memory.usage_in_bytes" => &mut self.usage_v1,
-            "memory.current" => &mut self.current_v2,
-            "memory.limit_in_bytes" => &mut self.limit_v1,
-            "memory.max" => &mut self.max_v2,
-            "cgroup.stat" => &mut self.cgroup_stat,
-            _ => return None,
+        Some(match CgroupFile::from_name(file)? {
+            CgroupFile::Stat => &mut self.stat,
+            CgroupFile::UsageV1 => &mut self.usage_v1,
+            CgroupFile::CurrentV2 => &mut self.current_v2,
+            CgroupFile::LimitV1 => &mut self.limit_v1,
+            CgroupFile::MaxV2 => &mut self.max_v2,
+            CgroupFile::CgroupStat => &mut self.cgroup_stat,
         })
     }
 }
