@@ -12,10 +12,12 @@
 //!    memory podmem started from is [`rules::orphaned_shmem`].
 //! 6. render: `podmem_reports` (JSON streamed by [`Prepared::write_json`]).
 //!
-//! [`names`] puts real names back into a report of redacted snapshots (`--names`).
+//! [`export`] writes the report's data as Parquet tables for DuckDB, Spark and other
+//! engines. [`names`] puts real names back into a report of redacted snapshots (`--names`).
 
 pub mod attribution;
 mod bundles;
+pub mod export;
 pub mod load;
 pub mod model;
 pub mod names;

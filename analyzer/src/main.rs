@@ -18,6 +18,8 @@ use podmem_analyzer::{
 };
 use podmem_schema::display;
 
+mod export_dir;
+
 /// mimalloc: the analysis allocates millions of small strings and vectors
 /// (`docs/performance.md` has the measurement).
 #[global_allocator]
@@ -106,6 +108,26 @@ enum Command {
             default_value = "-"
         )]
         output: PathBuf,
+    },
+    /// Write the report's data as tables for SQL engines (DuckDB, Spark, Trino,
+    /// Polars): samples, pods, containers, tmpfs_volumes, oom_events, findings, each
+    /// partitioned by node and day (DIR/TABLE/node=N/date=YYYY-MM-DD/part-K.parquet).
+    ///
+    /// Exit status as `report`'s; nothing is written when no input is usable.
+    Export {
+        /// Snapshot archives (.tar.gz), bundles (a tar of snapshots) or directories of
+        /// them (searched recursively), from one or many nodes.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = export_dir::ExportFormat::Parquet)]
+        format: export_dir::ExportFormat,
+        /// Output directory: created, or an empty one. `--out` alike.
+        #[arg(short, long, visible_alias = "out", value_name = "DIR")]
+        output: PathBuf,
+        /// Threads reading archives (0 = one per core).
+        #[arg(short, long, value_name = "N", default_value_t = 0)]
+        jobs: usize,
     },
     /// Print a shell completion script on stdout (e.g. `podmem-analyzer completions bash
     /// > /etc/bash_completion.d/podmem-analyzer`).
@@ -246,6 +268,12 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(code)
         }
+        Command::Export {
+            inputs,
+            format,
+            output,
+            jobs,
+        } => export_dir::run(&inputs, format, &output, jobs),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "podmem-analyzer", &mut io::stdout());

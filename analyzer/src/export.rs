@@ -1,0 +1,619 @@
+//! The report's pods, OOM events and findings as tidy tables (`samples`, `pods`,
+//! `containers`, `tmpfs_volumes`, `oom_events`, `findings`) in Apache Arrow record
+//! batches, split by node and UTC day, and their Parquet encoding. It reads only the
+//! `podmem-report/1` types, so it follows the report whatever builds it; where the
+//! parts go is the binary's business (`export -o DIR`).
+//!
+//! Every byte figure is a signed 64-bit column (`Int64`): Spark and Trino read no
+//! unsigned 64-bit Parquet type as an integer, and no memory figure reaches 2^63. Times
+//! are UTC microseconds. The node and the day are the partition (hive-style
+//! `node=N/date=YYYY-MM-DD`), not columns of the files: Spark refuses a column that is
+//! in both.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use jiff::Timestamp;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use podmem_schema::oom::OomEvent;
+use podmem_schema::report::{Finding, MemStats, PodReport};
+
+/// Rows of one Parquet row group: large enough for scans to read long runs of a column,
+/// small enough that a reader's batch stays a few MiB per column.
+pub const ROW_GROUP_ROWS: usize = 256 * 1024;
+
+/// Rows buffered per partition before a part file is written.
+pub const PART_ROWS: usize = 4 * ROW_GROUP_ROWS;
+
+/// The partition value Hive, Spark and DuckDB read as NULL (a node or time unknown).
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Int,
+    Float,
+    Text,
+    Time,
+    Bool,
+    TextList,
+}
+
+/// The tables, their columns and types: the one place the layout is defined.
+const TABLES: [(&str, &[(&str, Kind)]); 6] = [
+    (
+        "samples",
+        &[
+            ("time", Kind::Time),
+            ("snapshot", Kind::Text),
+            ("pod_uid", Kind::Text),
+            ("namespace", Kind::Text),
+            ("pod_name", Kind::Text),
+            ("level", Kind::Text),
+            ("container_id", Kind::Text),
+            ("container_name", Kind::Text),
+            ("cgroup_path", Kind::Text),
+            ("usage", Kind::Int),
+            ("working_set", Kind::Int),
+            ("rss", Kind::Int),
+            ("cache", Kind::Int),
+            ("shmem", Kind::Int),
+            ("inactive_file", Kind::Int),
+            ("limit", Kind::Int),
+            ("unattributed_usage", Kind::Int),
+            ("unattributed_working_set", Kind::Int),
+            ("unattributed_rss", Kind::Int),
+            ("unattributed_cache", Kind::Int),
+            ("unattributed_shmem", Kind::Int),
+            ("kubectl_top", Kind::Int),
+        ],
+    ),
+    (
+        "pods",
+        &[
+            ("pod_uid", Kind::Text),
+            ("namespace", Kind::Text),
+            ("name", Kind::Text),
+            ("qos", Kind::Text),
+            ("cgroup_path", Kind::Text),
+            ("limit", Kind::Int),
+            ("first_seen", Kind::Time),
+            ("last_seen", Kind::Time),
+            ("samples", Kind::Int),
+            ("containers", Kind::Int),
+            ("max_usage", Kind::Int),
+            ("max_working_set", Kind::Int),
+            ("max_unattributed_shmem", Kind::Int),
+        ],
+    ),
+    (
+        "containers",
+        &[
+            ("pod_uid", Kind::Text),
+            ("container_id", Kind::Text),
+            ("name", Kind::Text),
+            ("runtime", Kind::Text),
+            ("first_seen", Kind::Time),
+            ("last_seen", Kind::Time),
+            ("gone", Kind::Bool),
+            ("last_usage", Kind::Int),
+            ("last_working_set", Kind::Int),
+            ("last_rss", Kind::Int),
+            ("last_cache", Kind::Int),
+            ("last_shmem", Kind::Int),
+            ("last_inactive_file", Kind::Int),
+            ("outside_pod_cgroup", Kind::Text),
+        ],
+    ),
+    (
+        "tmpfs_volumes",
+        &[
+            ("pod_uid", Kind::Text),
+            ("name", Kind::Text),
+            ("plugin", Kind::Text),
+            ("size_bytes", Kind::Int),
+            ("mount_point", Kind::Text),
+            ("max_used", Kind::Int),
+        ],
+    ),
+    (
+        "oom_events",
+        &[
+            ("time", Kind::Time),
+            ("uptime_secs", Kind::Float),
+            ("pid", Kind::Int),
+            ("comm", Kind::Text),
+            ("invoker", Kind::Text),
+            ("anon_rss", Kind::Int),
+            ("file_rss", Kind::Int),
+            ("shmem_rss", Kind::Int),
+            ("total_vm", Kind::Int),
+            ("oom_score_adj", Kind::Int),
+            ("constraint", Kind::Text),
+            ("oom_memcg", Kind::Text),
+            ("task_memcg", Kind::Text),
+            ("scope", Kind::Text),
+            ("pod_uid", Kind::Text),
+            ("container_id", Kind::Text),
+            ("memcg_usage", Kind::Int),
+            ("memcg_limit", Kind::Int),
+            ("excerpt", Kind::TextList),
+            ("source", Kind::Text),
+        ],
+    ),
+    (
+        "findings",
+        &[
+            ("time", Kind::Time),
+            ("id", Kind::Text),
+            ("severity", Kind::Text),
+            ("pod_uid", Kind::Text),
+            ("bytes", Kind::Int),
+            ("container_ids", Kind::TextList),
+            ("title", Kind::Text),
+            ("detail", Kind::Text),
+            ("recommendation", Kind::Text),
+        ],
+    ),
+];
+
+const SAMPLES: usize = 0;
+const PODS: usize = 1;
+const CONTAINERS: usize = 2;
+const VOLUMES: usize = 3;
+const OOMS: usize = 4;
+const FINDINGS: usize = 5;
+
+/// The names of the tables, in the order [`schema`] knows them.
+pub fn tables() -> impl Iterator<Item = &'static str> {
+    TABLES.iter().map(|(n, _)| *n)
+}
+
+/// The Arrow schema of a table, or None for an unknown name.
+pub fn schema(table: &str) -> Option<SchemaRef> {
+    TABLES
+        .iter()
+        .find(|(n, _)| *n == table)
+        .map(|(_, cols)| schema_of(cols))
+}
+
+fn schema_of(cols: &[(&str, Kind)]) -> SchemaRef {
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(name, kind)| match kind {
+            Kind::Int => Field::new(*name, DataType::Int64, true),
+            Kind::Float => Field::new(*name, DataType::Float64, true),
+            Kind::Text => Field::new(*name, DataType::Utf8, true),
+            Kind::Time => Field::new(
+                *name,
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+            Kind::Bool => Field::new(*name, DataType::Boolean, false),
+            Kind::TextList => Field::new(
+                *name,
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                false,
+            ),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// One value of a row, in column order.
+enum V<'a> {
+    I(Option<u64>),
+    Signed(Option<i64>),
+    F(Option<f64>),
+    S(Option<&'a str>),
+    T(Option<Timestamp>),
+    B(bool),
+    L(&'a [String]),
+}
+
+enum Col {
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Text(StringBuilder),
+    Time(TimestampMicrosecondBuilder),
+    Bool(BooleanBuilder),
+    TextList(ListBuilder<StringBuilder>),
+}
+
+/// The rows of one table in one partition not yet handed out.
+struct Buffer {
+    cols: Vec<Col>,
+    rows: usize,
+}
+
+impl Buffer {
+    fn new(table: usize) -> Buffer {
+        let cols = TABLES[table]
+            .1
+            .iter()
+            .map(|(_, k)| match k {
+                Kind::Int => Col::Int(Int64Builder::new()),
+                Kind::Float => Col::Float(Float64Builder::new()),
+                Kind::Text => Col::Text(StringBuilder::new()),
+                Kind::Time => Col::Time(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+                Kind::Bool => Col::Bool(BooleanBuilder::new()),
+                Kind::TextList => Col::TextList(ListBuilder::new(StringBuilder::new())),
+            })
+            .collect();
+        Buffer { cols, rows: 0 }
+    }
+
+    fn push(&mut self, row: &[V<'_>]) {
+        debug_assert_eq!(row.len(), self.cols.len());
+        for (col, v) in self.cols.iter_mut().zip(row) {
+            match (col, v) {
+                (Col::Int(b), V::I(x)) => b.append_option(x.map(clamp)),
+                (Col::Int(b), V::Signed(x)) => b.append_option(*x),
+                (Col::Float(b), V::F(x)) => b.append_option(*x),
+                (Col::Text(b), V::S(x)) => b.append_option(*x),
+                (Col::Time(b), V::T(x)) => {
+                    b.append_option(x.map(|t| t.as_microsecond() as i64))
+                }
+                (Col::Bool(b), V::B(x)) => b.append_value(*x),
+                (Col::TextList(b), V::L(xs)) => {
+                    for x in xs.iter() {
+                        b.values().append_value(x);
+                    }
+                    b.append(true);
+                }
+                _ => unreachable!("row values follow TABLES"),
+            }
+        }
+        self.rows += 1;
+    }
+
+    fn finish(&mut self, table: usize) -> Result<RecordBatch, ParquetError> {
+        let arrays: Vec<ArrayRef> = self
+            .cols
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    Col::Int(b) => Arc::new(b.finish()),
+                    Col::Float(b) => Arc::new(b.finish()),
+                    Col::Text(b) => Arc::new(b.finish()),
+                    Col::Time(b) => Arc::new(b.finish()),
+                    Col::Bool(b) => Arc::new(b.finish()),
+                    Col::TextList(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.rows = 0;
+        Ok(RecordBatch::try_new(schema_of(TABLES[table].1), arrays)?)
+    }
+}
+
+fn clamp(x: u64) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
+/// A batch of rows of one table for one node and one UTC day.
+pub struct Part {
+    /// Table name (`samples`, `pods`...).
+    pub table: &'static str,
+    /// The node partition value, hive-escaped ([`NULL_PARTITION`] when unknown).
+    pub node: String,
+    /// `YYYY-MM-DD` (UTC), or [`NULL_PARTITION`] for rows without a time.
+    pub date: String,
+    /// The rows.
+    pub batch: RecordBatch,
+}
+
+/// Turns pods, OOM events and findings into [`Part`]s, handed to `sink` as each
+/// partition fills up and by [`Exporter::finish`].
+#[derive(Default)]
+pub struct Exporter {
+    open: BTreeMap<(usize, String, String), Buffer>,
+    /// Rows per table, for the summary.
+    pub rows: [u64; 6],
+}
+
+/// A node name as a hive partition value: bytes other than letters, digits, `.`, `_`
+/// and `-` are `%XX`-escaped (as Hive escapes them), so a hostile name cannot make a
+/// path.
+pub fn partition_value(v: Option<&str>) -> String {
+    match v {
+        None | Some("") => NULL_PARTITION.to_string(),
+        Some(s) => {
+            let mut out = String::with_capacity(s.len());
+            for b in s.bytes() {
+                if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            if out.starts_with('.') {
+                out.replace_range(0..1, "%2E");
+            }
+            out
+        }
+    }
+}
+
+fn date_of(t: Option<Timestamp>) -> String {
+    match t {
+        Some(t) => t.strftime("%Y-%m-%d").to_string(),
+        None => NULL_PARTITION.to_string(),
+    }
+}
+
+fn as_str<T: serde::Serialize>(v: &T) -> Option<String> {
+    match serde_json::to_value(v).ok()? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+type Sink<'s> = dyn FnMut(Part) -> Result<(), ParquetError> + 's;
+
+impl Exporter {
+    /// An exporter with nothing buffered.
+    pub fn new() -> Exporter {
+        Exporter::default()
+    }
+
+    fn push(
+        &mut self,
+        table: usize,
+        node: &str,
+        time: Option<Timestamp>,
+        row: &[V<'_>],
+        sink: &mut Sink<'_>,
+    ) -> Result<(), ParquetError> {
+        let key = (table, node.to_string(), date_of(time));
+        let buf = self
+            .open
+            .entry(key.clone())
+            .or_insert_with(|| Buffer::new(table));
+        buf.push(row);
+        self.rows[table] += 1;
+        if buf.rows >= PART_ROWS {
+            let batch = buf.finish(table)?;
+            sink(Part {
+                table: TABLES[table].0,
+                node: key.1,
+                date: key.2,
+                batch,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The rows of one pod: its samples (a pod row and a row per container per
+    /// snapshot), the pod, its containers and its tmpfs volumes. The pod, its containers
+    /// and volumes go to the day the pod was first seen (a container to its own).
+    pub fn pod(&mut self, pod: &PodReport, sink: &mut Sink<'_>) -> Result<(), ParquetError> {
+        let node = partition_value(Some(&pod.node));
+        let uid = Some(pod.uid.as_str());
+        let ns = pod.namespace.as_deref();
+        let pname = pod.name.as_deref();
+        let names: BTreeMap<&str, Option<&str>> = pod
+            .containers
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_deref()))
+            .collect();
+        let outside: BTreeMap<&str, &str> = pod
+            .containers
+            .iter()
+            .filter_map(|c| Some((c.id.as_str(), c.outside_pod_cgroup.as_deref()?)))
+            .collect();
+        let mem = |m: &MemStats| {
+            [
+                V::I(m.usage),
+                V::I(m.working_set),
+                V::I(m.rss),
+                V::I(m.cache),
+                V::I(m.shmem),
+                V::I(m.inactive_file),
+            ]
+        };
+        for s in &pod.samples {
+            let head = |level: &'static str| {
+                [
+                    V::T(s.time),
+                    V::S(Some(s.snapshot.as_str())),
+                    V::S(uid),
+                    V::S(ns),
+                    V::S(pname),
+                    V::S(Some(level)),
+                ]
+            };
+            let u = &s.unattributed;
+            let mut row: Vec<V<'_>> = head("pod").into_iter().collect();
+            row.extend([V::S(None), V::S(None), V::S(pod.cgroup_path.as_deref())]);
+            row.extend(mem(&s.pod));
+            row.extend([
+                V::I(s.limit),
+                V::I(u.usage),
+                V::I(u.working_set),
+                V::I(u.rss),
+                V::I(u.cache),
+                V::I(u.shmem),
+                V::I(s.kubectl_top),
+            ]);
+            self.push(SAMPLES, &node, s.time, &row, sink)?;
+            for (cid, m) in &s.containers {
+                let mut row: Vec<V<'_>> = head("container").into_iter().collect();
+                row.extend([
+                    V::S(Some(cid.as_str())),
+                    V::S(names.get(cid.as_str()).copied().flatten()),
+                    V::S(outside.get(cid.as_str()).copied()),
+                ]);
+                row.extend(mem(m));
+                row.extend((0..7).map(|_| V::I(None)));
+                self.push(SAMPLES, &node, s.time, &row, sink)?;
+            }
+        }
+        let first = pod.samples.iter().filter_map(|s| s.time).min();
+        let last = pod.samples.iter().filter_map(|s| s.time).max();
+        let max = |f: fn(&podmem_schema::report::PodSample) -> Option<u64>| {
+            pod.samples.iter().filter_map(f).max()
+        };
+        let qos = pod.qos.as_ref().and_then(as_str);
+        self.push(
+            PODS,
+            &node,
+            first,
+            &[
+                V::S(uid),
+                V::S(ns),
+                V::S(pname),
+                V::S(qos.as_deref()),
+                V::S(pod.cgroup_path.as_deref()),
+                V::I(pod.limit),
+                V::T(first),
+                V::T(last),
+                V::I(Some(pod.samples.len() as u64)),
+                V::I(Some(pod.containers.len() as u64)),
+                V::I(max(|s| s.pod.usage)),
+                V::I(max(|s| s.pod.working_set)),
+                V::I(max(|s| s.unattributed.shmem)),
+            ],
+            sink,
+        )?;
+        for c in &pod.containers {
+            let l = &c.last;
+            self.push(
+                CONTAINERS,
+                &node,
+                c.first_seen,
+                &[
+                    V::S(uid),
+                    V::S(Some(c.id.as_str())),
+                    V::S(c.name.as_deref()),
+                    V::S(c.runtime.as_deref()),
+                    V::T(c.first_seen),
+                    V::T(c.last_seen),
+                    V::B(c.gone),
+                    V::I(l.usage),
+                    V::I(l.working_set),
+                    V::I(l.rss),
+                    V::I(l.cache),
+                    V::I(l.shmem),
+                    V::I(l.inactive_file),
+                    V::S(c.outside_pod_cgroup.as_deref()),
+                ],
+                sink,
+            )?;
+        }
+        for v in &pod.volumes {
+            self.push(
+                VOLUMES,
+                &node,
+                first,
+                &[
+                    V::S(uid),
+                    V::S(Some(v.name.as_str())),
+                    V::S(Some(v.plugin.as_str())),
+                    V::I(v.size_bytes),
+                    V::S(Some(v.mount_point.as_str())),
+                    V::I(v.max_used),
+                ],
+                sink,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The row of one OOM kill.
+    pub fn oom(&mut self, e: &OomEvent, sink: &mut Sink<'_>) -> Result<(), ParquetError> {
+        let node = partition_value(e.node.as_deref());
+        let scope = as_str(&e.scope);
+        self.push(
+            OOMS,
+            &node,
+            e.time,
+            &[
+                V::T(e.time),
+                V::F(e.uptime_secs),
+                V::I(e.pid.map(u64::from)),
+                V::S(e.comm.as_deref()),
+                V::S(e.invoker.as_deref()),
+                V::I(e.anon_rss),
+                V::I(e.file_rss),
+                V::I(e.shmem_rss),
+                V::I(e.total_vm),
+                V::Signed(e.oom_score_adj),
+                V::S(e.constraint.as_deref()),
+                V::S(e.oom_memcg.as_deref()),
+                V::S(e.task_memcg.as_deref()),
+                V::S(scope.as_deref()),
+                V::S(e.pod_uid.as_deref()),
+                V::S(e.container_id.as_deref()),
+                V::I(e.memcg_usage),
+                V::I(e.memcg_limit),
+                V::L(&e.excerpt),
+                V::S(e.source.as_deref()),
+            ],
+            sink,
+        )
+    }
+
+    /// The row of one finding.
+    pub fn finding(&mut self, f: &Finding, sink: &mut Sink<'_>) -> Result<(), ParquetError> {
+        let node = partition_value(Some(&f.node));
+        let severity = as_str(&f.severity);
+        self.push(
+            FINDINGS,
+            &node,
+            f.time,
+            &[
+                V::T(f.time),
+                V::S(Some(f.id.as_str())),
+                V::S(severity.as_deref()),
+                V::S(f.pod_uid.as_deref()),
+                V::I(f.bytes),
+                V::L(&f.container_ids),
+                V::S(Some(f.title.as_str())),
+                V::S(Some(f.detail.as_str())),
+                V::S(Some(f.recommendation.as_str())),
+            ],
+            sink,
+        )
+    }
+
+    /// Hands out every partition still buffered.
+    pub fn finish(mut self, sink: &mut Sink<'_>) -> Result<[u64; 6], ParquetError> {
+        for ((table, node, date), mut buf) in std::mem::take(&mut self.open) {
+            if buf.rows == 0 {
+                continue;
+            }
+            let batch = buf.finish(table)?;
+            sink(Part {
+                table: TABLES[table].0,
+                node,
+                date,
+                batch,
+            })?;
+        }
+        Ok(self.rows)
+    }
+}
+
+/// Writes one batch as a Parquet file: snappy-compressed, row groups of
+/// [`ROW_GROUP_ROWS`], column statistics for pruning.
+pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, w: W) -> Result<W, ParquetError> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("podmem-analyzer {}", crate::VERSION))
+        .build();
+    let mut writer = ArrowWriter::try_new(w, batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    writer.into_inner()
+}
