@@ -68,7 +68,7 @@ const TABLES: [(&str, &[(&str, Kind)]); 6] = [
             ("cache", Kind::Int),
             ("shmem", Kind::Int),
             ("inactive_file", Kind::Int),
-            ("limit", Kind::Int),
+            ("memory_limit", Kind::Int),
             ("unattributed_usage", Kind::Int),
             ("unattributed_working_set", Kind::Int),
             ("unattributed_rss", Kind::Int),
@@ -85,7 +85,7 @@ const TABLES: [(&str, &[(&str, Kind)]); 6] = [
             ("name", Kind::Text),
             ("qos", Kind::Text),
             ("cgroup_path", Kind::Text),
-            ("limit", Kind::Int),
+            ("memory_limit", Kind::Int),
             ("first_seen", Kind::Time),
             ("last_seen", Kind::Time),
             ("samples", Kind::Int),
@@ -260,9 +260,7 @@ impl Buffer {
                 (Col::Int(b), V::Signed(x)) => b.append_option(*x),
                 (Col::Float(b), V::F(x)) => b.append_option(*x),
                 (Col::Text(b), V::S(x)) => b.append_option(*x),
-                (Col::Time(b), V::T(x)) => {
-                    b.append_option(x.map(|t| t.as_microsecond() as i64))
-                }
+                (Col::Time(b), V::T(x)) => b.append_option(x.map(|t| t.as_microsecond() as i64)),
                 (Col::Bool(b), V::B(x)) => b.append_value(*x),
                 (Col::TextList(b), V::L(xs)) => {
                     for x in xs.iter() {
@@ -587,10 +585,18 @@ impl Exporter {
         )
     }
 
-    /// Hands out every partition still buffered.
+    /// Hands out every partition still buffered, and an empty part for a table without
+    /// rows (in the NULL partition), so that engines find every table with its schema.
     pub fn finish(mut self, sink: &mut Sink<'_>) -> Result<[u64; 6], ParquetError> {
+        for (table, rows) in self.rows.iter().enumerate() {
+            if *rows == 0 {
+                let key = (table, NULL_PARTITION.into(), NULL_PARTITION.into());
+                self.open.insert(key, Buffer::new(table));
+            }
+        }
         for ((table, node, date), mut buf) in std::mem::take(&mut self.open) {
-            if buf.rows == 0 {
+            // A partition flushed at PART_ROWS and not refilled.
+            if buf.rows == 0 && self.rows[table] > 0 {
                 continue;
             }
             let batch = buf.finish(table)?;

@@ -91,12 +91,7 @@ impl OutDir {
 
 /// Runs `export`: the exit status as `report`'s (0 all inputs good, 1 some refused or
 /// with problems, 2 nothing usable: no directory is then made).
-pub fn run(
-    inputs: &[PathBuf],
-    format: ExportFormat,
-    output: &Path,
-    jobs: usize,
-) -> Result<u8> {
+pub fn run(inputs: &[PathBuf], format: ExportFormat, output: &Path, jobs: usize) -> Result<u8> {
     let ExportFormat::Parquet = format;
     let limits = Limits {
         workers: jobs,

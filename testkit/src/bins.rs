@@ -46,12 +46,20 @@ pub fn analyzer() -> PathBuf {
     bin("podmem-analyzer", &["analyzer", "reports", "schema"])
 }
 
+/// The analyzer's `gen_series` example, the synthetic series of snapshots
+/// (`cargo build -p podmem-analyzer --example gen_series`; scripts/test builds it).
+pub fn gen_series() -> PathBuf {
+    bin("examples/gen_series", &["analyzer/examples", "schema"])
+}
+
 /// The workspace binary `name`, built from the packages in directories `packages`, or
 /// the one named by the variable `PODMEM_<NAME>_BIN`.
 fn bin(name: &str, packages: &[&str]) -> PathBuf {
     let var = format!(
         "PODMEM_{}_BIN",
-        name.trim_start_matches("podmem-").to_uppercase()
+        name.trim_start_matches("examples/")
+            .trim_start_matches("podmem-")
+            .to_uppercase()
     );
     if let Some(p) = std::env::var_os(&var) {
         let p = PathBuf::from(p);
@@ -59,7 +67,12 @@ fn bin(name: &str, packages: &[&str]) -> PathBuf {
         return p;
     }
     let p = profile_dir().join(name);
-    let hint = format!("build it first: cargo build -p {name} (scripts/test does)");
+    let hint = match name.strip_prefix("examples/") {
+        Some(ex) => {
+            format!("build it first: cargo build --workspace --examples (scripts/test does); {ex}")
+        }
+        None => format!("build it first: cargo build -p {name} (scripts/test does)"),
+    };
     let built = std::fs::metadata(&p)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| panic!("{}: {e}; {hint}", p.display()));

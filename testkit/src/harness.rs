@@ -23,11 +23,22 @@ pub enum Need {
     /// QEMU, the initramfs tools, the static collector and Debian's kernels of the VM
     /// matrix: see [`crate::vm::check`].
     Vm,
+    /// python3 with the `duckdb` package: see [`crate::sql::duckdb`].
+    DuckDb,
+    /// python3 with `pyspark` and a Java runtime: see [`crate::sql::spark`].
+    Spark,
 }
 
 impl Need {
     /// Every need, for `PODMEM_REQUIRE`'s check of its words.
-    pub const ALL: [Need; 4] = [Need::Kernel, Need::Browser, Need::Journal, Need::Vm];
+    pub const ALL: [Need; 6] = [
+        Need::Kernel,
+        Need::Browser,
+        Need::Journal,
+        Need::Vm,
+        Need::DuckDb,
+        Need::Spark,
+    ];
 }
 
 impl Need {
@@ -38,6 +49,8 @@ impl Need {
             Need::Browser => "browser",
             Need::Journal => "journal",
             Need::Vm => "vm",
+            Need::DuckDb => "duckdb",
+            Need::Spark => "spark",
         }
     }
 
@@ -47,11 +60,15 @@ impl Need {
         static BROWSER: OnceLock<Result<(), String>> = OnceLock::new();
         static JOURNAL: OnceLock<Result<(), String>> = OnceLock::new();
         static VM: OnceLock<Result<(), String>> = OnceLock::new();
+        static DUCKDB: OnceLock<Result<(), String>> = OnceLock::new();
+        static SPARK: OnceLock<Result<(), String>> = OnceLock::new();
         match self {
             Need::Kernel => KERNEL.get_or_init(|| crate::kernel::check().map(|_| ())),
             Need::Browser => BROWSER.get_or_init(|| crate::chromium::find().map(|_| ())),
             Need::Journal => JOURNAL.get_or_init(|| crate::journal::remote().map(|_| ())),
             Need::Vm => VM.get_or_init(crate::vm::check),
+            Need::DuckDb => DUCKDB.get_or_init(crate::sql::duckdb),
+            Need::Spark => SPARK.get_or_init(crate::sql::spark),
         }
         .clone()
     }

@@ -4,7 +4,7 @@
 //! ([`chromium`]), the workspace's binaries ([`bins`]), run-output assertions
 //! ([`exit`]), snapshot archives read back ([`archive`]), a kubelet stand-in
 //! ([`fake_kubelet`]), the real journal tools ([`journal`]) and the VM matrix of Debian
-//! kernels ([`vm`]).
+//! kernels ([`vm`]), the SQL engines that read the export back ([`sql`]).
 //!
 //! A test that cannot run here (no root, no writable cgroup v1 memory hierarchy, no
 //! browser) is reported as `ignored` in the runner's own summary, with the reason,
@@ -19,6 +19,7 @@ pub mod fake_kubelet;
 pub mod journal;
 pub mod kernel;
 pub mod samples;
+pub mod sql;
 pub mod vm;
 
 mod harness;
