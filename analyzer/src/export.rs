@@ -260,7 +260,7 @@ impl Buffer {
                 (Col::Int(b), V::Signed(x)) => b.append_option(*x),
                 (Col::Float(b), V::F(x)) => b.append_option(*x),
                 (Col::Text(b), V::S(x)) => b.append_option(*x),
-                (Col::Time(b), V::T(x)) => b.append_option(x.map(|t| t.as_microsecond() as i64)),
+                (Col::Time(b), V::T(x)) => b.append_option(x.map(|t| t.as_microsecond())),
                 (Col::Bool(b), V::B(x)) => b.append_value(*x),
                 (Col::TextList(b), V::L(xs)) => {
                     for x in xs.iter() {

@@ -44,8 +44,10 @@ for d in dirs:
 print(json.dumps(out, default=str))
 "#;
 
-/// The checks: name, SQL giving one integer, and how to compute it from the report.
-fn checks() -> Vec<(&'static str, &'static str, fn(&Value) -> i64)> {
+/// A check: name, SQL giving one integer, and how to compute it from the report.
+type Check = (&'static str, &'static str, fn(&Value) -> i64);
+
+fn checks() -> Vec<Check> {
     vec![
         ("samples rows", "SELECT COUNT(*) FROM samples", |r| {
             samples(r).map(|s| 1 + obj_len(&s["containers"])).sum()
