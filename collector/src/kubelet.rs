@@ -8,6 +8,7 @@
 //! request could have put the token anywhere in it, and a cut may fall inside the token.
 
 use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,8 +41,12 @@ pub struct KubeletOptions {
     pub token_file: Option<PathBuf>,
     /// CA bundle for the kubelet's serving certificate.
     pub ca_file: Option<PathBuf>,
-    /// Skip certificate verification.
+    /// Skip certificate verification (loopback only).
     pub insecure: bool,
+    /// The node's IP (downward API `status.hostIP`): `auto` tries its port 10250 first.
+    pub node_ip: Option<IpAddr>,
+    /// The node name, accepted in the kubelet's certificate when the IP is not.
+    pub node_name: Option<String>,
 }
 
 /// Outcome of fetching the summary.
@@ -105,7 +110,7 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
         KubeletSource::Url(u) => {
             let url = summary_url(u);
             let token = load_token(opts, paths);
-            let mut f = get(&url, token.as_deref(), opts, paths, budget, cap);
+            let mut f = verified_get(&url, token.as_deref(), opts, paths, budget, cap);
             if f.status == Status::Error && token.is_none() && url.starts_with("https:") {
                 f.message = f.message.map(|m| format!("{m} (no bearer token: none at --kubelet-token-file or the service-account path)"));
             }
@@ -125,23 +130,28 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
             let token = load_token(opts, paths);
             let mut tried = Vec::new();
             let mut all_refused = true;
+            let mut https = vec!["https://127.0.0.1:10250/stats/summary".to_string()];
+            match opts.node_ip {
+                Some(ip) if ip.is_loopback() => {}
+                Some(ip) if opts.insecure => tried.push(format!(
+                    "{} not tried: --kubelet-insecure is for loopback only",
+                    https_url(ip)
+                )),
+                Some(ip) => https.insert(0, https_url(ip)),
+                None => {}
+            }
             if let Some(t) = token.as_deref() {
-                let f = get(
-                    "https://127.0.0.1:10250/stats/summary",
-                    Some(t),
-                    opts,
-                    paths,
-                    budget,
-                    cap,
-                );
-                if f.body.is_some() {
-                    return f;
+                for url in &https {
+                    let f = verified_get(url, Some(t), opts, paths, budget, cap);
+                    if f.body.is_some() {
+                        return f;
+                    }
+                    all_refused &= f.message.as_deref().is_some_and(is_refused);
+                    tried.push(f.message.unwrap_or_default());
                 }
-                all_refused &= f.message.as_deref().is_some_and(is_refused);
-                tried.push(f.message.unwrap_or_default());
             } else {
                 tried.push(format!(
-                    "https://127.0.0.1:10250 not tried: no service-account token at {}",
+                    "https port 10250 not tried: no service-account token at {}",
                     opts.token_file
                         .as_ref()
                         .unwrap_or(&paths.sa_token)
@@ -155,6 +165,7 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
                 paths,
                 budget,
                 cap,
+                None,
             );
             if f.body.is_some() {
                 return f;
@@ -163,7 +174,12 @@ pub fn fetch(opts: &KubeletOptions, paths: &HostPaths, budget: &Budget, cap: u64
             tried.push(f.message.unwrap_or_default());
             SummaryFetch {
                 warning: None,
-                origin: "auto (127.0.0.1:10250, 127.0.0.1:10255)".into(),
+                origin: match opts.node_ip {
+                    Some(ip) if !ip.is_loopback() && !opts.insecure => {
+                        format!("auto ({}, 127.0.0.1:10250, 127.0.0.1:10255)", sock(ip, 10250))
+                    }
+                    _ => "auto (127.0.0.1:10250, 127.0.0.1:10255)".into(),
+                },
                 body: None,
                 status: if all_refused { Status::Missing } else { Status::Error },
                 message: Some(format!(
@@ -195,39 +211,192 @@ fn load_token(opts: &KubeletOptions, paths: &HostPaths) -> Option<String> {
     read_trimmed(p)
 }
 
-fn tls_config(opts: &KubeletOptions, paths: &HostPaths) -> Result<(TlsConfig, String), String> {
+fn sock(ip: IpAddr, port: u16) -> SocketAddr {
+    SocketAddr::new(ip, port)
+}
+
+fn https_url(ip: IpAddr) -> String {
+    format!("https://{}/stats/summary", sock(ip, 10250))
+}
+
+/// Host and port of an `http(s)://` URL (userinfo dropped, IPv6 brackets removed).
+pub fn host_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let auth = rest.split('/').next()?;
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
+    if let Some(v6) = auth.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        let port = after.strip_prefix(':').map_or(Some(default), |p| p.parse().ok())?;
+        return Some((h.to_string(), port));
+    }
+    match auth.rsplit_once(':') {
+        Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
+        None => Some((auth.to_string(), default)),
+    }
+}
+
+/// Whether `url` names a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+pub fn is_loopback_url(url: &str) -> bool {
+    host_port(url).is_some_and(|(h, _)| {
+        h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+/// Where the kubelet's own self-signed serving certificate lives on a kubeadm node.
+pub const KUBELET_SELF_CERT: &str = "/var/lib/kubelet/pki/kubelet.crt";
+
+/// The PEM bytes trusted for the kubelet and how they are named in messages: the
+/// `--kubelet-ca` file, else the pod's service-account CA (the cluster CA) and the
+/// host's self-signed kubelet certificate, whichever exist. `None`: public roots.
+fn trusted_pem(
+    opts: &KubeletOptions,
+    paths: &HostPaths,
+) -> Result<Option<(Vec<u8>, String)>, String> {
+    if let Some(ca) = &opts.ca_file {
+        let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+        if crate::kubelet_cert::pem_certs(&pem).is_empty() {
+            return Err(format!("{}: no PEM certificate in it", ca.display()));
+        }
+        return Ok(Some((pem, ca.display().to_string())));
+    }
+    let mut pem = Vec::new();
+    let mut names = Vec::new();
+    for p in [paths.sa_ca.clone(), paths.on_host(KUBELET_SELF_CERT)] {
+        if let Ok(b) = std::fs::read(&p) {
+            if !crate::kubelet_cert::pem_certs(&b).is_empty() {
+                pem.extend_from_slice(&b);
+                pem.push(b'\n');
+                names.push(p.display().to_string());
+            }
+        }
+    }
+    Ok((!names.is_empty()).then(|| (pem, names.join(" and "))))
+}
+
+fn tls_config(
+    url: &str,
+    opts: &KubeletOptions,
+    paths: &HostPaths,
+) -> Result<(TlsConfig, String), String> {
     if opts.insecure {
+        if !is_loopback_url(url) {
+            return Err(
+                "--kubelet-insecure is refused for a host other than 127.0.0.1/::1 (anyone on the path could answer); pass --kubelet-ca FILE instead".into(),
+            );
+        }
         return Ok((
             TlsConfig::builder().disable_verification(true).build(),
             "certificate not verified (--kubelet-insecure)".into(),
         ));
     }
-    let ca = opts
-        .ca_file
-        .clone()
-        .or_else(|| paths.sa_ca.exists().then(|| paths.sa_ca.clone()));
-    let Some(ca) = ca else {
+    let Some((pem, name)) = trusted_pem(opts, paths)? else {
         return Ok((
             TlsConfig::builder().build(),
             "verified against public roots".into(),
         ));
     };
-    let pem = std::fs::read(&ca).map_err(|e| format!("{}: {e}", ca.display()))?;
     let certs: Vec<_> = parse_pem(&pem)
         .filter_map(|i| match i {
             Ok(PemItem::Certificate(c)) => Some(c),
             _ => None,
         })
         .collect();
-    if certs.is_empty() {
-        return Err(format!("{}: no PEM certificate in it", ca.display()));
-    }
     Ok((
         TlsConfig::builder()
             .root_certs(RootCerts::new_with_certs(&certs))
             .build(),
-        format!("verified against {}", ca.display()),
+        format!("verified against {name}"),
     ))
+}
+
+/// Resolves every host to one address: the node name checked in the certificate while
+/// connecting to the node's IP (no DNS, no NSS).
+#[derive(Debug)]
+struct Pinned(SocketAddr);
+
+impl ureq::unversioned::resolver::Resolver for Pinned {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let mut v = self.empty();
+        v.push(self.0);
+        Ok(v)
+    }
+}
+
+/// [`get`], and when the certificate is refused: why (self-signed, name mismatch,
+/// unknown CA), or a second try naming the node when the certificate is valid for the
+/// node name rather than the IP.
+fn verified_get(
+    url: &str,
+    token: Option<&str>,
+    opts: &KubeletOptions,
+    paths: &HostPaths,
+    budget: &Budget,
+    cap: u64,
+) -> SummaryFetch {
+    let mut f = get(url, token, opts, paths, budget, cap, None);
+    let cert_refused = f.message.as_deref().is_some_and(|m| m.contains("certificate"));
+    if f.body.is_some() || opts.insecure || !url.starts_with("https:") || !cert_refused {
+        return f;
+    }
+    let Some((ip, port)) =
+        host_port(url).and_then(|(h, p)| h.parse::<IpAddr>().ok().map(|ip| (ip, p)))
+    else {
+        return f;
+    };
+    let addr = sock(ip, port);
+    let (roots, trusted) = match trusted_pem(opts, paths) {
+        Ok(Some((pem, name))) => (crate::kubelet_cert::pem_certs(&pem), name),
+        _ => return f,
+    };
+    let timeout = REQUEST_TIMEOUT.min(budget.remaining()).max(Duration::from_millis(200));
+    let chain = match crate::kubelet_cert::presented_chain(addr, timeout) {
+        Ok(c) => c,
+        Err(_) => return f,
+    };
+    use crate::kubelet_cert::Verdict;
+    let node = opts.node_name.as_deref();
+    let fix_names = "set --kubelet-node-ip and --node-name (NODE_IP from status.hostIP, NODE_NAME from spec.nodeName) to names it holds";
+    let why = match crate::kubelet_cert::classify(&chain, &roots, ip, node) {
+        Verdict::Valid(n) if n != ip.to_string() => {
+            let named = url.replacen(&addr.to_string(), &format!("{n}:{port}"), 1);
+            let mut g = get(&named, token, opts, paths, budget, cap, Some(addr));
+            g.origin = url.to_string();
+            g.message = g.message.map(|m| {
+                let m = m.replace(&named, url);
+                if g.body.is_some() {
+                    format!("{m}; certificate checked for the node name {n}")
+                } else {
+                    m
+                }
+            });
+            return g;
+        }
+        Verdict::Valid(_) => return f,
+        Verdict::SelfSigned => format!(
+            "the kubelet's serving certificate is self-signed (its own CA, kubeadm's default without serverTLSBootstrap), not signed by {trusted}; pass --kubelet-ca with the host's {KUBELET_SELF_CERT}, or enable serverTLSBootstrap, or for 127.0.0.1 only --kubelet-insecure"
+        ),
+        Verdict::NameMismatch(presented) => format!(
+            "the kubelet's certificate is signed by {trusted} but issued for {} , not for {ip}{}; {fix_names}",
+            if presented.is_empty() { "other names".to_string() } else { presented.join(", ") },
+            node.map_or(String::new(), |n| format!(" nor the node name {n}")),
+        ),
+        Verdict::UnknownCa => format!(
+            "the kubelet's certificate is signed by an unknown CA (not {trusted}); pass --kubelet-ca FILE with the CA that signed it"
+        ),
+        Verdict::Other(e) => format!("the kubelet's certificate was refused: {e}"),
+    };
+    f.message = Some(format!("{url}: {why}"));
+    f
 }
 
 fn get(
@@ -237,6 +406,7 @@ fn get(
     paths: &HostPaths,
     budget: &Budget,
     cap: u64,
+    pin: Option<SocketAddr>,
 ) -> SummaryFetch {
     let fail = |status, msg: String| SummaryFetch {
         warning: None,
@@ -248,7 +418,7 @@ fn get(
     let timeout = REQUEST_TIMEOUT
         .min(budget.remaining())
         .max(Duration::from_millis(200));
-    let (tls, how) = match tls_config(opts, paths) {
+    let (tls, how) = match tls_config(url, opts, paths) {
         Ok(t) => t,
         Err(e) => return fail(Status::Error, format!("{url}: {e}")),
     };
@@ -257,7 +427,14 @@ fn get(
         .timeout_global(Some(timeout))
         .max_redirects(0)
         .build();
-    let agent = ureq::Agent::new_with_config(config);
+    let agent = match pin {
+        Some(a) => ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            Pinned(a),
+        ),
+        None => ureq::Agent::new_with_config(config),
+    };
     let mut req = agent.get(url);
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
@@ -273,7 +450,7 @@ fn get(
             }
             if !opts.insecure && url.starts_with("https:") && e.to_string().contains("certificate")
             {
-                msg.push_str(" (pass --kubelet-ca FILE, or --kubelet-insecure)");
+                msg.push_str(" (pass --kubelet-ca FILE; for 127.0.0.1 only, --kubelet-insecure)");
             }
             return fail(Status::Error, msg);
         }
@@ -316,7 +493,9 @@ fn get(
         }
     }
     SummaryFetch {
-        warning: None,
+        warning: opts.insecure.then(|| {
+            format!("{url}: the kubelet's certificate was not verified (--kubelet-insecure)")
+        }),
         origin: url.to_string(),
         status: Status::Ok,
         message: Some(if url.starts_with("https:") {
@@ -429,6 +608,8 @@ mod tests {
             token_file: Some(tok),
             ca_file: None,
             insecure: false,
+            node_ip: None,
+            node_name: None,
         };
         let f = fetch(
             &opts,
@@ -459,6 +640,8 @@ mod tests {
             token_file: Some(tok),
             ca_file: None,
             insecure: false,
+            node_ip: None,
+            node_name: None,
         };
         let f = fetch(
             &opts,
@@ -482,6 +665,8 @@ mod tests {
             token_file: Some(dir.path().join("none")),
             ca_file: None,
             insecure: false,
+            node_ip: None,
+            node_name: None,
         };
         let f = fetch(
             &opts,

@@ -10,6 +10,7 @@ pub mod hostpaths;
 pub mod human;
 pub mod kernel_log;
 pub mod kubelet;
+pub mod kubelet_cert;
 pub mod mounts;
 pub mod redact;
 pub mod snapshot;

@@ -106,8 +106,10 @@ struct SnapshotArgs {
     #[arg(long, value_name = "NAME", env = "NODE_NAME")]
     node_name: Option<String>,
 
-    /// Kubelet base URL, or `auto`: https://127.0.0.1:10250 with the service-account
-    /// token when one is mounted, then http://127.0.0.1:10255.
+    /// Kubelet base URL, or `auto`: https://NODE_IP:10250 (with --kubelet-node-ip) and
+    /// https://127.0.0.1:10250 with the service-account token when one is mounted, then
+    /// http://127.0.0.1:10255. A certificate valid for the node name rather than the IP
+    /// is accepted (the node name checked, the IP connected to).
     #[arg(long, value_name = "URL|auto", default_value = "auto")]
     kubelet: String,
 
@@ -121,11 +123,18 @@ struct SnapshotArgs {
     kubelet_token_file: Option<PathBuf>,
 
     /// CA bundle that signed the kubelet's serving certificate (default: the pod's
-    /// service-account CA when mounted).
+    /// service-account CA, the cluster CA, and the host's
+    /// /var/lib/kubelet/pki/kubelet.crt, kubeadm's self-signed one, when present).
     #[arg(long, value_name = "FILE")]
     kubelet_ca: Option<PathBuf>,
 
-    /// Do not verify the kubelet's certificate (recorded in the manifest).
+    /// The node's IP, tried first by `--kubelet auto` (default: $NODE_IP, from the
+    /// downward API's status.hostIP in the DaemonSet).
+    #[arg(long, value_name = "IP", env = "NODE_IP")]
+    kubelet_node_ip: Option<std::net::IpAddr>,
+
+    /// Do not verify the kubelet's certificate: loopback (127.0.0.1, ::1) only, refused
+    /// for any other host; recorded in the manifest and warned about on every run.
     #[arg(long)]
     kubelet_insecure: bool,
 
@@ -288,6 +297,8 @@ impl SnapshotArgs {
                 token_file: self.kubelet_token_file.clone(),
                 ca_file: self.kubelet_ca.clone(),
                 insecure: self.kubelet_insecure,
+                node_ip: self.kubelet_node_ip,
+                node_name: self.node_name.clone(),
             },
             kernel_log: self.kernel_log.clone(),
             since: self.since,
