@@ -231,7 +231,9 @@ pub fn host_port(url: &str) -> Option<(String, u16)> {
     };
     if let Some(v6) = auth.strip_prefix('[') {
         let (h, after) = v6.split_once(']')?;
-        let port = after.strip_prefix(':').map_or(Some(default), |p| p.parse().ok())?;
+        let port = after
+            .strip_prefix(':')
+            .map_or(Some(default), |p| p.parse().ok())?;
         return Some((h.to_string(), port));
     }
     match auth.rsplit_once(':') {
@@ -344,7 +346,10 @@ fn verified_get(
     cap: u64,
 ) -> SummaryFetch {
     let mut f = get(url, token, opts, paths, budget, cap, None);
-    let cert_refused = f.message.as_deref().is_some_and(|m| m.contains("certificate"));
+    let cert_refused = f
+        .message
+        .as_deref()
+        .is_some_and(|m| m.contains("certificate"));
     if f.body.is_some() || opts.insecure || !url.starts_with("https:") || !cert_refused {
         return f;
     }
@@ -358,7 +363,9 @@ fn verified_get(
         Ok(Some((pem, name))) => (crate::kubelet_cert::pem_certs(&pem), name),
         _ => return f,
     };
-    let timeout = REQUEST_TIMEOUT.min(budget.remaining()).max(Duration::from_millis(200));
+    let timeout = REQUEST_TIMEOUT
+        .min(budget.remaining())
+        .max(Duration::from_millis(200));
     let chain = match crate::kubelet_cert::presented_chain(addr, timeout) {
         Ok(c) => c,
         Err(_) => return f,

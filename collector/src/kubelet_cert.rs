@@ -82,9 +82,7 @@ pub fn presented_chain(
     let p = provider();
     let capture = Arc::new(Capture {
         chain: Mutex::new(Vec::new()),
-        schemes: p
-            .signature_verification_algorithms
-            .supported_schemes(),
+        schemes: p.signature_verification_algorithms.supported_schemes(),
     });
     let config = rustls::ClientConfig::builder_with_provider(p)
         .with_safe_default_protocol_versions()

@@ -187,6 +187,29 @@ fn daemonset_resources_and_arguments() {
     for need in ["/host/sys/fs/cgroup", "/host/proc", "/host/var/log"] {
         assert!(mounts.contains(&need), "{need} not mounted: {mounts:?}");
     }
+    // The kubelet's names come from the downward API (node IP tried first, node name
+    // checked in its certificate), and kubeadm's self-signed kubelet.crt is mounted
+    // where the collector trusts it by default, without its key.
+    let env: Vec<(&str, &str)> = c["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["valueFrom"]["fieldRef"]["fieldPath"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(env.contains(&("NODE_NAME", "spec.nodeName")), "{env:?}");
+    assert!(env.contains(&("NODE_IP", "status.hostIP")), "{env:?}");
+    assert!(
+        mounts.contains(&"/host/var/lib/kubelet/pki/kubelet.crt"),
+        "{mounts:?}"
+    );
+    assert!(!mounts.iter().any(|m| m.ends_with(".key")), "{mounts:?}");
+    assert!(args.contains(&"--kubelet=auto"), "{args:?}");
+    assert!(!args.contains(&"--kubelet-insecure"), "{args:?}");
     // The docs' fetch command uses the flags that exist.
     let md = deploy("../docs/deploy.md");
     assert!(md.contains("bundle /var/lib/podmem -o - > NODE.tar"));

@@ -186,7 +186,11 @@ fn run(dir: &Path, out: &str, url: &str, extra: &[&str]) -> Run {
         .output()
         .unwrap();
     let a = &archives(&out)[0];
-    let mut all = vec![o.stderr.clone(), o.stdout.clone(), std::fs::read(a).unwrap()];
+    let mut all = vec![
+        o.stderr.clone(),
+        o.stdout.clone(),
+        std::fs::read(a).unwrap(),
+    ];
     all.extend(raw_entries(a).into_iter().map(|e| e.1));
     let es = entries(a);
     all.extend(es.iter().map(|e| e.1.clone()));
@@ -214,7 +218,12 @@ fn run(dir: &Path, out: &str, url: &str, extra: &[&str]) -> Run {
 }
 
 fn ok(r: &Run) {
-    assert_eq!((r.code, r.status, r.kept), (0, Status::Ok, true), "{}", r.message);
+    assert_eq!(
+        (r.code, r.status, r.kept),
+        (0, Status::Ok, true),
+        "{}",
+        r.message
+    );
 }
 
 fn refused(r: &Run, says: &[&str]) {
@@ -238,10 +247,20 @@ fn certificate_issued_by_the_cluster_ca_for_the_ip_or_the_node_name() {
     let ca_flag = ["--kubelet-ca", p.join("cluster-ca.pem").to_str().unwrap()].map(String::from);
     let ca_flag: Vec<&str> = ca_flag.iter().map(String::as_str).collect();
 
-    ok(&run(p, "ip", &format!("https://127.0.0.1:{port_ip}"), &ca_flag));
+    ok(&run(
+        p,
+        "ip",
+        &format!("https://127.0.0.1:{port_ip}"),
+        &ca_flag,
+    ));
 
     // Issued for node-a only: the node name is checked, 127.0.0.1 connected to.
-    let r = run(p, "name", &format!("https://127.0.0.1:{port_name}"), &ca_flag);
+    let r = run(
+        p,
+        "name",
+        &format!("https://127.0.0.1:{port_name}"),
+        &ca_flag,
+    );
     ok(&r);
     assert!(r.message.contains("node name node-a"), "{}", r.message);
 }
@@ -267,7 +286,14 @@ fn self_signed_kubelet_certificate_kubeadm_default() {
         &url,
         &["--kubelet-ca", p.join("cluster-ca.pem").to_str().unwrap()],
     );
-    refused(&r, &["self-signed", "--kubelet-ca", "/var/lib/kubelet/pki/kubelet.crt"]);
+    refused(
+        &r,
+        &[
+            "self-signed",
+            "--kubelet-ca",
+            "/var/lib/kubelet/pki/kubelet.crt",
+        ],
+    );
 
     // Trusting the host's kubelet.crt (what the DaemonSet mounts) makes it verify.
     let r = run(
@@ -293,9 +319,21 @@ fn certificate_for_another_name_or_from_an_unknown_ca() {
     let ca_flag = ["--kubelet-ca", ca_path.to_str().unwrap()];
 
     let r = run(p, "a", &format!("https://127.0.0.1:{port_wrong}"), &ca_flag);
-    refused(&r, &["node-b", "not for 127.0.0.1 nor the node name node-a", "--kubelet-node-ip"]);
+    refused(
+        &r,
+        &[
+            "node-b",
+            "not for 127.0.0.1 nor the node name node-a",
+            "--kubelet-node-ip",
+        ],
+    );
 
-    let r = run(p, "b", &format!("https://127.0.0.1:{port_unknown}"), &ca_flag);
+    let r = run(
+        p,
+        "b",
+        &format!("https://127.0.0.1:{port_unknown}"),
+        &ca_flag,
+    );
     refused(&r, &["unknown CA", "--kubelet-ca FILE"]);
 }
 
@@ -307,7 +345,12 @@ fn insecure_only_on_loopback() {
     leaf(p, "kubelet", "own-ca", "DNS:elsewhere");
     let (_s, port) = serve(p, "kubelet", None);
 
-    let r = run(p, "a", &format!("https://127.0.0.1:{port}"), &["--kubelet-insecure"]);
+    let r = run(
+        p,
+        "a",
+        &format!("https://127.0.0.1:{port}"),
+        &["--kubelet-insecure"],
+    );
     ok(&r);
     assert!(
         r.stderr.contains("not verified (--kubelet-insecure)"),
@@ -329,7 +372,8 @@ fn insecure_only_on_loopback() {
         &["--kubelet-insecure", "--kubelet-node-ip", "192.0.2.1"],
     );
     assert!(
-        r.message.contains("https://192.0.2.1:10250/stats/summary not tried"),
+        r.message
+            .contains("https://192.0.2.1:10250/stats/summary not tried"),
         "{}",
         r.message
     );
