@@ -3,6 +3,10 @@
    a self-check in <body> attributes (used by the browser test):
      data-js-errors  script errors seen (set by the handler in <head>)
      data-drawn      on each chart container once drawn; data-charts-drawn on <body>
+     data-finding-drawn, data-marks, data-ink, data-top, data-in-card
+                     on each finding's small chart once drawn (marks drawn, share of
+                     the plot's pixels inked in per mille, page offset and offset in
+                     its card in CSS px); data-finding-charts-drawn on <body>
      data-injected   elements the report never emits (img, iframe, foreign scripts,
                      on* attributes): non-zero means markup got into the page
      data-canary     "tripped" if window.__podmemCanary was set by injected script */
@@ -13,6 +17,7 @@
   var KIND = { "unattr-other": "#f59f00", "unattr-shmem": "#d6336c" };
   var EVC = { oom: "#c92a2a", start: "#2b8a3e", gone: "#868e96" };
   var charts = {};
+  var minis = [];
   var drawnCount = 0;
 
   function fmtKiB(k) {
@@ -67,6 +72,42 @@
     return col == null ? null : d.vals[col][i];
   }
 
+  // Event lines over a drawn chart: OOM kills solid and labelled, others dashed; a
+  // container removal is labelled when `gone` names it. Returns how many were drawn.
+  function markEvents(u, events, gone) {
+    var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, left = u.bbox.left, w = u.bbox.width;
+    var drawn = 0;
+    ctx.save();
+    ctx.font = Math.round(10 * devicePixelRatio) + "px system-ui, sans-serif";
+    events.forEach(function (ev) {
+      var x = Math.round(u.valToPos(ev.t, "x", true));
+      if (x < left || x > left + w) return;
+      ctx.strokeStyle = EVC[ev.kind] || "#495057";
+      ctx.lineWidth = (ev.kind === "oom" ? 2 : 1) * devicePixelRatio;
+      ctx.setLineDash(ev.kind === "oom" ? [] : [4 * devicePixelRatio, 3 * devicePixelRatio]);
+      ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
+      if (ev.kind === "oom") { ctx.fillStyle = EVC.oom; ctx.fillText("OOM", x + 3, top + 11 * devicePixelRatio); }
+      else if (gone && ev.kind === "gone") { ctx.fillStyle = EVC.gone; ctx.fillText(gone, x + 3, top + h - 4 * devicePixelRatio); }
+      drawn++;
+    });
+    ctx.restore();
+    return drawn;
+  }
+  // Axes and scales every chart shares: UTC time ticks, binary-round sizes from 0.
+  function baseOpts(width, height, series, draw) {
+    return {
+      width: width, height: height,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, (max || 1) * 1.05]; } } },
+      axes: [
+        { values: function (u, vals) { return vals.map(function (v, i) { return tick(v, i, vals); }); } },
+        { size: 76, incrs: BIN, values: function (u, vals) { return vals.map(fmtKiB); } }
+      ],
+      series: series,
+      hooks: { draw: [draw] }
+    };
+  }
+
   function updateMoment(pod, d, i) {
     var box = document.querySelector('.moment[data-pod="' + pod + '"]');
     if (!box) return;
@@ -119,17 +160,8 @@
     series.push({ label: "limit", stroke: "#c92a2a", width: 2, dash: [3, 3], points: { show: false }, value: function (u, v) { return v == null ? "—" : fmtKiB(v); } });
     function drawMarks(u) {
       var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, left = u.bbox.left, w = u.bbox.width;
+      markEvents(u, d.events);
       ctx.save();
-      ctx.font = Math.round(10 * devicePixelRatio) + "px system-ui, sans-serif";
-      d.events.forEach(function (ev) {
-        var x = Math.round(u.valToPos(ev.t, "x", true));
-        if (x < left || x > left + w) return;
-        ctx.strokeStyle = EVC[ev.kind] || "#495057";
-        ctx.lineWidth = (ev.kind === "oom" ? 2 : 1) * devicePixelRatio;
-        ctx.setLineDash(ev.kind === "oom" ? [] : [4 * devicePixelRatio, 3 * devicePixelRatio]);
-        ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
-        if (ev.kind === "oom") { ctx.fillStyle = EVC.oom; ctx.fillText("OOM", x + 3, top + 11 * devicePixelRatio); }
-      });
       var mx = Math.round(u.valToPos(xs[d.moment] || xs[0], "x", true));
       if (mx >= left && mx <= left + w) {
         ctx.strokeStyle = "rgba(0,0,0,0.55)"; ctx.lineWidth = 1 * devicePixelRatio; ctx.setLineDash([2, 2]);
@@ -137,19 +169,9 @@
       }
       ctx.restore();
     }
-    var opts = {
-      width: width || Math.max(320, el.clientWidth || 900), height: 280,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, (max || 1) * 1.05]; } } },
-      axes: [
-        { values: function (u, vals) { return vals.map(function (v, i) { return tick(v, i, vals); }); } },
-        { size: 76, incrs: BIN, values: function (u, vals) { return vals.map(fmtKiB); } }
-      ],
-      cursor: { drag: { x: true, y: false } },
-      legend: { live: true },
-      series: series,
-      hooks: { draw: [drawMarks] }
-    };
+    var opts = baseOpts(width || Math.max(320, el.clientWidth || 900), 280, series, drawMarks);
+    opts.cursor = { drag: { x: true, y: false } };
+    opts.legend = { live: true };
     var u = new uPlot(opts, data, el);
     charts[pod] = u;
     u.over.addEventListener("click", function () {
@@ -162,13 +184,70 @@
     body.setAttribute("data-charts-drawn", String(drawnCount));
   }
 
+  // A finding's small chart: the pod's series (the same pod-data block as the pod's
+  // chart) folded into live containers and unattributed shmem, the limit, and the OOM
+  // kills and container removals. No zoom or moment: the pod's chart has those.
+  function drawFinding(el, width) {
+    if (el.getAttribute("data-finding-drawn")) return;
+    var d = podData(el.getAttribute("data-pod"));
+    if (!d || typeof uPlot === "undefined") return;
+    var n = d.t.length, xs = new Array(n), live = new Array(n).fill(null), shmem = d.series(null);
+    for (var i = 0; i < n; i++) xs[i] = d.t0 + d.t[i];
+    d.stack.forEach(function (s) {
+      var raw = d.series(s.v);
+      if (s.kind === "unattr-shmem") { shmem = raw; return; }
+      if (s.kind !== "container") return;
+      for (var i = 0; i < n; i++) if (raw[i] != null) live[i] = (live[i] || 0) + raw[i];
+    });
+    var top = new Array(n);
+    for (var j = 0; j < n; j++) top[j] = live[j] == null && shmem[j] == null ? null : (live[j] || 0) + (shmem[j] || 0);
+    function val(raw) { return function (u, v, si, idx) { return idx == null || raw[idx] == null ? "—" : fmtKiB(raw[idx]); }; }
+    var series = [
+      { value: function (u, v) { return fmtTime(v); } },
+      { label: "unattributed shmem", stroke: KIND["unattr-shmem"], fill: lighten(KIND["unattr-shmem"]), width: 1, points: { show: false }, value: val(shmem) },
+      { label: "live containers", stroke: COLORS[0], fill: lighten(COLORS[0]), width: 1, points: { show: false }, value: val(live) },
+      { label: "limit", stroke: "#c92a2a", width: 2, dash: [3, 3], points: { show: false }, value: function (u, v) { return v == null ? "—" : fmtKiB(v); } }
+    ];
+    var events = d.events.filter(function (ev) { return ev.kind === "oom" || ev.kind === "gone"; });
+    function marks(u) {
+      el.setAttribute("data-marks", String(markEvents(u, events, "removed")));
+      el.setAttribute("data-ink", String(ink(u)));
+    }
+    var opts = baseOpts(width || Math.max(320, el.clientWidth || 900), 170, series, marks);
+    opts.legend = { show: false };
+    opts.cursor = { drag: { x: false, y: false } };
+    var u = new uPlot(opts, [xs, top, live, d.series(d.limit)], el);
+    minis.push({ el: el, u: u });
+    var r = el.getBoundingClientRect(), card = el.closest("article");
+    el.setAttribute("data-top", String(Math.round(r.top + window.scrollY)));
+    if (card) el.setAttribute("data-in-card", String(Math.round(r.top - card.getBoundingClientRect().top)));
+    el.setAttribute("data-finding-drawn", "1");
+    body.setAttribute("data-finding-charts-drawn", String(minis.length));
+  }
+  // Per mille of the plot area's pixels that are not transparent: a drawn chart has
+  // some, a blank one none.
+  function ink(u) {
+    var b = u.bbox, w = Math.max(1, Math.floor(b.width)), h = Math.max(1, Math.floor(b.height));
+    var px = u.ctx.getImageData(Math.floor(b.left), Math.floor(b.top), w, h).data, on = 0;
+    for (var i = 3; i < px.length; i += 4) if (px[i] > 0) on++;
+    return Math.round(on * 1000 / (w * h));
+  }
+  function drawAny(el, width) {
+    if (el.classList.contains("fchart")) drawFinding(el, width); else drawChart(el, width);
+  }
+  // Chart containers of one kind share one width.
+  function widthOf(el, seen) {
+    var k = el.className;
+    if (!seen[k]) seen[k] = Math.max(320, el.clientWidth || 900);
+    return seen[k];
+  }
+
   // All charts share one width: reading it once avoids a layout of the whole page
   // per chart, which made drawing 110 charts take seconds.
   function drawAll() {
     var t = performance.now();
-    var els = document.querySelectorAll(".chart");
-    var w = els.length ? Math.max(320, els[0].clientWidth || 900) : 0;
-    for (var i = 0; i < els.length; i++) drawChart(els[i], w);
+    var els = document.querySelectorAll(".fchart, .chart"), seen = {};
+    for (var i = 0; i < els.length; i++) drawAny(els[i], widthOf(els[i], seen));
     body.setAttribute("data-draw-ms", String(Math.round(performance.now() - t)));
   }
 
@@ -194,22 +273,22 @@
     if (kv) opts[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? true : decodeURIComponent(kv.slice(eq + 1));
   });
   body.setAttribute("data-charts-drawn", "0");
+  body.setAttribute("data-finding-charts-drawn", "0");
   if (opts["draw-all"] || typeof IntersectionObserver === "undefined") {
     drawAll();
   } else {
     var io = new IntersectionObserver(function (entries) {
       entries.forEach(function (e) {
-        if (e.isIntersecting) { drawChart(e.target); io.unobserve(e.target); }
+        if (e.isIntersecting) { drawAny(e.target); io.unobserve(e.target); }
       });
     }, { rootMargin: "400px 0px" });
-    var els = document.querySelectorAll(".chart");
+    var els = document.querySelectorAll(".fchart, .chart"), seen = {};
     // Charts already in view are drawn now rather than on the observer's first
     // callback, so the first screen is complete when the page reports loaded.
-    var reach = window.innerHeight + 400, w = 0;
+    var reach = window.innerHeight + 400;
     for (var i = 0; i < els.length; i++) {
       if (els[i].getBoundingClientRect().top < reach) {
-        if (!w) w = Math.max(320, els[i].clientWidth || 900);
-        drawChart(els[i], w);
+        drawAny(els[i], widthOf(els[i], seen));
       } else {
         io.observe(els[i]);
       }
@@ -236,6 +315,7 @@
         var el = document.querySelector('.chart[data-pod="' + k + '"]');
         if (el) charts[k].setSize({ width: Math.max(320, el.clientWidth), height: 280 });
       });
+      minis.forEach(function (m) { m.u.setSize({ width: Math.max(320, m.el.clientWidth), height: 170 }); });
     }, 150);
   });
 

@@ -228,6 +228,10 @@ struct FindingView {
     time: Option<String>,
     containers: Vec<IdView>,
     evidence: Vec<EvidenceView>,
+    /// For a critical finding about a pod with samples: that pod's index, whose chart
+    /// data (`pod-data-N`) the card's small chart draws from. The card references the
+    /// series; it carries no copy of them.
+    chart: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -551,7 +555,15 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
         .map(|f| {
             let found = f.pod_uid.as_deref().and_then(|u| pod_ref(Some(&f.node), u));
             let pod = found.as_ref().map(|(_, p)| *p);
+            let chart = f
+                .pod_uid
+                .as_deref()
+                .and_then(|u| pod_index.get(&(f.node.as_str(), u)).copied())
+                .filter(|&i| {
+                    f.severity == Severity::Critical && !report.pods[i].samples.is_empty()
+                });
             FindingView {
+                chart,
                 id: f.id.clone(),
                 severity: severity_name(f.severity).to_owned(),
                 title: f.title.clone(),
