@@ -160,7 +160,81 @@ fn readme_command_page_in_chromium() {
     assert!(dom.contains("cache-writer"), "container names in the page");
 }
 
+/// The value of attribute `name` in one tag's markup.
+fn tag_attr(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let at = tag.find(&key)? + key.len();
+    Some(tag[at..at + tag[at..].find('"')?].to_owned())
+}
+
+/// The report shows before it tells: every critical finding's card opens with its own
+/// chart of the pod, drawn on load (no `#draw-all`, no scrolling) with ink in the plot
+/// and the OOM kills and container removals marked; the first is on a laptop's first
+/// screen, and each sits at the top of its card, above the text.
+fn critical_findings_open_with_a_chart() {
+    let r = report();
+    let critical = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .count();
+    assert!(critical >= 2, "the demo has {critical} critical findings");
+    let dir = tempfile::tempdir().unwrap();
+    let dom = chromium::dump_dom(&readme_command(dir.path()), "");
+    assert_eq!(
+        chromium::body_attr(&dom, "data-js-errors").as_deref(),
+        Some("0"),
+        "script or console errors"
+    );
+    assert_eq!(
+        chromium::body_attr(&dom, "data-injected").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        chromium::body_attr(&dom, "data-finding-charts-drawn"),
+        Some(critical.to_string())
+    );
+    let cards: Vec<&str> = dom
+        .split(r#"<article class="finding sev-critical">"#)
+        .skip(1)
+        .map(|c| &c[..c.find("</article>").unwrap()])
+        .collect();
+    assert_eq!(cards.len(), critical);
+    for (i, card) in cards.iter().enumerate() {
+        let start = card
+            .find(r#"<div class="fchart""#)
+            .unwrap_or_else(|| panic!("critical card {i} has no chart"));
+        let tag = &card[start..start + card[start..].find('>').unwrap()];
+        let num = |name: &str| -> i64 {
+            tag_attr(tag, name)
+                .unwrap_or_else(|| panic!("card {i}: no {name} in {tag}"))
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(num("data-finding-drawn"), 1);
+        assert!(card[start..].contains("<canvas"), "card {i}: no canvas");
+        // Both bands and the limit cover far more than 2% of the plot.
+        assert!(num("data-ink") >= 20, "card {i}: blank chart ({tag})");
+        // The demo's pod had OOM kills and removed containers in the recording.
+        assert!(num("data-marks") >= 1, "card {i}: no marks ({tag})");
+        assert!(
+            num("data-in-card") < 60,
+            "card {i}: chart not at the top ({tag})"
+        );
+        assert!(
+            card.find(r#"<p class="detail">"#).unwrap() > start,
+            "card {i}: text before the chart"
+        );
+        if i == 0 {
+            assert!(
+                num("data-top") + 170 < 800,
+                "first chart below the first screen ({tag})"
+            );
+        }
+    }
+}
+
 podmem_testkit::main! {
     [] => [demo_report_tells_the_story, readme_command_on_the_demo],
-    [Need::Browser] => [readme_command_page_in_chromium],
+    [Need::Browser] => [readme_command_page_in_chromium, critical_findings_open_with_a_chart],
 }
