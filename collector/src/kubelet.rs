@@ -688,6 +688,27 @@ mod tests {
     }
 
     #[test]
+    fn hosts_and_loopback() {
+        assert_eq!(
+            host_port("https://127.0.0.1:10250/stats/summary"),
+            Some(("127.0.0.1".into(), 10250))
+        );
+        assert_eq!(host_port("https://u:p@[::1]:9/x"), Some(("::1".into(), 9)));
+        assert_eq!(
+            host_port("https://10.0.0.1"),
+            Some(("10.0.0.1".into(), 443))
+        );
+        assert_eq!(host_port("http://10.0.0.1/"), Some(("10.0.0.1".into(), 80)));
+        assert!(is_loopback_url("https://127.0.0.2:10250"));
+        assert!(is_loopback_url("https://[::1]:10250"));
+        assert!(is_loopback_url("https://localhost:10250"));
+        assert!(!is_loopback_url("https://10.0.0.1:10250"));
+        // Userinfo naming loopback does not make the host loopback.
+        assert!(!is_loopback_url("https://127.0.0.1@10.0.0.1:10250"));
+        assert!(!is_loopback_url("https://127.0.0.1.example:10250"));
+    }
+
+    #[test]
     fn token_pieces_are_found_anywhere() {
         let t = b"eyJhbGciOiJSUzI1NiJ9.payload-part-0123456789.signature_abcdef";
         assert!(holds_piece_of(t, t));

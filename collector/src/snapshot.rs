@@ -839,7 +839,9 @@ impl Capture<'_> {
 /// Fetches the summary on a helper thread so a stop request is not held up by a slow
 /// kubelet: on stop the thread is abandoned (the capture is discarded anyway).
 fn fetch_abandonable(opts: &SnapshotOptions, budget: &Budget, cap: u64) -> kubelet::SummaryFetch {
-    let (kopts, paths, b) = (opts.kubelet.clone(), opts.paths.clone(), budget.clone());
+    let (mut kopts, paths, b) = (opts.kubelet.clone(), opts.paths.clone(), budget.clone());
+    // The kubelet's certificate names the node as the node knows itself (never hashed).
+    kopts.node_name.get_or_insert_with(|| node_name(opts));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(kubelet::fetch(&kopts, &paths, &b, cap));

@@ -163,19 +163,21 @@ fn run(dir: &Path, out: &str, url: &str, extra: &[&str]) -> Run {
     let token = dir.join("token");
     std::fs::write(&token, format!("{SECRET}\n")).unwrap();
     let out = dir.join(out);
-    let o = Command::new(bin())
-        .args([
-            "snapshot",
-            "--no-nice",
-            "--kernel-log",
-            "none",
-            "--node-name",
-            "node-a",
-            "-o",
-        ])
-        .arg(&out)
-        .arg("--host-root")
-        .arg(host("v2-systemd-containerd"))
+    let mut cmd = Command::new(bin());
+    cmd.args([
+        "snapshot",
+        "--no-nice",
+        "--kernel-log",
+        "none",
+        "--node-name",
+        "node-a",
+        "-o",
+    ])
+    .arg(&out);
+    if !extra.contains(&"--host-root") {
+        cmd.arg("--host-root").arg(host("v2-systemd-containerd"));
+    }
+    let o = cmd
         .arg("--kubelet")
         .arg(url)
         .arg("--kubelet-token-file")
@@ -303,6 +305,36 @@ fn self_signed_kubelet_certificate_kubeadm_default() {
         &["--kubelet-ca", p.join("kubelet.crt").to_str().unwrap()],
     );
     ok(&r);
+
+    // By default: the kubelet.crt under --host-root is trusted without any flag.
+    let root = p.join("root");
+    std::fs::create_dir_all(root.join("var/lib/kubelet/pki")).unwrap();
+    std::fs::copy(
+        p.join("kubelet.crt"),
+        root.join("var/lib/kubelet/pki/kubelet.crt"),
+    )
+    .unwrap();
+    let fx = host("v2-systemd-containerd");
+    let r = run(
+        p,
+        "c",
+        &url,
+        &[
+            "--host-root",
+            root.to_str().unwrap(),
+            "--cgroup-root",
+            fx.join("sys/fs/cgroup").to_str().unwrap(),
+            "--proc-root",
+            fx.join("proc").to_str().unwrap(),
+        ],
+    );
+    // Exit 1: the bare root lacks the host's other files; the summary itself is kept.
+    assert_eq!((r.status, r.kept), (Status::Ok, true), "{}", r.message);
+    assert!(
+        r.message.contains("var/lib/kubelet/pki/kubelet.crt"),
+        "{}",
+        r.message
+    );
 }
 
 #[test]
