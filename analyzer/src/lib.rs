@@ -68,6 +68,8 @@ pub struct Prepared {
     last_archive: std::collections::BTreeMap<String, String>,
     infos: rules::PodInfos,
     findings: Vec<podmem_schema::report::Finding>,
+    /// Pods left out by [`Prepared::keep_pods`], and how many there were before.
+    pub pods_left_out: (u64, u64),
 }
 
 /// Which snapshots a report covers: its nodes and capture times. Applied as each
@@ -80,6 +82,11 @@ pub struct Filter {
     pub since: Option<Timestamp>,
     /// Snapshots captured at or before this time.
     pub until: Option<Timestamp>,
+    /// Pods kept, by name, UID (dashed or underscored) or `namespace/name` (empty:
+    /// every pod).
+    pub pods: Vec<String>,
+    /// Namespaces whose pods are kept (empty: every namespace).
+    pub namespaces: Vec<String>,
 }
 
 impl Filter {
@@ -89,6 +96,33 @@ impl Filter {
             && self.since.is_none_or(|t| m.captured_at >= t)
             && self.until.is_none_or(|t| m.captured_at <= t)
     }
+
+    /// Whether a pod is in the report, from its dashed UID and every (namespace, name)
+    /// the snapshots give it: one of `pods` and one of `namespaces` must match.
+    pub fn keeps_pod(&self, uid: &str, names: &[(Option<&str>, Option<&str>)]) -> bool {
+        let pod_ok = self.pods.is_empty()
+            || self.pods.iter().any(|want| {
+                *want == uid
+                    || want.replace('_', "-") == uid
+                    || names.iter().any(|(ns, name)| match (ns, name) {
+                        (_, Some(n)) if n == want => true,
+                        (Some(ns), Some(n)) => want
+                            .split_once('/')
+                            .is_some_and(|(wns, wn)| wns == *ns && wn == *n),
+                        _ => false,
+                    })
+            });
+        let ns_ok = self.namespaces.is_empty()
+            || names
+                .iter()
+                .any(|(ns, _)| ns.is_some_and(|ns| self.namespaces.iter().any(|w| w == ns)));
+        pod_ok && ns_ok
+    }
+
+    /// Whether any pod filter is set.
+    pub fn filters_pods(&self) -> bool {
+        !self.pods.is_empty() || !self.namespaces.is_empty()
+    }
 }
 
 /// Loads and parses every input, groups the snapshots by node, and finds the OOM kills.
@@ -96,8 +130,9 @@ pub fn prepare(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Prepared {
     prepare_filtered(paths, limits, now, &Filter::default()).0
 }
 
-/// [`prepare`] of the snapshots `filter` keeps; also says how many it left out (read
-/// and valid, but outside the filter).
+/// [`prepare`] of the snapshots and pods `filter` keeps; also says how many snapshots
+/// it left out (read and valid, but outside the filter). The pods left out are counted
+/// in [`Prepared::pods_left_out`].
 pub fn prepare_filtered(
     paths: &[PathBuf],
     limits: &Limits,
@@ -128,10 +163,11 @@ pub fn prepare_filtered(
     };
     let loaded = load::load_inputs(paths, limits, &sink);
     let snapshots = parsed.into_inner().unwrap_or_default();
-    (
-        prepare_snapshots(snapshots, loaded.inputs, now),
-        left_out.into_inner(),
-    )
+    let mut prepared = prepare_snapshots(snapshots, loaded.inputs, now);
+    if filter.filters_pods() {
+        prepared.keep_pods(|_, uid, names| filter.keeps_pod(uid, names));
+    }
+    (prepared, left_out.into_inner())
 }
 
 /// [`prepare`] from snapshots already parsed (their OOM events included), with the
@@ -198,10 +234,37 @@ pub fn prepare_snapshots(
         last_archive,
         infos: rules::PodInfos::new(),
         findings: Vec::new(),
+        pods_left_out: (0, 0),
     }
 }
 
 impl Prepared {
+    /// Leaves out, before they are built and their rules run, the pods `keep` refuses
+    /// (given node, dashed UID and the (namespace, name) pairs the snapshots give), with
+    /// the OOM kills in them; node-level figures and kills outside pods stay.
+    pub fn keep_pods(
+        &mut self,
+        keep: impl Fn(&str, &str, &[(Option<&str>, Option<&str>)]) -> bool,
+    ) {
+        let total = self.builder.remaining() as u64;
+        let mut kept = std::collections::BTreeSet::new();
+        let dropped = self.builder.retain(|node, uid, names| {
+            let k = keep(node, uid, names);
+            if k {
+                kept.insert(uid.to_string());
+            }
+            k
+        });
+        if dropped > 0 {
+            self.head.oom_events.retain(|e| {
+                e.pod_uid
+                    .as_ref()
+                    .is_none_or(|u| kept.contains(u) || keep("", u, &[]))
+            });
+        }
+        self.pods_left_out = (dropped, total);
+    }
+
     /// Builds the next pod (node by node, uid by uid) and runs the per-pod rules on it.
     pub fn next_pod(&mut self) -> Option<podmem_schema::report::PodReport> {
         let pt = self.builder.next_pod(&self.head.oom_events)?;

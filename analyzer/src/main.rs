@@ -80,6 +80,14 @@ enum Command {
         /// Only snapshots captured at or before TIME (RFC 3339, or a duration ago).
         #[arg(long, value_name = "TIME", value_parser = parse_time)]
         until: Option<jiff::Timestamp>,
+        /// Only these pods: a name, a UID (dashed or with underscores, as in cgroup
+        /// paths) or NAMESPACE/NAME (repeat or comma-separate). Other pods are left out
+        /// with their findings and OOM kills; node figures stay.
+        #[arg(long, value_name = "POD", value_delimiter = ',')]
+        pod: Vec<String>,
+        /// Only pods in these namespaces (repeat or comma-separate).
+        #[arg(long, value_name = "NS", value_delimiter = ',')]
+        namespace: Vec<String>,
         /// For snapshots taken with `podmem-collector --redact`: the mapping file kept
         /// next to the key (KEYFILE.map.json); the report shows the real names instead
         /// of the hashes. The whole report is then built in memory.
@@ -195,6 +203,8 @@ fn run(cli: Cli) -> Result<u8> {
             node,
             since,
             until,
+            pod,
+            namespace,
         } => {
             let names = names
                 .map(|p| podmem_analyzer::names::Names::load(&p))
@@ -207,6 +217,8 @@ fn run(cli: Cli) -> Result<u8> {
                 nodes: node,
                 since,
                 until,
+                pods: pod,
+                namespaces: namespace,
             };
             let (prepared, left_out) =
                 prepare_filtered(&inputs, &limits, jiff::Timestamp::now(), &filter);
@@ -235,6 +247,16 @@ fn run(cli: Cli) -> Result<u8> {
             if code == 2 {
                 eprintln!("podmem-analyzer: no usable snapshot in the inputs; no report written");
                 return Ok(code);
+            }
+            let (pods_out, pods_all) = prepared.pods_left_out;
+            if pods_out > 0 {
+                eprintln!(
+                    "podmem-analyzer: {pods_out} of {pods_all} pods left out by --pod/--namespace"
+                );
+            }
+            if filter.filters_pods() && pods_out == pods_all {
+                eprintln!("podmem-analyzer: no pod matches --pod/--namespace; no report written");
+                return Ok(2);
             }
             match format {
                 ReportFormat::Json if names.is_some() => {

@@ -140,6 +140,31 @@ impl Builder {
         self.queue.len()
     }
 
+    /// Drops, before they are built, the pods `keep` refuses; `keep` is given the
+    /// node, the dashed UID, and every (namespace, name) the node's snapshots give the
+    /// pod (kubelet summary, then `/var/log/pods`). Returns how many were dropped.
+    pub fn retain(
+        &mut self,
+        mut keep: impl FnMut(&str, &str, &[(Option<&str>, Option<&str>)]) -> bool,
+    ) -> u64 {
+        let before = self.queue.len();
+        let nodes = &self.nodes;
+        self.queue.retain(|(ni, uid)| {
+            let nd = &nodes[*ni];
+            let mut names = Vec::new();
+            for s in &nd.snaps {
+                if let Some(k) = s.kubelet.get(uid) {
+                    names.push((k.namespace.as_deref(), k.name.as_deref()));
+                }
+                if let Some((ns, name, _)) = s.log_names.get(uid) {
+                    names.push((Some(ns.as_str()), Some(name.as_str())));
+                }
+            }
+            keep(&nd.name, uid, &names)
+        });
+        (before - self.queue.len()) as u64
+    }
+
     /// Builds the next pod's timeline (node by node, uid by uid).
     pub fn next_pod(&mut self, ooms: &[OomEvent]) -> Option<PodTimeline> {
         let (ni, uid) = self.queue.pop_front()?;
