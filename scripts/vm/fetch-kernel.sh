@@ -82,8 +82,8 @@ trap 'rm -rf "$work"' EXIT
 echo "fetch-kernel: downloading $pkg" >&2
 (cd "$work" && apt-get "${apt_opts[@]}" -qq download "$pkg" >&2)
 deb="$(ls "$work"/*.deb)"
-dpkg-deb -x "$deb" "$work/root"
-image="$(ls "$work"/root/boot/vmlinuz-* "$work"/root/usr/lib/modules/*/vmlinuz 2>/dev/null | head -n1 || true)"
+dpkg-deb -x "$deb" "$work/pkg"
+image="$(ls "$work"/pkg/boot/vmlinuz-* "$work"/pkg/usr/lib/modules/*/vmlinuz 2>/dev/null | head -n1 || true)"
 [ -n "$image" ] || { echo "fetch-kernel: no vmlinuz in $deb" >&2; exit 1; }
 
 rm -rf "$dir"
