@@ -54,12 +54,7 @@ pub(super) fn oom_restart_loop(pt: &PodTimeline, ooms: &[OomEvent], out: &mut Ve
     let Some((what, (from, to))) = growth else {
         return;
     };
-    let victims: Vec<String> = events
-        .iter()
-        .filter_map(|e| e.container_id.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let victims = victim_ids(events.iter().copied());
     let mut evidence: Vec<Evidence> = events
         .iter()
         .take(20)
@@ -136,12 +131,7 @@ pub(super) fn oom_rules(infos: &PodInfos, ooms: &[OomEvent], out: &mut Vec<Findi
             .map(|p| p.label.clone())
             .or_else(|| pod.as_ref().map(|p| format!("pod {p}")))
             .unwrap_or_else(|| format!("node {node}"));
-        let victims: Vec<String> = events
-            .iter()
-            .filter_map(|e| e.container_id.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let victims = victim_ids(events.iter().copied());
         let n = events.len();
         let first = events.iter().filter_map(|e| e.time).min();
         let lastev = events.last().copied();
@@ -252,4 +242,13 @@ pub(super) fn oom_rules(infos: &PodInfos, ooms: &[OomEvent], out: &mut Vec<Findi
             time: first,
         });
     }
+}
+
+/// The killed containers' ids, sorted and once each.
+fn victim_ids<'a>(events: impl Iterator<Item = &'a OomEvent>) -> Vec<String> {
+    events
+        .filter_map(|e| e.container_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
