@@ -7,28 +7,14 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use podmem_schema::snapshot::Status;
 
 const SECRET: &str = "certs-SECRET-token-0123456789";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for this test");
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 /// A self-signed CA `<name>.pem` / `<name>.key`.
 fn ca(dir: &Path, name: &str) {
@@ -102,52 +88,6 @@ fn leaf(dir: &Path, name: &str, ca: &str, san: &str) {
             &format!("{name}.cnf"),
         ],
     );
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `s_server -WWW` serving `stats/summary` from `dir` with `cert` (and `chain`).
-fn serve(dir: &Path, cert: &str, chain: Option<&str>) -> (Server, u16) {
-    std::fs::create_dir_all(dir.join("stats")).unwrap();
-    std::fs::copy(host("kubelet-summary.json"), dir.join("stats/summary")).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = Command::new("openssl");
-    cmd.args(["s_server", "-quiet", "-WWW", "-cert"])
-        .arg(format!("{cert}.pem"))
-        .arg("-key")
-        .arg(format!("{cert}.key"));
-    if let Some(c) = chain {
-        cmd.arg("-cert_chain").arg(format!("{c}.pem"));
-    }
-    let child = cmd
-        .arg("-accept")
-        .arg(format!("127.0.0.1:{port}"))
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "s_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, port)
 }
 
 struct Run {

@@ -5,34 +5,11 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::*;
 use podmem_schema::snapshot::Status;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for this test");
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A CA, a serving certificate for IP 127.0.0.1 signed by it, and `s_server -WWW`
 /// serving `stats/summary` from `dir`. Returns the server guard and its port.
@@ -95,34 +72,7 @@ fn tls_kubelet(dir: &Path) -> (Server, u16) {
             "ext.cnf",
         ],
     );
-    std::fs::create_dir_all(dir.join("stats")).unwrap();
-    std::fs::copy(host("kubelet-summary.json"), dir.join("stats/summary")).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("openssl")
-        .args([
-            "s_server", "-quiet", "-WWW", "-cert", "srv.pem", "-key", "srv.key", "-accept",
-        ])
-        .arg(format!("127.0.0.1:{port}"))
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "s_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, port)
+    serve(dir, "srv", None)
 }
 
 fn snap(
