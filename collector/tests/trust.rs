@@ -155,7 +155,7 @@ struct Stub {
 
 impl Stub {
     fn start(b: Behaviour, token: String) -> Stub {
-        use std::io::{BufRead, BufReader, Write};
+        use std::io::Write;
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.set_nonblocking(true).unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
@@ -168,16 +168,7 @@ impl Stub {
                     continue;
                 };
                 conn.set_nonblocking(false).unwrap();
-                let mut r = BufReader::new(conn.try_clone().unwrap());
-                let mut head = String::new();
-                loop {
-                    let mut line = String::new();
-                    match r.read_line(&mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) if line == "\r\n" => break,
-                        Ok(_) => head.push_str(&line),
-                    }
-                }
+                let head = podmem_testkit::fake_kubelet::read_head(&conn);
                 let mut body = body_for(&b.body, &head, &token);
                 if b.gzip {
                     body = gzip(&body);

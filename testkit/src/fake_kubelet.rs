@@ -84,7 +84,8 @@ impl Drop for FakeKubelet {
     }
 }
 
-fn read_head(conn: &TcpStream) -> String {
+/// Reads an HTTP request head from `conn`, up to the blank line (or EOF or an error).
+pub fn read_head(conn: &TcpStream) -> String {
     let mut r = BufReader::new(conn);
     let mut head = String::new();
     loop {
