@@ -136,20 +136,18 @@ pub fn render_html_with(report: &Report, opts: &HtmlOptions) -> Result<Vec<u8>, 
 /// the page, in text and in the embedded JSON alike (the mark needs no escaping in
 /// either). The template and its assets hold none but line ends and tabs.
 fn mark_unsafe(html: String) -> String {
-    let unsafe_char =
-        |c: char| podmem_schema::display::is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t');
-    if !html.chars().any(unsafe_char) {
-        return html;
+    use std::fmt::Write as _;
+    let marked = podmem_schema::display::replace_unsafe(
+        &html,
+        |c| matches!(c, '\n' | '\r' | '\t'),
+        |c, o| {
+            let _ = write!(o, "⟦U+{:04X}⟧", c as u32);
+        },
+    );
+    match marked {
+        std::borrow::Cow::Borrowed(_) => html,
+        std::borrow::Cow::Owned(o) => o,
     }
-    let mut o = String::with_capacity(html.len() + 64);
-    for c in html.chars() {
-        if unsafe_char(c) {
-            o.push_str(&format!("⟦U+{:04X}⟧", c as u32));
-        } else {
-            o.push(c);
-        }
-    }
-    o
 }
 
 struct Built {

@@ -6,6 +6,7 @@
 //! could look like another) are shown as `\u{..}`, never passed through.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// Unicode bidirectional formatting characters: embeddings and overrides (U+202A..E),
 /// isolates (U+2066..9), the implicit marks (U+200E, U+200F, U+061C).
@@ -21,13 +22,31 @@ pub fn is_unsafe(c: char) -> bool {
 /// `s` with every control and bidi character written as `\u{hex}`; borrowed when there
 /// is none.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    replace_unsafe(
+        s,
+        |_| false,
+        |c, o| {
+            let _ = write!(o, "\\u{{{:x}}}", c as u32);
+        },
+    )
+}
+
+/// `s` with every unsafe character that `keep` does not allow written by `mark`;
+/// borrowed when there is none. [`escape`] for terminals and text, the HTML report's
+/// visible marks: one rule for what is unsafe, each output its own notation.
+pub fn replace_unsafe(
+    s: &str,
+    keep: impl Fn(char) -> bool,
+    mark: impl Fn(char, &mut String),
+) -> Cow<'_, str> {
+    let replaced = |c: char| is_unsafe(c) && !keep(c);
+    if !s.chars().any(replaced) {
         return Cow::Borrowed(s);
     }
     let mut o = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if is_unsafe(c) {
-            o.push_str(&format!("\\u{{{:x}}}", c as u32));
+        if replaced(c) {
+            mark(c, &mut o);
         } else {
             o.push(c);
         }
