@@ -17,6 +17,7 @@ mod downsample;
 mod format;
 mod svg;
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
@@ -24,7 +25,7 @@ use minijinja::value::{Serde, Value};
 use minijinja::{context, Environment, UndefinedBehavior};
 use podmem_schema::oom::{OomEvent, OomScope};
 use podmem_schema::report::{
-    MemStats, NodeReport, PodReport, PodSample, Report, Severity, Transition,
+    Finding, MemStats, NodeReport, PodReport, PodSample, Report, Severity, Transition,
 };
 use serde::Serialize;
 
@@ -35,6 +36,7 @@ const UPLOT_JS: &str = include_str!("../assets/uplot/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
 const REPORT_JS: &str = include_str!("../assets/report.js");
 const REPORT_CSS: &str = include_str!("../assets/report.css");
+const FLEET_CSS: &str = include_str!("../assets/fleet.css");
 
 /// Why rendering failed. Only a template bug can cause it: the input is data.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +54,27 @@ pub struct HtmlOptions {
     pub inline_assets: bool,
     /// Most chart points per pod (samples next to events are kept beyond it).
     pub max_points: usize,
+    /// Chart points for the whole page: each charted pod gets this divided by the
+    /// number of charted pods, between [`MIN_POINTS`] and `max_points`, so a fleet of
+    /// a thousand pods costs about what one full node does.
+    pub page_points: usize,
+    /// Most pods given a full section (chart, moment table, containers, compare);
+    /// beyond it the pods with the worst findings, then the most OOM kills and the
+    /// highest usage get one, and the others a row in the pod index only.
+    pub max_detailed_pods: usize,
 }
+
+/// Fewest chart points a charted pod gets however many pods share the page budget.
+pub const MIN_POINTS: usize = 60;
 
 impl Default for HtmlOptions {
     fn default() -> Self {
         Self {
             inline_assets: true,
             max_points: 300,
+            // A full node (110 pods) at `max_points` each.
+            page_points: 110 * 300,
+            max_detailed_pods: 150,
         }
     }
 }
@@ -126,6 +142,7 @@ pub fn render_html_with(report: &Report, opts: &HtmlOptions) -> Result<Vec<u8>, 
         uplot_css => asset("uPlot.min.css", UPLOT_CSS),
         report_js => asset("report.js", REPORT_JS),
         report_css => asset("report.css", REPORT_CSS),
+        fleet_css => asset("fleet.css", FLEET_CSS),
     })?;
     Ok(mark_unsafe(html).into_bytes())
 }
@@ -165,11 +182,39 @@ struct Page {
     analyzer_version: String,
     format: String,
     summary: Summary,
+    /// Present when the report holds more than one node: the page opens with it.
+    fleet: Option<FleetView>,
     inputs: Vec<InputView>,
     findings: Vec<FindingView>,
     pods: Vec<PodView>,
     ooms: Vec<OomView>,
     nodes: Vec<NodeView>,
+}
+
+/// Most OOM kills listed with their kernel excerpt before only the first and the last
+/// kill of each pod (or each node's kills outside pods) keep theirs.
+const OOM_EXCERPTS: usize = 100;
+
+/// Which kills (in `ooms` order, by time) the timeline shows with their kernel
+/// excerpt: all of them up to [`OOM_EXCERPTS`]. Beyond it, a restart loop of a week
+/// would repeat the same forty lines hundreds of times, so only the first and the last
+/// kill of each pod keep theirs.
+fn excerpts_shown(ooms: &[&OomEvent]) -> Vec<bool> {
+    if ooms.len() <= OOM_EXCERPTS {
+        return vec![true; ooms.len()];
+    }
+    let mut first: BTreeMap<(Option<&str>, Option<&str>), usize> = BTreeMap::new();
+    let mut last = first.clone();
+    for (i, e) in ooms.iter().enumerate() {
+        let key = (e.node.as_deref(), e.pod_uid.as_deref());
+        first.entry(key).or_insert(i);
+        last.insert(key, i);
+    }
+    let mut shown = vec![false; ooms.len()];
+    for i in first.into_values().chain(last.into_values()) {
+        shown[i] = true;
+    }
+    shown
 }
 
 #[derive(Serialize)]
@@ -184,6 +229,8 @@ struct Summary {
     oom_kills: usize,
     /// What the OOM caps left out, when anything.
     oom_omitted: Option<String>,
+    /// Kills listed without their kernel excerpt (see [`excerpts_shown`]).
+    oom_excerpts_omitted: usize,
     critical: usize,
     warning: usize,
     info: usize,
@@ -214,6 +261,8 @@ struct PodRef {
 
 #[derive(Serialize)]
 struct FindingView {
+    /// `finding-K`, K its position on the page; the fleet view links to it.
+    anchor: String,
     id: String,
     severity: String,
     title: String,
@@ -266,6 +315,9 @@ struct PodView {
     transitions: Vec<TransitionView>,
     /// Compact JSON of [`ChartData`]; the template embeds it with `tojson`.
     data: Option<String>,
+    /// False for a pod shown as a row of the pod index only (see
+    /// [`HtmlOptions::max_detailed_pods`]): the row carries its anchor.
+    detailed: bool,
 }
 
 #[derive(Serialize)]
@@ -452,6 +504,8 @@ struct OomView {
     task_memcg: Option<String>,
     constraint: Option<String>,
     excerpt: String,
+    /// False when [`excerpts_shown`] leaves this kill's excerpt to the JSON report.
+    excerpt_shown: bool,
     source: Option<String>,
 }
 
@@ -480,7 +534,83 @@ struct NodeView {
     live_cgroups: String,
     dying: String,
     max_dying: String,
+    /// Fleet view only: pods on the node, how many have a finding, and its findings.
+    pods: usize,
+    pods_with_findings: usize,
+    findings: Vec<NodeFinding>,
 }
+
+/// A finding in a node's detail (fleet view), linking to its card.
+#[derive(Serialize)]
+struct NodeFinding {
+    anchor: String,
+    severity: &'static str,
+    id: String,
+    title: String,
+    pod: Option<PodRef>,
+    bytes: String,
+}
+
+/// The fleet at a glance: nodes × findings and the worst pods across nodes.
+#[derive(Serialize)]
+struct FleetView {
+    /// Rule ids found anywhere, in the order of the findings (most severe first).
+    rules: Vec<FleetRule>,
+    nodes: Vec<FleetNode>,
+    worst_pods: Vec<WorstPod>,
+    /// Pods with a finding (the worst list shows at most [`WORST_PODS`]).
+    pods_with_findings: usize,
+    /// Pods shown as a pod-index row only, and the cap that made them so.
+    compact_pods: usize,
+    max_detailed_pods: usize,
+}
+
+#[derive(Serialize)]
+struct FleetRule {
+    id: String,
+    severity: &'static str,
+}
+
+#[derive(Serialize)]
+struct FleetNode {
+    index: usize,
+    name: String,
+    snapshots: u32,
+    first: String,
+    last: String,
+    span: Option<String>,
+    pods: usize,
+    oom_kills: usize,
+    severity: Option<&'static str>,
+    critical: usize,
+    warning: usize,
+    info: usize,
+    /// One per [`FleetView::rules`], in that order.
+    cells: Vec<FleetCell>,
+}
+
+#[derive(Serialize)]
+struct FleetCell {
+    count: usize,
+    /// Sum of the findings' amounts, when any has one.
+    bytes: Option<String>,
+    exact: Option<String>,
+}
+
+#[derive(Serialize)]
+struct WorstPod {
+    pod: PodRef,
+    node: String,
+    node_anchor: Option<String>,
+    severity: &'static str,
+    rules: Vec<String>,
+    bytes: String,
+    peak_usage: String,
+    oom_kills: usize,
+}
+
+/// Most pods in the fleet view's worst-pods table.
+const WORST_PODS: usize = 25;
 
 fn severity_name(s: Severity) -> &'static str {
     match s {
@@ -546,11 +676,23 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
         ))
     };
 
+    let facts = pod_facts(report);
+    let detailed = detailed_pods(&facts, opts.max_detailed_pods);
+    let charted = report
+        .pods
+        .iter()
+        .zip(&detailed)
+        .filter(|(p, d)| **d && !p.samples.is_empty())
+        .count();
+    let points = points_per_pod(opts, charted);
+
     let mut findings: Vec<_> = report.findings.iter().collect();
     findings.sort_by_key(|f| f.severity);
+    let sorted_findings = findings.clone();
     let findings: Vec<FindingView> = findings
         .into_iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(k, f)| {
             let found = f.pod_uid.as_deref().and_then(|u| pod_ref(Some(&f.node), u));
             let pod = found.as_ref().map(|(_, p)| *p);
             let chart = f
@@ -558,9 +700,12 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
                 .as_deref()
                 .and_then(|u| pod_index.get(&(f.node.as_str(), u)).copied())
                 .filter(|&i| {
-                    f.severity == Severity::Critical && !report.pods[i].samples.is_empty()
+                    f.severity == Severity::Critical
+                        && !report.pods[i].samples.is_empty()
+                        && detailed[i]
                 });
             FindingView {
+                anchor: format!("finding-{k}"),
                 chart,
                 id: f.id.clone(),
                 severity: severity_name(f.severity).to_owned(),
@@ -588,9 +733,11 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
 
     let mut ooms: Vec<&OomEvent> = report.oom_events.iter().collect();
     ooms.sort_by_key(|e| (e.time.is_none(), e.time));
+    let excerpts = excerpts_shown(&ooms);
     let ooms: Vec<OomView> = ooms
         .into_iter()
-        .map(|e| {
+        .zip(&excerpts)
+        .map(|(e, &shown)| {
             let found = e
                 .pod_uid
                 .as_deref()
@@ -613,7 +760,12 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
                 oom_memcg: e.oom_memcg.clone(),
                 task_memcg: e.task_memcg.clone(),
                 constraint: e.constraint.clone(),
-                excerpt: e.excerpt.join("\n"),
+                excerpt: if shown {
+                    e.excerpt.join("\n")
+                } else {
+                    String::new()
+                },
+                excerpt_shown: shown,
                 source: e.source.clone(),
                 pod: found.map(|(r, _)| r),
             }
@@ -623,19 +775,9 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
     let mut pods = Vec::new();
     let mut pod_sparks = Vec::new();
     for (i, p) in report.pods.iter().enumerate() {
-        let worst = report
-            .findings
-            .iter()
-            .filter(|f| f.pod_uid.as_deref() == Some(p.uid.as_str()) && f.node == p.node)
-            .map(|f| f.severity)
-            .min();
-        let pod_ooms: Vec<&OomEvent> = report
-            .oom_events
-            .iter()
-            .filter(|e| pod_matches_oom(p, e))
-            .collect();
-        let (view, spark) = pod_view(i, p, &pod_ooms, worst, opts);
-        pods.push((worst, view));
+        let f = &facts[i];
+        let (view, spark) = pod_view(i, p, &f.ooms, f.worst, detailed[i].then_some(points));
+        pods.push((f.worst, view));
         pod_sparks.push(spark);
     }
     // Pods with findings first (worst first), then by OOM kills; sparks stay indexed by
@@ -675,6 +817,21 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
             node_view(i, n, &avail, &dying)
         })
         .collect();
+    let fleet = (report.nodes.len() > 1).then(|| {
+        fleet_view(
+            report,
+            &sorted_findings,
+            &facts,
+            &detailed,
+            opts.max_detailed_pods,
+        )
+    });
+    let mut nodes = nodes;
+    if fleet.is_some() {
+        for n in &mut nodes {
+            node_detail(report, &sorted_findings, &pod_index, &facts, n);
+        }
+    }
 
     let firsts = report.nodes.iter().filter_map(|n| n.first).min();
     let lasts = report.nodes.iter().filter_map(|n| n.last).max();
@@ -693,6 +850,7 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
         pods: report.pods.len(),
         oom_kills: report.oom_events.len(),
         oom_omitted: report.oom_events_omitted.as_ref().map(|o| o.sentence()),
+        oom_excerpts_omitted: ooms.iter().filter(|o| !o.excerpt_shown).count(),
         critical: count(Severity::Critical),
         warning: count(Severity::Warning),
         info: count(Severity::Info),
@@ -720,6 +878,7 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
                 problems: i.problems.clone(),
             })
             .collect(),
+        fleet,
         findings,
         pods,
         ooms,
@@ -765,7 +924,224 @@ fn node_view(i: usize, n: &NodeReport, avail: &[Option<u64>], dying: &[Option<u6
         live_cgroups: count(latest.live_cgroups),
         dying: count(dying.last().copied().flatten().or(latest.dying_descendants)),
         max_dying: count(dying.iter().flatten().copied().max()),
+        pods: 0,
+        pods_with_findings: 0,
+        findings: Vec::new(),
     }
+}
+
+/// What the page needs to know about each pod before building any view: its worst
+/// finding, the largest amount its findings name, their rule ids, its OOM kills and its
+/// peak usage.
+struct PodFacts<'a> {
+    worst: Option<Severity>,
+    bytes: Option<u64>,
+    rules: Vec<&'a str>,
+    ooms: Vec<&'a OomEvent>,
+    peak: Option<u64>,
+}
+
+fn pod_facts(report: &Report) -> Vec<PodFacts<'_>> {
+    // Findings by pod, once: a fleet has thousands of pods.
+    let mut by_pod: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
+    for f in &report.findings {
+        if let Some(u) = f.pod_uid.as_deref() {
+            by_pod.entry((f.node.as_str(), u)).or_default().push(f);
+        }
+    }
+    report
+        .pods
+        .iter()
+        .map(|p| {
+            let fs = by_pod
+                .get(&(p.node.as_str(), p.uid.as_str()))
+                .map_or(&[][..], Vec::as_slice);
+            let mut rules: Vec<&str> = Vec::new();
+            for f in fs {
+                if !rules.contains(&f.id.as_str()) {
+                    rules.push(f.id.as_str());
+                }
+            }
+            PodFacts {
+                worst: fs.iter().map(|f| f.severity).min(),
+                bytes: fs.iter().filter_map(|f| f.bytes).max(),
+                rules,
+                ooms: report
+                    .oom_events
+                    .iter()
+                    .filter(|e| pod_matches_oom(p, e))
+                    .collect(),
+                peak: p.samples.iter().filter_map(|s| s.pod.usage).max(),
+            }
+        })
+        .collect()
+}
+
+/// Worst first: by severity of the worst finding, then the largest amount a finding
+/// names, OOM kills, peak usage.
+fn worst_first(f: &PodFacts) -> impl Ord {
+    (
+        f.worst.map_or(3, |s| s as u8),
+        Reverse(f.bytes),
+        Reverse(f.ooms.len()),
+        Reverse(f.peak),
+    )
+}
+
+/// Which pods get a full section: all of them up to `cap`, else the `cap` worst.
+fn detailed_pods(facts: &[PodFacts], cap: usize) -> Vec<bool> {
+    if facts.len() <= cap {
+        return vec![true; facts.len()];
+    }
+    let mut order: Vec<usize> = (0..facts.len()).collect();
+    order.sort_by_key(|&i| (worst_first(&facts[i]), i));
+    let mut keep = vec![false; facts.len()];
+    for &i in order.iter().take(cap) {
+        keep[i] = true;
+    }
+    keep
+}
+
+/// Chart points each of `charted` pods gets out of the page budget.
+fn points_per_pod(opts: &HtmlOptions, charted: usize) -> usize {
+    let share = opts.page_points / charted.max(1);
+    share.clamp(MIN_POINTS.min(opts.max_points), opts.max_points)
+}
+
+fn pod_ref_at(report: &Report, i: usize) -> PodRef {
+    PodRef {
+        anchor: format!("pod-{i}"),
+        label: pod_title(&report.pods[i]),
+    }
+}
+
+fn fleet_view(
+    report: &Report,
+    findings: &[&Finding],
+    facts: &[PodFacts],
+    detailed: &[bool],
+    max_detailed_pods: usize,
+) -> FleetView {
+    let mut rules: Vec<FleetRule> = Vec::new();
+    for f in findings {
+        if !rules.iter().any(|r| r.id == f.id) {
+            rules.push(FleetRule {
+                id: f.id.clone(),
+                severity: severity_name(f.severity),
+            });
+        }
+    }
+    let nodes = report
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, n)| {
+            let mine: Vec<&&Finding> = findings.iter().filter(|f| f.node == n.name).collect();
+            let count = |s: Severity| mine.iter().filter(|f| f.severity == s).count();
+            let cells = rules
+                .iter()
+                .map(|r| {
+                    let of: Vec<&&&Finding> = mine.iter().filter(|f| f.id == r.id).collect();
+                    let sum = of
+                        .iter()
+                        .filter_map(|f| f.bytes)
+                        .fold(None, |a: Option<u64>, b| {
+                            Some(a.unwrap_or(0).saturating_add(b))
+                        });
+                    FleetCell {
+                        count: of.len(),
+                        bytes: sum.map(bytes),
+                        exact: sum.map(|b| format!("{b} bytes")),
+                    }
+                })
+                .collect();
+            FleetNode {
+                index,
+                name: n.name.clone(),
+                snapshots: n.snapshots,
+                first: opt_time(n.first),
+                last: opt_time(n.last),
+                span: n.first.zip(n.last).map(|(a, b)| format::span(a, b)),
+                pods: report.pods.iter().filter(|p| p.node == n.name).count(),
+                oom_kills: report
+                    .oom_events
+                    .iter()
+                    .filter(|e| e.node.as_deref() == Some(n.name.as_str()))
+                    .count(),
+                severity: mine.iter().map(|f| f.severity).min().map(severity_name),
+                critical: count(Severity::Critical),
+                warning: count(Severity::Warning),
+                info: count(Severity::Info),
+                cells,
+            }
+        })
+        .collect();
+    let mut worst: Vec<usize> = (0..facts.len())
+        .filter(|&i| facts[i].worst.is_some())
+        .collect();
+    let pods_with_findings = worst.len();
+    worst.sort_by_key(|&i| (worst_first(&facts[i]), i));
+    let worst_pods = worst
+        .into_iter()
+        .take(WORST_PODS)
+        .map(|i| {
+            let (p, f) = (&report.pods[i], &facts[i]);
+            WorstPod {
+                pod: pod_ref_at(report, i),
+                node: p.node.clone(),
+                node_anchor: report
+                    .nodes
+                    .iter()
+                    .position(|n| n.name == p.node)
+                    .map(|k| format!("node-{k}")),
+                severity: f.worst.map_or("info", severity_name),
+                rules: f.rules.iter().map(|r| (*r).to_owned()).collect(),
+                bytes: opt_bytes(f.bytes),
+                peak_usage: opt_bytes(f.peak),
+                oom_kills: f.ooms.len(),
+            }
+        })
+        .collect();
+    FleetView {
+        rules,
+        nodes,
+        worst_pods,
+        pods_with_findings,
+        compact_pods: detailed.iter().filter(|d| !**d).count(),
+        max_detailed_pods,
+    }
+}
+
+/// A node's detail in the fleet view: its pods and its findings, each linked.
+fn node_detail(
+    report: &Report,
+    findings: &[&Finding],
+    pod_index: &BTreeMap<(&str, &str), usize>,
+    facts: &[PodFacts],
+    n: &mut NodeView,
+) {
+    let on_node = |i: &usize| report.pods[*i].node == n.name;
+    n.pods = (0..report.pods.len()).filter(on_node).count();
+    n.pods_with_findings = (0..report.pods.len())
+        .filter(|i| on_node(i) && facts[*i].worst.is_some())
+        .count();
+    n.findings = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.node == n.name)
+        .map(|(k, f)| NodeFinding {
+            anchor: format!("finding-{k}"),
+            severity: severity_name(f.severity),
+            id: f.id.clone(),
+            title: f.title.clone(),
+            pod: f
+                .pod_uid
+                .as_deref()
+                .and_then(|u| pod_index.get(&(f.node.as_str(), u)))
+                .map(|&i| pod_ref_at(report, i)),
+            bytes: opt_bytes(f.bytes),
+        })
+        .collect();
 }
 
 fn secs(t: Option<Timestamp>) -> Option<i64> {
@@ -785,12 +1161,14 @@ fn container_label(p: &PodReport, id: &str) -> String {
     }
 }
 
+/// One pod's view; `points` is its chart budget, `None` for a pod shown as an index
+/// row only (no chart, moment, containers or compare blocks are built for it).
 fn pod_view(
     index: usize,
     p: &PodReport,
     ooms: &[&OomEvent],
     worst: Option<Severity>,
-    opts: &HtmlOptions,
+    points: Option<usize>,
 ) -> (PodView, String) {
     let samples = &p.samples;
     let n = samples.len();
@@ -886,7 +1264,10 @@ fn pod_view(
     }
 
     let usage: Vec<Option<u64>> = samples.iter().map(|s| s.pod.usage).collect();
-    let picked = downsample::pick(&usage, &must, opts.max_points);
+    let picked = match points {
+        Some(max) => downsample::pick(&usage, &must, max),
+        None => Vec::new(),
+    };
     let moment_point = moment_idx
         .and_then(|m| picked.iter().position(|&i| i == m))
         .unwrap_or(0);
@@ -912,7 +1293,7 @@ fn pod_view(
                 .any(|c| c.id == *id && c.outside_pod_cgroup.is_some())
         })
         .collect();
-    let data = (n > 0).then(|| {
+    let data = (n > 0 && points.is_some()).then(|| {
         let d = chart_data(
             p,
             &picked,
@@ -924,7 +1305,7 @@ fn pod_view(
         serde_json::to_string(&d).expect("chart data serializes")
     });
 
-    let moment = moment_idx.map(|i| {
+    let moment = moment_idx.filter(|_| points.is_some()).map(|i| {
         let s = &samples[i];
         MomentView {
             time: opt_time(s.time),
@@ -935,13 +1316,16 @@ fn pod_view(
         }
     });
 
-    let thin_usage = svg::thin(&usage, 80);
+    // An index row is all a row-only pod has, but a thousand of them must stay small:
+    // half the sparkline points.
+    let spark_points = if points.is_some() { 80 } else { 40 };
+    let thin_usage = svg::thin(&usage, spark_points);
     let unattr_shmem: Vec<Option<u64>> = samples.iter().map(|s| s.unattributed.shmem).collect();
     let limits: Vec<Option<u64>> = samples.iter().map(|s| s.limit).collect();
     let spark = svg::sparkline(
         &thin_usage,
-        &svg::thin(&unattr_shmem, 80),
-        &svg::thin(&limits, 80),
+        &svg::thin(&unattr_shmem, spark_points),
+        &svg::thin(&limits, spark_points),
     );
 
     let search = format!(
@@ -953,7 +1337,7 @@ fn pod_view(
     )
     .to_lowercase();
 
-    let view = PodView {
+    let mut view = PodView {
         index,
         anchor: format!("pod-{index}"),
         title: pod_title(p),
@@ -1019,7 +1403,15 @@ fn pod_view(
             .map(|t| transition_view(p, t))
             .collect(),
         data,
+        detailed: points.is_some(),
     };
+    if !view.detailed {
+        // An index row shows none of these; they would only cost page bytes.
+        view.containers.clear();
+        view.volumes.clear();
+        view.events.clear();
+        view.transitions.clear();
+    }
     (view, spark)
 }
 
@@ -1295,5 +1687,47 @@ fn transition_view(p: &PodReport, t: &Transition) -> TransitionView {
                 }
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_budget_shared_between_charted_pods() {
+        let o = HtmlOptions::default();
+        assert_eq!(points_per_pod(&o, 1), 300);
+        assert_eq!(points_per_pod(&o, 110), 300);
+        assert_eq!(points_per_pod(&o, 150), 220);
+        assert_eq!(points_per_pod(&o, 10_000), MIN_POINTS);
+        let small = HtmlOptions {
+            max_points: 10,
+            ..o
+        };
+        assert_eq!(points_per_pod(&small, 10_000), 10);
+    }
+
+    #[test]
+    fn excerpts_first_and_last_per_pod_beyond_the_cap() {
+        let kill = |pod: &str| OomEvent {
+            node: Some("n".into()),
+            pod_uid: Some(pod.into()),
+            ..serde_json::from_str(r#"{"scope":"pod","excerpt":[]}"#).unwrap()
+        };
+        let few: Vec<OomEvent> = (0..OOM_EXCERPTS).map(|_| kill("a")).collect();
+        let few: Vec<&OomEvent> = few.iter().collect();
+        assert!(excerpts_shown(&few).iter().all(|s| *s));
+        let many: Vec<OomEvent> = (0..300)
+            .map(|i| kill(if i % 3 == 0 { "a" } else { "b" }))
+            .collect();
+        let many: Vec<&OomEvent> = many.iter().collect();
+        let shown: Vec<usize> = excerpts_shown(&many)
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(shown, [0, 1, 297, 299]);
     }
 }

@@ -139,6 +139,51 @@ fn self_check_detects_injection() {
     assert!(injected >= 2, "injected = {injected}");
 }
 
+/// A report of three nodes, one named with a hostile string: the fleet table opens
+/// the page, every in-page link (node names, worst pods, findings, row-only pods) finds
+/// its target in the loaded DOM, and the page draws without errors or injected markup.
+fn fleet_report_in_chromium() {
+    let hostile = common::HOSTILE[1];
+    let report = common::fleet_report(&["node-a", hostile, "node-c"], 4, 100);
+    let opts = podmem_reports::html::HtmlOptions {
+        max_detailed_pods: 6,
+        ..Default::default()
+    };
+    let html = podmem_reports::html::render_html_with(&report, &opts).unwrap();
+    if let Ok(path) = std::env::var("PODMEM_WRITE_FLEET_HTML") {
+        std::fs::write(&path, &html).unwrap();
+    }
+    let dom = dump_dom(&html, "#draw-all");
+    let charted = String::from_utf8_lossy(&html)
+        .matches(r#"<script type="application/json" id="pod-data-"#)
+        .count();
+    assert_eq!(charted, 6);
+    podmem_testkit::chromium::assert_page_ok(&dom, charted);
+    assert_eq!(body_attr(&dom, "data-canary").as_deref(), Some("clean"));
+    // The fleet table comes first, one row per node, the hostile name as text.
+    let fleet = dom.find(r#"<section id="fleet">"#).expect("fleet section");
+    assert!(fleet < dom.find(r#"<section id="findings">"#).unwrap());
+    assert_eq!(dom.matches(r#"<tr class="fleet-node""#).count(), 3);
+    assert!(dom.contains(
+        r##"href="#node-1">"&gt;&lt;img src=x onerror="window.__podmemCanary=1"&gt;</a>"##
+    ));
+    // Every in-page link resolves in the DOM the browser built.
+    let ids: std::collections::BTreeSet<&str> = dom
+        .split(" id=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    let links: Vec<&str> = dom
+        .split("href=\"#")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert!(links.len() > 20, "{} links", links.len());
+    for l in links {
+        assert!(ids.contains(l), "#{l} goes nowhere");
+    }
+}
+
 podmem_testkit::main! {
     [Need::Browser] => [
         hostile_report_in_chromium,
@@ -146,5 +191,6 @@ podmem_testkit::main! {
         moment_link_updates_the_table,
         sparse_pods_draw_without_errors,
         self_check_detects_injection,
+        fleet_report_in_chromium,
     ],
 }

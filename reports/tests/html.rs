@@ -110,6 +110,7 @@ fn vendored_assets_cannot_close_their_element() {
             include_str!("../assets/uplot/uPlot.min.css"),
         ),
         ("report.css", include_str!("../assets/report.css")),
+        ("fleet.css", include_str!("../assets/fleet.css")),
     ] {
         assert!(!body.to_lowercase().contains("</style"), "{name}");
         assert!(!body.contains("url("), "{name} must not load anything");

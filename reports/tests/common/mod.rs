@@ -603,3 +603,102 @@ pub fn synthetic_report(pods: usize, samples: usize) -> Report {
     r.findings.truncate(0);
     r
 }
+
+/// One finding of the fleet fixture.
+fn finding(id: &str, severity: Severity, node: &str, pod: Option<&str>, bytes: u64) -> Finding {
+    Finding {
+        id: id.into(),
+        severity,
+        node: node.into(),
+        pod_uid: pod.map(str::to_owned),
+        bytes: Some(bytes),
+        container_ids: vec![],
+        title: format!("{id} on {node}"),
+        detail: format!("{id}: {bytes} bytes."),
+        recommendation: "Look at the pod.".into(),
+        evidence: vec![Evidence {
+            label: "amount".into(),
+            value: bytes.to_string(),
+            source: None,
+        }],
+        time: None,
+    }
+}
+
+/// A fleet: one [`synthetic_report`] node per name (pods' UIDs made unique per node),
+/// with findings that differ by node: every pod with OOM kills has an
+/// `oom-restart-loop`, every fourth pod of even nodes `orphaned-shmem` (256 MiB), every
+/// ninth pod a `near-limit` warning, and every third node a node-level
+/// `dying-cgroups`.
+pub fn fleet_report(names: &[&str], pods: usize, samples: usize) -> Report {
+    let mut out: Option<Report> = None;
+    for (n, name) in names.iter().enumerate() {
+        let mut r = synthetic_report(pods, samples);
+        let uid = |u: &str| format!("{n:08}{}", &u[8..]);
+        r.nodes[0].name = (*name).to_owned();
+        r.nodes[0].snapshots = samples as u32;
+        r.nodes[0].first = r.nodes[0].samples.first().and_then(|s| s.time);
+        r.nodes[0].last = r.nodes[0].samples.last().and_then(|s| s.time);
+        for e in &mut r.oom_events {
+            e.node = Some((*name).to_owned());
+            e.pod_uid = e.pod_uid.as_deref().map(uid);
+            e.excerpt.truncate(8);
+        }
+        let mut findings = Vec::new();
+        for (p, pod) in r.pods.iter_mut().enumerate() {
+            pod.node = (*name).to_owned();
+            pod.uid = uid(&pod.uid);
+            let u = Some(pod.uid.as_str());
+            if p % 10 == 0 {
+                findings.push(finding(
+                    "oom-restart-loop",
+                    Severity::Critical,
+                    name,
+                    u,
+                    2048 * MIB,
+                ));
+            }
+            if n % 2 == 0 && p % 4 == 1 {
+                findings.push(finding(
+                    "orphaned-shmem",
+                    Severity::Critical,
+                    name,
+                    u,
+                    256 * MIB,
+                ));
+            }
+            if p % 9 == 4 {
+                findings.push(finding(
+                    "near-limit",
+                    Severity::Warning,
+                    name,
+                    u,
+                    1900 * MIB,
+                ));
+            }
+        }
+        if n % 3 == 0 {
+            findings.push(finding(
+                "dying-cgroups",
+                Severity::Info,
+                name,
+                None,
+                40 * MIB,
+            ));
+        }
+        r.findings = findings;
+        match &mut out {
+            None => out = Some(r),
+            Some(all) => {
+                all.nodes.append(&mut r.nodes);
+                all.pods.append(&mut r.pods);
+                all.oom_events.append(&mut r.oom_events);
+                all.findings.append(&mut r.findings);
+            }
+        }
+    }
+    let mut r = out.expect("at least one node");
+    // As the analyzer orders them: most severe first, then by rule.
+    r.findings.sort_by_key(|f| f.severity);
+    r
+}
