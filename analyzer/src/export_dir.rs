@@ -13,7 +13,11 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use parquet::errors::ParquetError;
 use podmem_analyzer::export::{self, Exporter, Part};
-use podmem_analyzer::{exit_status_of, load::Limits, prepare};
+use podmem_analyzer::{
+    exit_status_of,
+    load::{Limits, Progress},
+    prepare,
+};
 use podmem_schema::display;
 
 /// What `export` writes.
@@ -90,14 +94,25 @@ impl OutDir {
 }
 
 /// Runs `export`: the exit status as `report`'s (0 all inputs good, 1 some refused or
-/// with problems, 2 nothing usable: no directory is then made).
-pub fn run(inputs: &[PathBuf], format: ExportFormat, output: &Path, jobs: usize) -> Result<u8> {
+/// with problems, 2 nothing usable: no directory is then made). The loader advances
+/// `progress`; `loaded` is called once the inputs are read, before anything is said on
+/// stderr (it clears the progress line).
+pub fn run(
+    inputs: &[PathBuf],
+    format: ExportFormat,
+    output: &Path,
+    jobs: usize,
+    progress: &'static Progress,
+    loaded: &dyn Fn(),
+) -> Result<u8> {
     let ExportFormat::Parquet = format;
     let limits = Limits {
         workers: jobs,
+        progress: Some(progress),
         ..Limits::default()
     };
     let mut prepared = prepare(inputs, &limits, jiff::Timestamp::now());
+    loaded();
     for input in &prepared.head.inputs {
         for p in &input.problems {
             eprintln!("podmem-analyzer: {}", display::escape(p));

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use flate2::read::MultiGzDecoder;
@@ -46,6 +47,28 @@ pub struct Limits {
     pub max_bundle_bytes: u64,
     /// Threads reading archives; 0 = one per core (at most 8).
     pub workers: usize,
+    /// Counters advanced as archives are read, for a caller that shows progress (the
+    /// binary's progress bar polls them); `'static` so that `Limits` stays `Copy`.
+    pub progress: Option<&'static Progress>,
+}
+
+/// How far the loader got; read from another thread while it runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Snapshot archives read (files and bundle members), usable or not.
+    pub archives: AtomicU64,
+    /// Snapshots accepted.
+    pub snapshots: AtomicU64,
+}
+
+impl Progress {
+    /// Both counters at zero (for a `static`).
+    pub const fn new() -> Self {
+        Progress {
+            archives: AtomicU64::new(0),
+            snapshots: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -56,6 +79,7 @@ impl Default for Limits {
             max_entries: 100_000,
             max_bundle_bytes: 16 << 30,
             workers: 0,
+            progress: None,
         }
     }
 }
@@ -199,6 +223,11 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
                             )],
                         )
                     });
+                if let Some(p) = limits.progress {
+                    p.archives.fetch_add(1, Ordering::Relaxed);
+                    p.snapshots
+                        .fetch_add(u64::from(accepted), Ordering::Relaxed);
+                }
                 if let Ok(mut o) = outcomes.lock() {
                     o.push(UnitOutcome {
                         input,

@@ -14,7 +14,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use podmem_analyzer::{
-    complete, exit_status_of, load::Limits, ooms_in_log, prepare_filtered, Filter,
+    complete, exit_status_of,
+    load::{Limits, Progress},
+    ooms_in_log, prepare_filtered, Filter,
 };
 use podmem_schema::display;
 
@@ -93,6 +95,10 @@ enum Command {
         /// of the hashes. The whole report is then built in memory.
         #[arg(long, value_name = "MAPPING")]
         names: Option<PathBuf>,
+        /// No progress and no closing "wrote FILE" line on stderr (problems are still
+        /// said). Both are shown only when stderr is a terminal anyway.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// List the OOM kills in kernel log text of any form (dmesg, dmesg -T, journalctl,
     /// syslog, kern.log, /dev/kmsg records, pastes).
@@ -136,6 +142,9 @@ enum Command {
         /// Threads reading archives (0 = one per core).
         #[arg(short, long, value_name = "N", default_value_t = 0)]
         jobs: usize,
+        /// No progress on stderr (shown only when stderr is a terminal anyway).
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Print a shell completion script on stdout (e.g. `podmem-analyzer completions bash
     /// > /etc/bash_completion.d/podmem-analyzer`).
@@ -205,12 +214,15 @@ fn run(cli: Cli) -> Result<u8> {
             until,
             pod,
             namespace,
+            quiet,
         } => {
             let names = names
                 .map(|p| podmem_analyzer::names::Names::load(&p))
                 .transpose()?;
+            let bar = ProgressLine::start(quiet, "reading snapshots");
             let limits = Limits {
                 workers: jobs,
+                progress: Some(&PROGRESS),
                 ..Limits::default()
             };
             let filter = Filter {
@@ -222,6 +234,9 @@ fn run(cli: Cli) -> Result<u8> {
             };
             let (prepared, left_out) =
                 prepare_filtered(&inputs, &limits, jiff::Timestamp::now(), &filter);
+            // What follows is said on stderr line by line: the bar comes back below
+            // only while the report is built.
+            bar.clear();
             for input in &prepared.head.inputs {
                 for p in &input.problems {
                     eprintln!("podmem-analyzer: {}", display::escape(p));
@@ -258,10 +273,12 @@ fn run(cli: Cli) -> Result<u8> {
                 eprintln!("podmem-analyzer: no pod matches --pod/--namespace; no report written");
                 return Ok(2);
             }
+            let bar = ProgressLine::start(quiet, "building the report");
             match format {
                 ReportFormat::Json if names.is_some() => {
                     let mut bytes = Vec::new();
                     prepared.write_json(&mut bytes)?;
+                    bar.clear();
                     let bytes = unredact(names.as_ref(), bytes);
                     write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
                 }
@@ -269,7 +286,8 @@ fn run(cli: Cli) -> Result<u8> {
                 // memory. Same bytes as `podmem_reports::render_json`.
                 ReportFormat::Json => {
                     write_output(&output, |w| Ok(prepared.write_json(w)?))?;
-                    say_written(&output, None);
+                    bar.clear();
+                    say_written(&output, None, quiet);
                 }
                 ReportFormat::Text | ReportFormat::Html => {
                     let report = complete(prepared);
@@ -283,9 +301,10 @@ fn run(cli: Cli) -> Result<u8> {
                     } else {
                         podmem_reports::render_text(&report).into_bytes()
                     };
+                    bar.clear();
                     let bytes = unredact(names.as_ref(), bytes);
                     write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
-                    say_written(&output, Some(critical));
+                    say_written(&output, Some(critical), quiet);
                 }
             }
             Ok(code)
@@ -295,7 +314,13 @@ fn run(cli: Cli) -> Result<u8> {
             format,
             output,
             jobs,
-        } => export_dir::run(&inputs, format, &output, jobs),
+            quiet,
+        } => {
+            let bar = ProgressLine::start(quiet, "reading snapshots");
+            let code = export_dir::run(&inputs, format, &output, jobs, &PROGRESS, &|| bar.clear());
+            bar.clear();
+            code
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "podmem-analyzer", &mut io::stdout());
@@ -384,11 +409,61 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Says what was written, when a person is watching (stderr is a terminal) and the
-/// output went to a file: `wrote report.html: 2.7 MiB, 3 critical findings`.
-fn say_written(output: &Path, critical: Option<usize>) {
+/// How far the loader got, shown by [`ProgressLine`].
+static PROGRESS: Progress = Progress::new();
+
+/// One line on stderr while a long run reads archives and builds the report: what it
+/// is doing, the archives read and snapshots accepted so far, and the time taken.
+/// indicatif draws it only when stderr is a terminal; `--quiet` hides it too. It is
+/// cleared before anything else is said on stderr.
+struct ProgressLine(indicatif::ProgressBar);
+
+impl ProgressLine {
+    fn start(quiet: bool, what: &'static str) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        let target = if quiet {
+            indicatif::ProgressDrawTarget::hidden()
+        } else {
+            indicatif::ProgressDrawTarget::stderr()
+        };
+        let bar = indicatif::ProgressBar::with_draw_target(None, target);
+        let counts = |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(
+                w,
+                "{} archives read, {} snapshots",
+                PROGRESS.archives.load(Relaxed),
+                PROGRESS.snapshots.load(Relaxed)
+            );
+        };
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} podmem-analyzer: {msg}: {counts} [{elapsed}]",
+        )
+        .expect("the template is valid")
+        .with_key("counts", counts);
+        bar.set_style(style);
+        bar.set_message(what);
+        // Redrawn from indicatif's own thread, which reads the counters.
+        bar.enable_steady_tick(std::time::Duration::from_millis(150));
+        ProgressLine(bar)
+    }
+
+    fn clear(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// Says what was written, when a person is watching (stderr is a terminal, no
+/// `--quiet`) and the output went to a file: `wrote report.html: 2.7 MiB, 3 critical
+/// findings`.
+fn say_written(output: &Path, critical: Option<usize>, quiet: bool) {
     use std::io::IsTerminal;
-    if output.as_os_str() == "-" || !io::stderr().is_terminal() {
+    if quiet || output.as_os_str() == "-" || !io::stderr().is_terminal() {
         return;
     }
     let Ok(meta) = std::fs::metadata(output) else {

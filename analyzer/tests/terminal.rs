@@ -1,6 +1,7 @@
 //! What a person at a terminal sees (issue 16): after writing a file, one line on
 //! stderr saying what was written, only when stderr is a terminal (a real pty made by
-//! `script`); and `ooms /dev/kmsg` reading this machine's live ring buffer without
+//! `script`); a progress line while archives are read, likewise only on a terminal and
+//! not with `--quiet` (issue 14); and `ooms /dev/kmsg` reading this machine's live ring buffer without
 //! blocking.
 
 use std::process::Command;
@@ -55,6 +56,61 @@ fn wrote_line_on_a_terminal_only() {
         .unwrap();
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("wrote"));
+}
+
+/// `report` in a pty made by `script`, returning what the terminal received.
+fn in_a_pty(args: &str) -> String {
+    let out = Command::new("script")
+        .args(["-qec", &format!("{BIN} {args}"), "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn progress_on_a_terminal_only() {
+    let t = tempfile::tempdir().unwrap();
+    let html = t.path().join("report.html");
+    let args = format!("report {} --format html -o {}", demo(), html.display());
+    // The line is drawn when reading starts and cleared before the closing line.
+    let seen = in_a_pty(&args);
+    assert!(
+        seen.contains("podmem-analyzer: reading snapshots:"),
+        "no progress line in {seen:?}"
+    );
+    assert!(seen.contains("archives read"), "{seen:?}");
+    assert!(seen.contains("podmem-analyzer: wrote"), "{seen:?}");
+    // --quiet: neither the progress line nor the closing line.
+    let seen = in_a_pty(&format!("{args} --quiet"));
+    assert!(!seen.contains("archives read"), "{seen:?}");
+    assert!(!seen.contains("wrote"), "{seen:?}");
+
+    // Not a terminal: nothing of it on stderr, not even a control sequence.
+    for format in ["html", "json", "text"] {
+        let out = Command::new(BIN)
+            .args(["report", &demo(), "--format", format, "-o"])
+            .arg(&html)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("archives read"), "{format}: {err:?}");
+        assert!(
+            !err.contains('\x1b') && !err.contains('\r'),
+            "{format}: {err:?}"
+        );
+    }
+    let out = Command::new(BIN)
+        .args(["export", &demo(), "-o"])
+        .arg(t.path().join("export"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("archives read") && !err.contains('\x1b'),
+        "{err:?}"
+    );
 }
 
 fn ooms_reads_live_kmsg_without_blocking() {
@@ -113,6 +169,6 @@ fn ooms_reads_live_kmsg_without_blocking() {
 }
 
 podmem_testkit::main! {
-    [] => [wrote_line_on_a_terminal_only],
+    [] => [wrote_line_on_a_terminal_only, progress_on_a_terminal_only],
     [Need::Kernel] => [ooms_reads_live_kmsg_without_blocking],
 }

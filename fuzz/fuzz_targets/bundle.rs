@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         max_entries: 10_000,
         max_bundle_bytes: 64 << 20,
         workers: 1,
+        ..Limits::default()
     };
     let report = analyze(&[f.path().to_path_buf()], &limits, Timestamp::UNIX_EPOCH);
     assert_eq!(report.inputs.len(), 1, "one report per input file");

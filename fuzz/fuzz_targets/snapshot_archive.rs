@@ -19,6 +19,7 @@ fn limits() -> Limits {
         max_entries: 10_000,
         max_bundle_bytes: 64 << 20,
         workers: 1,
+        ..Limits::default()
     }
 }
 
