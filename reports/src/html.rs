@@ -10,10 +10,9 @@
 //! Charts: uPlot (vendored, MIT, in `reports/assets/uplot/`) draws the interactive
 //! per-pod charts (hover values, drag to zoom, click to choose a moment); server-side SVG
 //! sparklines and a server-rendered moment table keep the page readable without script
-//! and on paper. Series are downsampled in Rust (module `downsample`), keeping the
-//! samples next to events.
+//! and on paper. Series are downsampled in Rust (the crate's `downsample`, which the
+//! text report shares), keeping the samples next to events.
 
-mod downsample;
 mod format;
 mod svg;
 
@@ -29,6 +28,7 @@ use podmem_schema::report::{
 };
 use serde::Serialize;
 
+use crate::downsample;
 use format::{bytes, kib, opt_bytes, opt_time, short_id, time};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");

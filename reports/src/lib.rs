@@ -2,6 +2,7 @@
 //! templates embedded in the binary, autoescaped), JSON and text.
 #![deny(missing_docs)]
 
+mod downsample;
 pub mod html;
 pub mod json;
 pub mod text;

@@ -1,7 +1,9 @@
 //! The terminal summary a support engineer reads first: a header (nodes, span,
 //! snapshots, input problems), the findings by severity with their explanation and key
-//! numbers, then per pod (pods with findings first) a compact table over time,
-//! downsampled to at most [`MAX_ROWS`] rows while keeping the captures around events.
+//! numbers, then per pod (pods with findings first) a compact table over time of at
+//! most [`MAX_ROWS`] rows, picked by the downsampler the HTML charts use: the captures
+//! around events, the first and the last, and between them each stretch's highest and
+//! lowest pod usage, so a peak or a dip is never skipped.
 //!
 //! Pure functions of the report; names from snapshots go through the shared escaper
 //! (`podmem_schema::display`) so a hostile name cannot drive the terminal or reorder
@@ -262,43 +264,6 @@ fn pods(r: &Report, o: &mut String) {
     }
 }
 
-/// Indices of at most `max` rows: first, last and captures around events kept first,
-/// then evenly spread others.
-pub fn pick_rows(n: usize, events: &BTreeSet<usize>, max: usize) -> Vec<usize> {
-    if n <= max {
-        return (0..n).collect();
-    }
-    let mut keep: BTreeSet<usize> = BTreeSet::new();
-    keep.insert(0);
-    keep.insert(n - 1);
-    let ev: Vec<usize> = events.iter().copied().filter(|i| *i < n).collect();
-    if ev.len() + 2 > max {
-        let slots = max - 2;
-        for k in 0..slots {
-            keep.insert(ev[k * ev.len() / slots]);
-        }
-        for e in &ev {
-            if keep.len() >= max {
-                break;
-            }
-            keep.insert(*e);
-        }
-        return keep.into_iter().collect();
-    }
-    keep.extend(ev);
-    // Evenly spread captures between them; collisions are filled from the left.
-    let slots = max - keep.len();
-    for k in 1..=slots {
-        keep.insert(k * (n - 1) / (slots + 1));
-    }
-    let mut i = 0;
-    while keep.len() < max && i < n {
-        keep.insert(i);
-        i += 1;
-    }
-    keep.into_iter().take(max).collect()
-}
-
 fn pod_table(r: &Report, p: &PodReport, ids: &[&str], o: &mut String) {
     let _ = writeln!(
         o,
@@ -369,7 +334,8 @@ fn pod_table(r: &Report, p: &PodReport, ids: &[&str], o: &mut String) {
                 && e.pod_uid.as_deref() == Some(p.uid.as_str())
         })
         .count();
-    let rows = pick_rows(p.samples.len(), &events, MAX_ROWS);
+    let usage: Vec<Option<u64>> = p.samples.iter().map(|s| s.pod.usage).collect();
+    let rows = crate::downsample::pick_at_most(&usage, &events, MAX_ROWS);
     if rows.len() < p.samples.len() {
         let _ = writeln!(
             o,
@@ -503,21 +469,6 @@ pub fn render_oom_events(events: &[OomEvent]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rows_keep_events_and_ends() {
-        let ev: BTreeSet<usize> = [50, 51, 700].into_iter().collect();
-        let rows = pick_rows(1000, &ev, 20);
-        assert_eq!(rows.len(), 20);
-        for i in [0, 50, 51, 700, 999] {
-            assert!(rows.contains(&i), "{i} missing from {rows:?}");
-        }
-        assert_eq!(pick_rows(5, &ev, 20), vec![0, 1, 2, 3, 4]);
-        let many: BTreeSet<usize> = (0..100).map(|i| i * 3).collect();
-        let rows = pick_rows(300, &many, 20);
-        assert_eq!(rows.len(), 20);
-        assert!(rows.contains(&0) && rows.contains(&299));
-    }
 
     fn sample(min: i64, pod: u64, shmem: u64, ctrs: &[(&str, u64)]) -> PodSample {
         let mib = 1u64 << 20;

@@ -1,9 +1,10 @@
-//! Picks which samples of a pod's timeline go into its chart. A day at one capture a
-//! minute is 1,440 samples per pod; the chart needs ~300. Whole samples are kept (not
-//! per-series points) so every chart point is a real capture and the moment table can
-//! show all views of it. Samples next to an event are always kept; the rest are bucketed
-//! and each bucket keeps its highest and lowest pod usage, so peaks (the lead-up to an
-//! OOM) and dips (the kill) survive.
+//! Picks which samples of a pod's timeline a report shows: the points of its HTML
+//! chart and the rows of its text table. A day at one capture a minute is 1,440
+//! samples per pod; the chart needs ~300, the table 20. Whole samples are kept (not
+//! per-series points) so every point or row is a real capture and the moment table can
+//! show all views of it. Samples next to an event are always kept; the rest are
+//! bucketed and each bucket keeps its highest and lowest pod usage, so peaks (the
+//! lead-up to an OOM) and dips (the kill) survive.
 
 use std::collections::BTreeSet;
 
@@ -51,6 +52,31 @@ pub fn pick(values: &[Option<u64>], must: &BTreeSet<usize>, max_points: usize) -
     keep.into_iter().collect()
 }
 
+/// [`pick`] with at most `max` indices even when `must` alone would exceed it (a
+/// table that must stay short): then the first and last samples and an even spread of
+/// `must` are kept, with room for one bucket's highest and lowest usage.
+pub fn pick_at_most(values: &[Option<u64>], must: &BTreeSet<usize>, max: usize) -> Vec<usize> {
+    let n = values.len();
+    if n <= max {
+        return (0..n).collect();
+    }
+    // The ends are always kept; a bucket needs two more.
+    let room = max.saturating_sub(4);
+    let inner: Vec<usize> = must
+        .iter()
+        .copied()
+        .filter(|&i| i > 0 && i < n - 1)
+        .collect();
+    let kept: BTreeSet<usize> = if inner.len() > room {
+        (0..room).map(|k| inner[k * inner.len() / room]).collect()
+    } else {
+        inner.into_iter().collect()
+    };
+    let mut out = pick(values, &kept, max);
+    out.truncate(max.max(2));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +109,34 @@ mod tests {
         let must: BTreeSet<usize> = (0..100).step_by(2).collect();
         let kept = pick(&v, &must, 10);
         assert!(must.iter().all(|i| kept.contains(i)));
+    }
+
+    #[test]
+    fn at_most_keeps_events_peaks_and_ends() {
+        let mut v: Vec<Option<u64>> = (0..1000).map(|i| Some(100 + (i % 5) as u64)).collect();
+        v[400] = Some(9_000);
+        v[401] = Some(2);
+        let ev: BTreeSet<usize> = [50, 51, 700].into();
+        let rows = pick_at_most(&v, &ev, 20);
+        assert!(rows.len() <= 20, "{}", rows.len());
+        for i in [0, 50, 51, 400, 401, 700, 999] {
+            assert!(rows.contains(&i), "{i} missing from {rows:?}");
+        }
+        assert_eq!(pick_at_most(&v[..5], &ev, 20), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn at_most_spreads_events_beyond_the_cap() {
+        let v = vec![Some(7); 300];
+        let many: BTreeSet<usize> = (0..100).map(|i| i * 3).collect();
+        for max in [20, 5, 4, 3, 2] {
+            let rows = pick_at_most(&v, &many, max);
+            assert!(rows.len() <= max, "{max}: {rows:?}");
+            assert!(rows.contains(&0) && rows.contains(&299), "{max}: {rows:?}");
+            assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        }
+        let rows = pick_at_most(&v, &many, 20);
+        // The kept events span the series, not just its start.
+        assert!(rows.iter().any(|&i| i > 250) && rows.iter().any(|&i| i < 50));
     }
 }
