@@ -16,7 +16,9 @@ use podmem_schema::oom::{self, OomEvent};
 use podmem_schema::parse::cgroup_path::{self, Level};
 use podmem_schema::parse::kubelet_summary::parse_summary;
 use podmem_schema::parse::log_pods::parse_log_pods;
-use podmem_schema::parse::memory_stat::{parse_limit_or_value, v1_stats, v2_stats, StatKeys};
+use podmem_schema::parse::memory_stat::{
+    parse_figure_keys, parse_limit_or_value, v1_stats, v2_stats, StatKeys,
+};
 use podmem_schema::parse::proc_files::{
     parse_flat_keyed, parse_meminfo, parse_pressure, parse_proc_cgroups,
 };
@@ -154,12 +156,53 @@ struct CgParsed {
 }
 
 /// Parses a raw snapshot; problems (naming archive and entry) go to `problems`.
+///
+/// The steps, in order: the manifest's header, the cgroup files grouped by directory
+/// (both formats), each directory's figures, the cgroup mode the files show, the pods
+/// and containers, the node figures, tmpfs and the kubelet's and `/var/log/pods`'
+/// names, and the OOM kills of the kernel-log entries.
 pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snapshot {
-    let archive = raw.archive.clone();
     check_manifest_sizes(&raw, problems);
+    let mut snap = header(&raw);
+
+    let packs = std::mem::take(&mut raw.cgroup_dirs);
+    let dirs = cgroup_dirs(&packs, &mut raw);
+    problems.append(&mut raw.problems);
+    let manifest_mode = raw.manifest.cgroup.mode;
+    let cgroups = parse_cgroups(&raw.archive, &dirs, manifest_mode, problems);
+    if let Some(mode) = files_mode(&raw.archive, &dirs, manifest_mode, problems) {
+        snap.mode = mode;
+    }
+    snap.node_sample.live_cgroups = Some(dirs.len() as u64);
+
+    let tree = classify(&cgroups);
+    check_manifest_pods(&raw, &tree.pods, problems);
+    if let Some(k) = tree.kubepods {
+        snap.node_sample.kubepods_usage = k.stats.usage;
+        snap.node_sample.kubepods_limit = k.limit;
+    }
+    snap.node_sample.dying_descendants = cgroups
+        .get("")
+        .and_then(|p| p.dying)
+        .or_else(|| tree.kubepods.and_then(|k| k.dying));
+    snap.pods = tree.pods.into_values().collect();
+
+    node_files(&mut raw, &mut snap.node_sample);
+    if let Some(list) = tmpfs(&mut raw, problems) {
+        snap.tmpfs = list;
+    }
+    snap.kubelet = kubelet_view(&mut raw, problems);
+    snap.log_names = log_names(&mut raw);
+    oom_events(&mut raw, &mut snap);
+    problems.append(&mut raw.problems);
+    snap
+}
+
+/// The snapshot's identity and capture from its manifest, with nothing parsed yet.
+fn header(raw: &RawSnapshot) -> Snapshot {
     let m = &raw.manifest;
-    let mut snap = Snapshot {
-        archive: archive.clone(),
+    Snapshot {
+        archive: raw.archive.clone(),
         node: m.node.clone(),
         boot_id: m.boot_id.clone().filter(|b| !b.trim().is_empty()),
         captured_at: m.captured_at,
@@ -177,24 +220,22 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
         log_names: BTreeMap::new(),
         ooms: Vec::new(),
         ooms_dropped: 0,
-    };
-    let manifest_pods: Vec<(String, String)> = m
-        .pods
-        .iter()
-        .map(|p| (p.uid.clone(), p.cgroup_path.trim_matches('/').to_string()))
-        .collect();
-    let manifest_mode = m.cgroup.mode;
-    let boot_time = m.boot_time;
+    }
+}
 
-    // Group cgroup entries by directory, keeping only the files used (one allocation
-    // per directory, not per file: a node has thousands of them).
+/// The used files of every cgroup directory, sorted by directory: format 2's
+/// `files.podmem` records decoded in place (`packs`, no copy of the kernel's text) and
+/// format 1's `cgroup/` entries taken out of `raw.files`. Problems go to `raw.problems`.
+fn cgroup_dirs<'p>(
+    packs: &'p [(String, Vec<u8>)],
+    raw: &mut RawSnapshot,
+) -> Vec<(String, CgFiles<'p>)> {
+    let archive = raw.archive.as_str();
+    // One allocation per directory, not per file: a node has thousands of them.
     // A hash map while grouping: the directory names share long prefixes, which made
     // every ordered-map lookup a string of long comparisons; sorted once at the end.
     let mut by_dir: HashMap<String, CgFiles> = HashMap::new();
-    // Format 2: one entry per directory, its records read in place (no copy of the
-    // kernel's text, no name per file).
-    let packs = std::mem::take(&mut raw.cgroup_dirs);
-    for (dir, pack) in &packs {
+    for (dir, pack) in packs {
         let entry = || cgroup_files::entry_name(dir);
         let slot = by_dir.entry(dir.clone()).or_default();
         if std::mem::replace(&mut slot.packed, true) {
@@ -210,7 +251,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
                         let name = || file_entry(dir, file);
                         *target = Some(crate::load::as_text(
                             bytes,
-                            &archive,
+                            archive,
                             &name,
                             &mut raw.problems,
                         ));
@@ -223,7 +264,6 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
             }
         }
     }
-    // Format 1: one entry per file.
     let all = std::mem::take(&mut raw.files);
     for (entry, bytes) in all {
         let Some(rel) = entry.strip_prefix(CGROUP_PREFIX) else {
@@ -239,52 +279,81 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
         };
         *target = Some(Cow::Owned(crate::load::into_text(
             bytes,
-            &archive,
+            archive,
             &entry,
             &mut raw.problems,
         )));
     }
-    problems.append(&mut raw.problems);
     let mut dirs: Vec<(String, CgFiles)> = by_dir.into_iter().collect();
     dirs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    dirs
+}
 
-    // Parse every directory, then classify.
-    let mut parsed: Vec<(String, CgParsed)> = Vec::with_capacity(dirs.len());
-    let mut saw_v1 = false;
-    let mut saw_v2 = false;
-    for (dir, files) in &dirs {
-        let p = parse_cgroup(&archive, dir, files, manifest_mode, problems);
-        if files.usage_v1.is_some() || files.limit_v1.is_some() {
-            saw_v1 = true;
-        }
-        if files.current_v2.is_some() || files.max_v2.is_some() {
-            saw_v2 = true;
-        }
-        parsed.push((dir.clone(), p));
-    }
+/// The figures of every cgroup directory, by directory.
+fn parse_cgroups(
+    archive: &str,
+    dirs: &[(String, CgFiles)],
+    mode: CgroupMode,
+    problems: &mut Vec<String>,
+) -> BTreeMap<String, CgParsed> {
     // Already in order: the map is built in bulk, without a search per insert.
-    let parsed: BTreeMap<String, CgParsed> = parsed.into_iter().collect();
-    let file_mode = match (saw_v1, saw_v2) {
-        (true, false) => Some(CgroupMode::V1),
-        (false, true) => Some(CgroupMode::V2),
-        _ => None,
-    };
-    if let Some(fm) = file_mode {
-        let manifest_v2 = manifest_mode == CgroupMode::V2;
-        if manifest_v2 != (fm == CgroupMode::V2) {
-            problems.push(format!(
-                "{archive}:manifest.json: says cgroup mode {manifest_mode:?} but the cgroup files are {fm:?}; the files are believed"
-            ));
-            snap.mode = fm;
-        }
-    }
-    snap.node_sample.live_cgroups = Some(dirs.len() as u64);
+    dirs.iter()
+        .map(|(dir, files)| {
+            (
+                dir.clone(),
+                parse_cgroup(archive, dir, files, mode, problems),
+            )
+        })
+        .collect()
+}
 
+/// The cgroup mode the files show when it is not the manifest's (the files are
+/// believed, with a problem); None when they agree or no file decides.
+fn files_mode(
+    archive: &str,
+    dirs: &[(String, CgFiles)],
+    manifest_mode: CgroupMode,
+    problems: &mut Vec<String>,
+) -> Option<CgroupMode> {
+    let saw_v1 = dirs
+        .iter()
+        .any(|(_, f)| f.usage_v1.is_some() || f.limit_v1.is_some());
+    let saw_v2 = dirs
+        .iter()
+        .any(|(_, f)| f.current_v2.is_some() || f.max_v2.is_some());
+    let fm = match (saw_v1, saw_v2) {
+        (true, false) => CgroupMode::V1,
+        (false, true) => CgroupMode::V2,
+        _ => return None,
+    };
+    let manifest_v2 = manifest_mode == CgroupMode::V2;
+    if manifest_v2 == (fm == CgroupMode::V2) {
+        return None;
+    }
+    problems.push(format!(
+        "{archive}:manifest.json: says cgroup mode {manifest_mode:?} but the cgroup files are {fm:?}; the files are believed"
+    ));
+    Some(fm)
+}
+
+/// The pod and container cgroups among the directories, and the node's kubepods cgroup.
+struct Tree<'c> {
+    /// Pods by pod cgroup directory (`\0<uid>` for a pod known only by containers
+    /// outside any pod cgroup, so it sorts apart from every directory).
+    pods: BTreeMap<String, PodObs>,
+    /// The outermost kubepods cgroup.
+    kubepods: Option<&'c CgParsed>,
+}
+
+/// Names every directory with [`cgroup_path::identify`]: pods, their direct children
+/// (containers or anything else living there), containers placed outside their pod
+/// cgroup, and the kubepods cgroup.
+fn classify(cgroups: &BTreeMap<String, CgParsed>) -> Tree<'_> {
     let mut pods: BTreeMap<String, PodObs> = BTreeMap::new();
     let mut children: Vec<(String, ChildObs)> = Vec::new();
     let mut outside: Vec<(String, Option<Qos>, ChildObs)> = Vec::new();
-    let mut kubepods: Option<(String, &CgParsed)> = None;
-    for (dir, p) in &parsed {
+    let mut kubepods: Option<(&str, &CgParsed)> = None;
+    for (dir, p) in cgroups {
         let ident = cgroup_path::identify(&format!("/{dir}"));
         match ident.level {
             Level::Pod => {
@@ -306,8 +375,8 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
                     },
                 );
             }
-            Level::Kubepods if kubepods.as_ref().is_none_or(|(d, _)| dir.len() < d.len()) => {
-                kubepods = Some((dir.clone(), p));
+            Level::Kubepods if kubepods.is_none_or(|(d, _)| dir.len() < d.len()) => {
+                kubepods = Some((dir, p));
             }
             _ => {}
         }
@@ -360,8 +429,7 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
     for (uid, qos, child) in outside {
         match pods.values_mut().find(|p| p.uid == uid) {
             Some(pod) => pod.outside.push(child),
-            // No pod cgroup at all: the pod is still there, known by its containers
-            // only (keyed so it sorts apart from any directory).
+            // No pod cgroup at all: the pod is still there, known by its containers only.
             None => {
                 let key = format!("\0{uid}");
                 let pod = pods.entry(key).or_insert_with(|| PodObs {
@@ -373,91 +441,120 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
             }
         }
     }
-    for (uid, path) in &manifest_pods {
+    Tree {
+        pods,
+        kubepods: kubepods.map(|(_, k)| k),
+    }
+}
+
+/// A pod the manifest lists must be in the archive's cgroup tree.
+fn check_manifest_pods(
+    raw: &RawSnapshot,
+    pods: &BTreeMap<String, PodObs>,
+    problems: &mut Vec<String>,
+) {
+    for p in &raw.manifest.pods {
+        let path = p.cgroup_path.trim_matches('/');
         if !pods.contains_key(path) {
             problems.push(format!(
-                "{archive}:manifest.json: lists pod {uid} at cgroup/{path}, but the archive holds no memory files for it"
+                "{}:manifest.json: lists pod {} at cgroup/{path}, but the archive holds no memory files for it",
+                raw.archive, p.uid
             ));
         }
     }
-    if let Some((_, k)) = kubepods {
-        snap.node_sample.kubepods_usage = k.stats.usage;
-        snap.node_sample.kubepods_limit = k.limit;
-    }
-    snap.node_sample.dying_descendants = parsed
-        .get("")
-        .and_then(|p| p.dying)
-        .or_else(|| kubepods.and_then(|(_, k)| k.dying));
-    snap.pods = pods.into_values().collect();
+}
 
-    // Node files.
+/// Node-wide figures from `/proc`: meminfo, memory pressure, the memory controller's
+/// cgroup count.
+fn node_files(raw: &mut RawSnapshot, node: &mut NodeSample) {
     if let Some(t) = raw.text("proc/meminfo") {
         let mi = parse_meminfo(&t);
-        snap.node_sample.mem_total = mi.get("MemTotal").copied();
-        snap.node_sample.mem_available = mi.get("MemAvailable").copied();
-        snap.node_sample.shmem = mi.get("Shmem").copied();
+        node.mem_total = mi.get("MemTotal").copied();
+        node.mem_available = mi.get("MemAvailable").copied();
+        node.shmem = mi.get("Shmem").copied();
     }
     if let Some(t) = raw.text("proc/pressure/memory") {
         let p = parse_pressure(&t);
-        snap.node_sample.psi_some_avg10 = p.some.map(|l| l.avg10).filter(|v| v.is_finite());
-        snap.node_sample.psi_full_avg10 = p.full.map(|l| l.avg10).filter(|v| v.is_finite());
+        node.psi_some_avg10 = p.some.map(|l| l.avg10).filter(|v| v.is_finite());
+        node.psi_full_avg10 = p.full.map(|l| l.avg10).filter(|v| v.is_finite());
     }
     if let Some(t) = raw.text("proc/cgroups") {
-        snap.node_sample.memcg_count = parse_proc_cgroups(&t)
+        node.memcg_count = parse_proc_cgroups(&t)
             .into_iter()
             .find(|c| c.subsys == "memory")
             .map(|c| c.num_cgroups);
     }
+}
 
-    if let Some(bytes) = raw.files.remove(TMPFS_ENTRY) {
-        match serde_json::from_slice::<Vec<TmpfsUsage>>(&bytes) {
-            Ok(list) => snap.tmpfs = list,
-            Err(e) => problems.push(format!(
-                "{archive}:{TMPFS_ENTRY}: unreadable ({e}); tmpfs usage unknown"
-            )),
+/// The collector's tmpfs statfs list; None when absent or unreadable (a problem).
+fn tmpfs(raw: &mut RawSnapshot, problems: &mut Vec<String>) -> Option<Vec<TmpfsUsage>> {
+    let bytes = raw.files.remove(TMPFS_ENTRY)?;
+    match serde_json::from_slice::<Vec<TmpfsUsage>>(&bytes) {
+        Ok(list) => Some(list),
+        Err(e) => {
+            problems.push(format!(
+                "{}:{TMPFS_ENTRY}: unreadable ({e}); tmpfs usage unknown",
+                raw.archive
+            ));
+            None
         }
     }
-    if let Some(t) = raw.text(SUMMARY_ENTRY) {
-        match parse_summary(&t) {
-            Ok(summary) => {
-                for pod in summary.pods {
-                    let Some(r) = pod.pod_ref else { continue };
-                    let Some(uid) = r.uid.as_deref().map(canonical_uid) else {
-                        continue;
-                    };
-                    let named = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-                    let mut view = KubeletPod {
-                        namespace: named(r.namespace),
-                        name: named(r.name),
-                        pod_working_set: pod.memory.as_ref().and_then(|m| m.working_set_bytes),
-                        ..KubeletPod::default()
-                    };
-                    for c in pod.containers {
-                        if let (Some(n), Some(ws)) =
-                            (c.name, c.memory.and_then(|m| m.working_set_bytes))
-                        {
-                            view.containers.push((n, ws));
-                        }
-                    }
-                    for v in pod.volumes {
-                        if let (Some(n), Some(u)) = (v.name, v.used_bytes) {
-                            view.volumes.push((n, u));
-                        }
-                    }
-                    snap.kubelet.insert(uid, view);
-                }
+}
+
+/// The kubelet summary's pods by canonical UID: names, working sets, volume usage.
+fn kubelet_view(raw: &mut RawSnapshot, problems: &mut Vec<String>) -> BTreeMap<String, KubeletPod> {
+    let mut view = BTreeMap::new();
+    let Some(t) = raw.text(SUMMARY_ENTRY) else {
+        return view;
+    };
+    let summary = match parse_summary(&t) {
+        Ok(summary) => summary,
+        Err(e) => {
+            problems.push(format!("{}:{SUMMARY_ENTRY}: unreadable ({e})", raw.archive));
+            return view;
+        }
+    };
+    for pod in summary.pods {
+        let Some(r) = pod.pod_ref else { continue };
+        let Some(uid) = r.uid.as_deref().map(canonical_uid) else {
+            continue;
+        };
+        let named = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        let mut kp = KubeletPod {
+            namespace: named(r.namespace),
+            name: named(r.name),
+            pod_working_set: pod.memory.as_ref().and_then(|m| m.working_set_bytes),
+            ..KubeletPod::default()
+        };
+        for c in pod.containers {
+            if let (Some(n), Some(ws)) = (c.name, c.memory.and_then(|m| m.working_set_bytes)) {
+                kp.containers.push((n, ws));
             }
-            Err(e) => problems.push(format!("{archive}:{SUMMARY_ENTRY}: unreadable ({e})")),
         }
+        for v in pod.volumes {
+            if let (Some(n), Some(u)) = (v.name, v.used_bytes) {
+                kp.volumes.push((n, u));
+            }
+        }
+        view.insert(uid, kp);
     }
+    view
+}
+
+/// Names from the `/var/log/pods` listing by pod UID.
+fn log_names(raw: &mut RawSnapshot) -> BTreeMap<String, (String, String, Vec<String>)> {
+    let mut names = BTreeMap::new();
     if let Some(t) = raw.text(LOG_PODS_ENTRY) {
         for p in parse_log_pods(&t) {
             let containers = p.containers.into_iter().map(|(n, _)| n).collect();
-            snap.log_names
-                .insert(p.uid, (p.namespace, p.name, containers));
+            names.insert(p.uid, (p.namespace, p.name, containers));
         }
     }
+    names
+}
 
+/// The OOM kills of every kernel-log entry, placed in the archive's tree and capped.
+fn oom_events(raw: &mut RawSnapshot, snap: &mut Snapshot) {
     let kernel_entries: Vec<String> = raw
         .files
         .keys()
@@ -469,14 +566,14 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
             continue;
         };
         let opts = oom::ParseOptions {
-            boot_time,
+            boot_time: raw.manifest.boot_time,
             year: Some(
                 snap.captured_at
                     .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                     .year(),
             ),
             node: Some(snap.node.clone()),
-            source: Some(format!("{archive}:{entry}")),
+            source: Some(format!("{}:{entry}", snap.archive)),
         };
         for mut e in oom::parse_log(&text, &opts) {
             attribute(&mut e, &snap.root_in_hierarchy);
@@ -486,8 +583,6 @@ pub fn parse_snapshot(mut raw: RawSnapshot, problems: &mut Vec<String>) -> Snaps
         // entries never holds more than two entries' worth of events.
         snap.ooms_dropped += crate::ooms::cap_snapshot(&mut snap.ooms);
     }
-    problems.append(&mut raw.problems);
-    snap
 }
 
 /// Fills in the pod and container of an OOM event the log parser could not place, by
@@ -571,7 +666,7 @@ fn parse_cgroup(
             value(&f.limit_v1, "memory.limit_in_bytes"),
         )
     };
-    let stat = f.stat.as_deref().map(used_stat).unwrap_or_default();
+    let stat = f.stat.as_deref().map(parse_figure_keys).unwrap_or_default();
     let stats = if v2 {
         v2_stats(&stat, usage)
     } else {
@@ -607,111 +702,6 @@ fn file_entry(dir: &str, file: &str) -> String {
     }
 }
 
-/// `memory.stat` keys the derived figures use (v1 totals and locals, v2 names).
-const USED_STAT_KEYS: &[&str] = &[
-    "total_inactive_file",
-    "inactive_file",
-    "total_rss",
-    "rss",
-    "total_shmem",
-    "shmem",
-    "total_active_anon",
-    "active_anon",
-    "total_inactive_anon",
-    "inactive_anon",
-    "total_cache",
-    "cache",
-    "anon",
-    "file",
-];
-
-/// The index of a `memory.stat` key in [`USED_STAT_KEYS`], None for the keys the
-/// figures do not use (a `match` compiles to a length switch, where a list search
-/// compared every key).
-fn used_stat_key(key: &str) -> Option<usize> {
-    let i = match key {
-        "total_inactive_file" => 0,
-        "inactive_file" => 1,
-        "total_rss" => 2,
-        "rss" => 3,
-        "total_shmem" => 4,
-        "shmem" => 5,
-        "total_active_anon" => 6,
-        "active_anon" => 7,
-        "total_inactive_anon" => 8,
-        "inactive_anon" => 9,
-        "total_cache" => 10,
-        "cache" => 11,
-        "anon" => 12,
-        "file" => 13,
-        _ => return None,
-    };
-    debug_assert_eq!(USED_STAT_KEYS[i], key);
-    Some(i)
-}
-
-/// The used keys of one `memory.stat`, in a fixed array: no allocation per key (a
-/// series holds millions of these files).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct UsedStat([Option<u64>; USED_STAT_KEYS.len()]);
-
-impl StatKeys for UsedStat {
-    fn stat(&self, key: &str) -> Option<u64> {
-        self.0[used_stat_key(key)?]
-    }
-}
-
-impl UsedStat {
-    /// The keys present, sorted by name (as a parsed file lists them).
-    #[cfg(test)]
-    fn entries(&self) -> Vec<(&'static str, u64)> {
-        let mut v: Vec<_> = USED_STAT_KEYS
-            .iter()
-            .zip(self.0)
-            .filter_map(|(k, v)| Some((*k, v?)))
-            .collect();
-        v.sort_unstable();
-        v
-    }
-}
-
-/// The `memory.stat` keys the figures use, parsed straight from the file: a full v1
-/// file has about 40 keys and a long series has hundreds of thousands of files, so the
-/// other lines are skipped without being copied or allocated. Lines are read as
-/// `parse_memory_stat` reads them: exactly two fields, the value a `u64`.
-fn used_stat(text: &str) -> UsedStat {
-    let mut stat = UsedStat::default();
-    for line in text.lines() {
-        // The key first, and the rest of the line only for a used key: most lines are
-        // not, and this scan runs over every line of every cgroup of every snapshot.
-        // Bytes while they are ASCII (every kernel line); chars otherwise, so the
-        // result is the same as `split_whitespace` on any text.
-        let b = line.as_bytes();
-        let stop = b
-            .iter()
-            .position(|c| c.is_ascii_whitespace() || *c == 0x0b || !c.is_ascii());
-        let (line, end) = match stop {
-            Some(p) if p > 0 && b[p].is_ascii() => (line, p),
-            None => continue, // one field: no value
-            _ => {
-                let line = line.trim_start();
-                (line, line.find(char::is_whitespace).unwrap_or(line.len()))
-            }
-        };
-        let Some(slot) = used_stat_key(&line[..end]) else {
-            continue;
-        };
-        let mut fields = line[end..].split_whitespace();
-        let (Some(value), None) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        if let Ok(v) = value.parse::<u64>() {
-            stat.0[slot] = Some(v);
-        }
-    }
-    stat
-}
-
 fn reason_of(e: &podmem_schema::parse::ParseError) -> String {
     match e {
         podmem_schema::parse::ParseError::BadFile { reason, .. } => reason.clone(),
@@ -724,97 +714,6 @@ fn reason_of(e: &podmem_schema::parse::ParseError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_keys_kept_are_the_used_ones() {
-        let t = "cache 5\nmapped_file 9\ntotal_shmem 7\nnoise\nanon 1\nrss 1 2\nfile x\n";
-        let stat = used_stat(t);
-        let got = stat.entries();
-        assert_eq!(got, [("anon", 1), ("cache", 5), ("total_shmem", 7)]);
-        for k in USED_STAT_KEYS {
-            assert_eq!(used_stat_key(k).map(|i| USED_STAT_KEYS[i]), Some(*k));
-        }
-        assert_eq!(used_stat_key("total_mapped_file"), None);
-        assert_eq!(used_stat_key(""), None);
-        assert_eq!(used_stat("  rss\t 3 \n").stat("rss"), Some(3));
-        assert_eq!(
-            used_stat("rss\u{a0}4\nshmem\x0b5\n\u{2003}anon 6\nfile\n")
-                .entries()
-                .len(),
-            3
-        );
-    }
-
-    proptest::proptest! {
-        /// On any text, the fast scan keeps exactly the used keys the schema parser
-        /// reads, with the same values (whitespace of every kind, non-ASCII, junk).
-        #[test]
-        fn used_stat_equals_the_schema_parser_on_any_text(
-            lines in proptest::collection::vec(
-                (
-                    "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
-                    proptest::sample::select(vec![
-                        "rss", "total_rss", "shmem", "anon", "file", "cache", "x", "ä", "",
-                        "inactive_file", "total_inactive_file", "mapped_file",
-                    ]),
-                    "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
-                    "[0-9]{0,3}|-1|x",
-                    "[ \t\u{a0}]{0,2}[0-9]{0,1}",
-                ),
-                0..12,
-            )
-        ) {
-            let text: String = lines
-                .iter()
-                .map(|(a, k, b, v, c)| format!("{a}{k}{b}{v}{c}\n"))
-                .collect();
-            let full = podmem_schema::parse::memory_stat::parse_memory_stat(&text);
-            let want: Vec<(&str, u64)> = full
-                .entries
-                .iter()
-                .filter(|(k, _)| USED_STAT_KEYS.contains(&k.as_str()))
-                .map(|(k, v)| (k.as_str(), *v))
-                .collect();
-            let got = used_stat(&text).entries();
-            proptest::prop_assert_eq!(got, want, "{:?}", text);
-        }
-    }
-
-    /// The fast scan must give the figures the schema parser gives, on every real file.
-    #[test]
-    fn used_stat_matches_the_schema_parser_on_real_files() {
-        use podmem_schema::parse::memory_stat::parse_memory_stat;
-        let root = podmem_testkit::samples::realworld("");
-        let mut seen = 0;
-        for sub in ["memory_stat_v1", "memory_stat_v2"] {
-            for f in std::fs::read_dir(root.join(sub)).unwrap() {
-                let path = f.unwrap().path();
-                if !path.to_string_lossy().ends_with(".memory.stat") {
-                    continue;
-                }
-                let t = std::fs::read_to_string(&path).unwrap();
-                let full = parse_memory_stat(&t);
-                let fast = used_stat(&t);
-                assert!(!fast.entries().is_empty(), "{}", path.display());
-                for usage in [None, Some(1 << 30)] {
-                    assert_eq!(
-                        v1_stats(&fast, usage),
-                        v1_stats(&full, usage),
-                        "{}",
-                        path.display()
-                    );
-                    assert_eq!(
-                        v2_stats(&fast, usage),
-                        v2_stats(&full, usage),
-                        "{}",
-                        path.display()
-                    );
-                }
-                seen += 1;
-            }
-        }
-        assert!(seen >= 8, "only {seen} memory.stat samples found");
-    }
 
     #[test]
     fn kubelet_uids_are_canonical() {

@@ -11,7 +11,7 @@ use podmem_schema::parse::kubelet_summary::{
 };
 use podmem_schema::parse::log_pods::{parse_log_pods, LogPod};
 use podmem_schema::parse::memory_stat::{
-    parse_limit_or_value, parse_memory_stat, v1_stats, v2_stats,
+    parse_figure_keys, parse_limit_or_value, parse_memory_stat, v1_stats, v2_stats, FIGURE_KEYS,
 };
 use podmem_schema::parse::mountinfo::{parse_mountinfo, parse_size_option, pod_volume, Mount};
 use podmem_schema::parse::proc_files::{
@@ -32,8 +32,79 @@ fn config() -> ProptestConfig {
     ProptestConfig::with_cases(256)
 }
 
+/// `memory.stat` as the format reads: every line of exactly two whitespace-separated
+/// fields whose second is a `u64` (the reference the fast line scan is held to).
+fn memory_stat_by_fields(text: &str) -> BTreeMap<String, u64> {
+    let mut entries = BTreeMap::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        if let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) {
+            if let Ok(v) = value.parse::<u64>() {
+                entries.insert(key.to_string(), v);
+            }
+        }
+    }
+    entries
+}
+
+/// `memory.stat`-like lines mixing the keys the figures read with others, whitespace of
+/// every kind (vertical tab, no-break and em spaces), non-ASCII keys and bad values.
+fn stat_lines() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
+            prop::sample::select(vec![
+                "rss",
+                "total_rss",
+                "shmem",
+                "anon",
+                "file",
+                "cache",
+                "x",
+                "ä",
+                "rssä",
+                "",
+                "inactive_file",
+                "total_inactive_file",
+                "mapped_file",
+            ]),
+            "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
+            "[0-9]{0,3}|-1|x",
+            "[ \t\u{a0}]{0,2}[0-9]{0,1}",
+        ),
+        0..12,
+    )
+    .prop_map(|lines| {
+        lines
+            .iter()
+            .map(|(a, k, b, v, c)| format!("{a}{k}{b}{v}{c}\n"))
+            .collect()
+    })
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn memory_stat_lines_are_two_whitespace_separated_fields(
+        text in prop_oneof![stat_lines(), shaped_text()],
+    ) {
+        prop_assert_eq!(parse_memory_stat(&text).entries, memory_stat_by_fields(&text));
+    }
+
+    #[test]
+    fn figure_keys_are_the_full_parse_restricted(
+        text in prop_oneof![stat_lines(), shaped_text()],
+    ) {
+        let full = parse_memory_stat(&text);
+        let want: Vec<(&str, u64)> = full
+            .entries
+            .iter()
+            .filter(|(k, _)| FIGURE_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        prop_assert_eq!(parse_figure_keys(&text).entries(), want);
+    }
 
     #[test]
     fn no_parser_panics(text in shaped_text()) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use podmem_schema::parse::kubelet_summary::parse_summary;
 use podmem_schema::parse::memory_stat::{
-    parse_limit_or_value, parse_memory_stat, v1_stats, v2_stats, MemoryStat,
+    parse_figure_keys, parse_limit_or_value, parse_memory_stat, v1_stats, v2_stats, MemoryStat,
 };
 use podmem_schema::parse::mountinfo::{parse_mountinfo, parse_size_option, pod_volume, Mount};
 use podmem_schema::parse::proc_files::parse_flat_keyed;
@@ -42,6 +42,36 @@ fn every_memory_stat_keeps_every_line() {
             );
         }
     }
+}
+
+/// The figures from the reduced parse are those from the whole file, on every sample.
+#[test]
+fn figure_keys_give_the_figures_of_the_whole_file() {
+    let mut seen = 0;
+    for sub in ["memory_stat_v1", "memory_stat_v2"] {
+        for path in samples(sub, ".memory.stat") {
+            let text = fs::read_to_string(&path).unwrap();
+            let full = parse_memory_stat(&text);
+            let keys = parse_figure_keys(&text);
+            assert!(!keys.entries().is_empty(), "{}", path.display());
+            for usage in [None, Some(1 << 30)] {
+                assert_eq!(
+                    v1_stats(&keys, usage),
+                    v1_stats(&full, usage),
+                    "{}",
+                    path.display()
+                );
+                assert_eq!(
+                    v2_stats(&keys, usage),
+                    v2_stats(&full, usage),
+                    "{}",
+                    path.display()
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "only {seen} memory.stat samples found");
 }
 
 #[test]

@@ -45,16 +45,127 @@ fn total_or_local<S: StatKeys + ?Sized>(stat: &S, total: &str, local: &str) -> O
 /// Parses a v1 or v2 `memory.stat`; malformed lines are skipped (never fatal).
 pub fn parse_memory_stat(text: &str) -> MemoryStat {
     let mut entries = BTreeMap::new();
+    scan(text, Some, |key: &str, v| {
+        entries.insert(key.to_string(), v);
+    });
+    MemoryStat { entries }
+}
+
+/// The `memory.stat` keys [`v1_stats`] and [`v2_stats`] read (v1 totals and locals, v2
+/// names), in the order of [`FigureKeys`]' array.
+pub const FIGURE_KEYS: [&str; 14] = [
+    "total_inactive_file",
+    "inactive_file",
+    "total_rss",
+    "rss",
+    "total_shmem",
+    "shmem",
+    "total_active_anon",
+    "active_anon",
+    "total_inactive_anon",
+    "inactive_anon",
+    "total_cache",
+    "cache",
+    "anon",
+    "file",
+];
+
+/// The index of a key in [`FIGURE_KEYS`], None for the keys the figures do not read (a
+/// `match` compiles to a switch on the length, where a list search compares every key).
+fn figure_key(key: &str) -> Option<usize> {
+    let i = match key {
+        "total_inactive_file" => 0,
+        "inactive_file" => 1,
+        "total_rss" => 2,
+        "rss" => 3,
+        "total_shmem" => 4,
+        "shmem" => 5,
+        "total_active_anon" => 6,
+        "active_anon" => 7,
+        "total_inactive_anon" => 8,
+        "inactive_anon" => 9,
+        "total_cache" => 10,
+        "cache" => 11,
+        "anon" => 12,
+        "file" => 13,
+        _ => return None,
+    };
+    debug_assert_eq!(FIGURE_KEYS[i], key);
+    Some(i)
+}
+
+/// A `memory.stat` reduced to the keys the derived figures read, in a fixed array: no
+/// allocation per key, for readers that parse one file per cgroup per snapshot of a
+/// long series.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FigureKeys([Option<u64>; FIGURE_KEYS.len()]);
+
+impl StatKeys for FigureKeys {
+    fn stat(&self, key: &str) -> Option<u64> {
+        self.0[figure_key(key)?]
+    }
+}
+
+impl FigureKeys {
+    /// The keys present with their values, sorted by name (as [`MemoryStat`] lists
+    /// them).
+    pub fn entries(&self) -> Vec<(&'static str, u64)> {
+        let mut v: Vec<_> = FIGURE_KEYS
+            .iter()
+            .zip(self.0)
+            .filter_map(|(k, v)| Some((*k, v?)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// Parses a v1 or v2 `memory.stat` as [`parse_memory_stat`] does, keeping only the
+/// [`FIGURE_KEYS`]: the other lines are skipped without their value being read.
+pub fn parse_figure_keys(text: &str) -> FigureKeys {
+    let mut keys = FigureKeys::default();
+    scan(text, figure_key, |i, v| keys.0[i] = Some(v));
+    keys
+}
+
+/// Reads the `key value` lines of a `memory.stat`: exactly two whitespace-separated
+/// fields, the value a `u64`; other lines are skipped. `select` sees the key first and
+/// the value is parsed only for a key it maps to `Some`, which `put` then receives.
+fn scan<'t, K>(
+    text: &'t str,
+    mut select: impl FnMut(&'t str) -> Option<K>,
+    mut put: impl FnMut(K, u64),
+) {
     for line in text.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+        // The key's end found on bytes while they are ASCII (every line a kernel
+        // writes), with chars otherwise, so the fields are those of `split_whitespace`
+        // on any text (ASCII whitespace leaves out the vertical tab, which is checked).
+        let b = line.as_bytes();
+        let stop = b
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || *c == 0x0b || !c.is_ascii());
+        let (line, end) = match stop {
+            Some(p) if p > 0 && b[p].is_ascii() => (line, p),
+            None => continue, // one field: no value
+            _ => {
+                let line = line.trim_start();
+                (line, line.find(char::is_whitespace).unwrap_or(line.len()))
+            }
+        };
+        if end == 0 {
+            continue; // a blank line
+        }
+        let Some(key) = select(&line[..end]) else {
+            continue;
+        };
+        let mut fields = line[end..].split_whitespace();
+        let (Some(value), None) = (fields.next(), fields.next()) else {
             continue;
         };
         if let Ok(v) = value.parse::<u64>() {
-            entries.insert(key.to_string(), v);
+            put(key, v);
         }
     }
-    MemoryStat { entries }
 }
 
 /// Parses a single-value cgroup file (`memory.current`, `usage_in_bytes`,
@@ -184,6 +295,23 @@ mod tests {
         let s = v2_stats(&stat, Some(4096));
         assert_eq!(s.working_set, Some(0));
         assert_eq!((s.rss, s.cache, s.shmem), (Some(1), Some(2), Some(3)));
+    }
+
+    #[test]
+    fn figure_keys_keep_only_what_the_figures_read() {
+        let t = "cache 5\nmapped_file 9\ntotal_shmem 7\nnoise\nanon 1\nrss 1 2\nfile x\n";
+        assert_eq!(
+            parse_figure_keys(t).entries(),
+            [("anon", 1), ("cache", 5), ("total_shmem", 7)]
+        );
+        for k in FIGURE_KEYS {
+            assert_eq!(figure_key(k).map(|i| FIGURE_KEYS[i]), Some(k));
+        }
+        assert_eq!(figure_key("total_mapped_file"), None);
+        assert_eq!(figure_key(""), None);
+        assert_eq!(parse_figure_keys("  rss\t 3 \n").stat("rss"), Some(3));
+        let odd = "rss\u{a0}4\nshmem\x0b5\n\u{2003}anon 6\nfile\n";
+        assert_eq!(parse_figure_keys(odd).entries().len(), 3);
     }
 
     #[test]
