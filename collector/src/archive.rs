@@ -3,9 +3,10 @@
 //! cleanup of temporary files a killed run left, and listing/reading the archives
 //! already in an output directory (for retention and kernel-log continuation).
 
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirEntryExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -128,25 +129,68 @@ pub fn sanitize_node(node: &str) -> String {
     format!("{}-h{hex}", &s[..MAX_NODE_PART - 18])
 }
 
-/// An archive found in an output directory.
+/// An archive found in an output directory, known from its directory entry alone:
+/// listing never stats, so a snapshot's cost does not grow with a stat per kept archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveFile {
-    /// Full path.
-    pub path: PathBuf,
-    /// Node part of the name.
-    pub node: String,
-    /// Time part of the name (`YYYYMMDDTHHMMSS.mmmZ`), sortable.
-    pub stamp: String,
+    /// File name.
+    pub name: String,
     /// Collision suffix (0 when none).
     pub seq: u32,
-    /// Size in bytes.
-    pub size: u64,
+    /// Inode number from the directory entry: with the name, what [`Sizes`] remembers
+    /// a size under.
+    pub ino: u64,
+    /// End of the node part in `name` (it starts after `podmem-`; the stamp follows).
+    node_end: usize,
+    /// The stamp's bytes, held inline so that sorting thousands compares arrays.
+    stamp: [u8; STAMP_LEN],
 }
 
-/// Parses an archive file name into (node, stamp, seq).
-pub fn parse_archive_name(name: &str) -> Option<(String, String, u32)> {
-    let core = name.strip_prefix("podmem-")?.strip_suffix(".tar.gz")?;
-    // The stamp is fixed-width: 8 digits, T, 6 digits, '.', 3 digits, Z = 20 chars.
+impl ArchiveFile {
+    /// Node part of the name.
+    pub fn node(&self) -> &str {
+        &self.name[NAME_PREFIX.len()..self.node_end]
+    }
+
+    /// Time part of the name (`YYYYMMDDTHHMMSS.mmmZ`), sortable.
+    pub fn stamp(&self) -> &str {
+        &self.name[self.node_end + 1..self.node_end + 1 + STAMP_LEN]
+    }
+
+    /// Its path in `dir`.
+    pub fn path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.name)
+    }
+
+    /// Order of capture: stamp, then collision suffix, then node.
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        self.stamp
+            .cmp(&other.stamp)
+            .then(self.seq.cmp(&other.seq))
+            .then_with(|| self.node().cmp(other.node()))
+    }
+
+    fn new(name: &str, node_end: usize, seq: u32, ino: u64) -> Self {
+        let mut stamp = [0; STAMP_LEN];
+        stamp.copy_from_slice(&name.as_bytes()[node_end + 1..node_end + 1 + STAMP_LEN]);
+        ArchiveFile {
+            name: name.to_string(),
+            seq,
+            ino,
+            node_end,
+            stamp,
+        }
+    }
+}
+
+const NAME_PREFIX: &str = "podmem-";
+const NAME_SUFFIX: &str = ".tar.gz";
+/// `YYYYMMDDTHHMMSS.mmmZ`: 8 digits, T, 6 digits, '.', 3 digits, Z.
+const STAMP_LEN: usize = 20;
+
+/// Where the node part of an archive file name ends, and its collision suffix.
+fn split_archive_name(name: &str) -> Option<(usize, u32)> {
+    let core = name.strip_prefix(NAME_PREFIX)?.strip_suffix(NAME_SUFFIX)?;
     let (head, seq) = match core.rsplit_once('-') {
         Some((h, s))
             if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && h.ends_with('Z') =>
@@ -155,19 +199,29 @@ pub fn parse_archive_name(name: &str) -> Option<(String, String, u32)> {
         }
         _ => (core, 0),
     };
-    if head.len() < 22 {
+    if head.len() < STAMP_LEN + 2 {
         return None;
     }
-    let (node, stamp) = head.split_at(head.len() - 20);
+    let (node, stamp) = head.split_at(head.len() - STAMP_LEN);
     let node = node.strip_suffix('-')?;
     let b = stamp.as_bytes();
     let shape_ok = b[8] == b'T' && b[15] == b'.' && b[19] == b'Z';
-    (shape_ok && !node.is_empty()).then(|| (node.to_string(), stamp.to_string(), seq))
+    (shape_ok && !node.is_empty()).then_some((NAME_PREFIX.len() + node.len(), seq))
 }
 
-/// Archives in `dir`, oldest first; `node` restricts to one node's archives.
+/// Parses an archive file name into (node, stamp, seq).
+pub fn parse_archive_name(name: &str) -> Option<(String, String, u32)> {
+    let (node_end, seq) = split_archive_name(name)?;
+    let a = ArchiveFile::new(name, node_end, seq, 0);
+    Some((a.node().to_string(), a.stamp().to_string(), seq))
+}
+
+/// Archives in `dir`, oldest first; `node` restricts to one node's archives. Only
+/// names in the collector's own form count, and only regular files (the type comes
+/// from the directory entry; the file system is asked only where it does not record
+/// one). Nothing is stat'ed or opened.
 pub fn list_archives(dir: &Path, node: Option<&str>) -> io::Result<Vec<ArchiveFile>> {
-    let want = node.map(sanitize_node);
+    let want = node.map(|n| format!("{NAME_PREFIX}{}-", sanitize_node(n)));
     let mut out = Vec::new();
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -178,26 +232,66 @@ pub fn list_archives(dir: &Path, node: Option<&str>) -> io::Result<Vec<ArchiveFi
         let ent = ent?;
         let name = ent.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some((n, stamp, seq)) = parse_archive_name(name) else {
+        if want.as_deref().is_some_and(|w| !name.starts_with(w)) {
+            continue;
+        }
+        let Some((node_end, seq)) = split_archive_name(name) else {
             continue;
         };
-        if want.as_deref().is_some_and(|w| w != n) {
+        // A node name may itself end in a stamp-like part: the prefix alone is not enough.
+        if want.as_deref().is_some_and(|w| w.len() != node_end + 1) {
             continue;
         }
-        let Ok(md) = ent.metadata() else { continue };
-        if !md.is_file() {
+        if !ent.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        out.push(ArchiveFile {
-            path: ent.path(),
-            node: n,
-            stamp,
-            seq,
-            size: md.len(),
-        });
+        out.push(ArchiveFile::new(name, node_end, seq, ent.ino()));
     }
-    out.sort_by(|a, b| (&a.stamp, a.seq, &a.node).cmp(&(&b.stamp, b.seq, &b.node)));
+    out.sort_unstable_by(ArchiveFile::order);
     Ok(out)
+}
+
+/// Sizes of archives, measured once: archives are never rewritten in place, so a size
+/// is remembered under the name and inode (a file replaced under the same name has a
+/// new inode and is measured again). `watch` keeps one across its snapshots, so
+/// `--max-disk` stats only the archives that are new since the last one.
+#[derive(Debug, Default)]
+pub struct Sizes {
+    known: HashMap<String, (u64, u64)>,
+    measured: u64,
+}
+
+impl Sizes {
+    /// The size of `a` in `dir`; None when it is gone or cannot be stat'ed.
+    fn size(&mut self, dir: &Path, a: &ArchiveFile) -> Option<u64> {
+        if let Some((ino, len)) = self.known.get(&a.name) {
+            if *ino == a.ino {
+                return Some(*len);
+            }
+        }
+        self.measured += 1;
+        let len = fs::symlink_metadata(a.path(dir)).ok()?.len();
+        self.known.insert(a.name.clone(), (a.ino, len));
+        Some(len)
+    }
+
+    fn remember(&mut self, name: &str, ino: u64, len: u64) {
+        self.measured += 1;
+        self.known.insert(name.to_string(), (ino, len));
+    }
+
+    /// Forgets all but `kept` and `current`, so the memory stays bounded by the
+    /// archives kept.
+    fn retain(&mut self, kept: &[&ArchiveFile], current: &str) {
+        let live: HashSet<&str> = kept.iter().map(|a| a.name.as_str()).collect();
+        self.known
+            .retain(|name, _| name == current || live.contains(name.as_str()));
+    }
+
+    /// How many archives were stat'ed so far.
+    pub fn measured(&self) -> u64 {
+        self.measured
+    }
 }
 
 /// Reads the manifest (the first entry) of an archive.
@@ -422,72 +516,75 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Archives of `node` in `dir` stamped after `at` (a clock that ran ahead, files copied
+/// The archives of `list` stamped after `at` (a clock that ran ahead, files copied
 /// from another machine), oldest first.
-pub fn future_archives(dir: &Path, node: &str, at: Timestamp) -> io::Result<Vec<ArchiveFile>> {
+pub fn future_archives(list: &[ArchiveFile], at: Timestamp) -> Vec<&ArchiveFile> {
     let now = stamp_of(at);
-    Ok(list_archives(dir, Some(node))?
-        .into_iter()
-        .filter(|a| a.stamp > now)
-        .collect())
+    list.iter().filter(|a| a.stamp() > now.as_str()).collect()
 }
 
 fn stamp_of(at: Timestamp) -> String {
     at.strftime("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
-/// Retention: keeps the newest `keep` archives of `node` in `dir` and, with `max_disk`,
-/// removes the oldest until their total size fits. Archives are ordered by the capture
-/// time in their names, except that those stamped after `at` (this run's capture
-/// time) count as the oldest: their stamps cannot be trusted, and left as "newest"
-/// they would never be removed and would push out every new archive. `current`, the
-/// archive this run wrote, is never removed (with `max_disk` it may stay alone over the
-/// limit). Returns the removed paths.
+/// Retention over `list`, the archives of one node in `dir` as [`list_archives`] gave
+/// them before this run wrote `current`: keeps the newest `keep` archives and, with
+/// `max_disk`, removes the oldest until the total size of those kept fits. Archives are
+/// ordered by the capture time in their names, except that those stamped after `at`
+/// (this run's capture time) count as the oldest: their stamps cannot be trusted, and
+/// left as "newest" they would never be removed and would push out every new archive.
+/// `current`, the archive this run wrote, is never removed (with `max_disk` it may stay
+/// alone over the limit). Nothing is stat'ed without `max_disk`; with it, sizes are
+/// taken from the newest down, only of archives that stay and of the first that does
+/// not fit, and only once per [`Sizes`]. Returns the removed paths.
 pub fn apply_retention(
     dir: &Path,
-    node: &str,
+    list: &[ArchiveFile],
     current: &Path,
     at: Timestamp,
     keep: Option<usize>,
     max_disk: Option<u64>,
+    sizes: &mut Sizes,
 ) -> io::Result<Vec<PathBuf>> {
     let now = stamp_of(at);
-    let mut list = list_archives(dir, Some(node))?;
+    let current_name = current.file_name().and_then(|n| n.to_str());
+    let mut order: Vec<&ArchiveFile> = list
+        .iter()
+        .filter(|a| Some(a.name.as_str()) != current_name)
+        .collect();
     // Stable: the future-stamped ones first (in their own order), then the rest.
-    list.sort_by_key(|a| a.stamp <= now);
-    let current_name = current.file_name();
-    let mut removed = Vec::new();
-    let mut drop_oldest = |list: &mut Vec<ArchiveFile>| -> io::Result<bool> {
-        let Some(i) = list.iter().position(|a| a.path.file_name() != current_name) else {
-            return Ok(false);
-        };
-        let a = list.remove(i);
-        match fs::remove_file(&a.path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("{}: {e}", a.path.display()),
-                ))
-            }
-        }
-        removed.push(a.path);
-        Ok(true)
-    };
+    order.sort_by_key(|a| a.stamp() <= now.as_str());
+    // Index into `order` of the oldest archive kept; every one before it goes.
+    let mut first_kept = 0;
     if let Some(k) = keep {
-        while list.len() > k.max(1) {
-            if !drop_oldest(&mut list)? {
-                break;
-            }
-        }
+        // This run's archive is one of the `k`.
+        first_kept = order.len().saturating_sub(k.max(1) - 1);
     }
     if let Some(max) = max_disk {
-        while list.len() > 1 && list.iter().map(|a| a.size).sum::<u64>() > max {
-            if !drop_oldest(&mut list)? {
+        let md = fs::symlink_metadata(current)?;
+        sizes.remember(current_name.unwrap_or_default(), md.ino(), md.len());
+        let mut total = md.len();
+        let mut i = order.len();
+        while i > first_kept {
+            let size = sizes.size(dir, order[i - 1]).unwrap_or(0);
+            if total.saturating_add(size) > max {
                 break;
             }
+            total += size;
+            i -= 1;
         }
+        first_kept = i;
+        sizes.retain(&order[first_kept..], current_name.unwrap_or_default());
+    }
+    let mut removed = Vec::new();
+    for a in &order[..first_kept] {
+        let path = a.path(dir);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+        }
+        removed.push(path);
     }
     Ok(removed)
 }
@@ -618,25 +715,34 @@ mod tests {
                     f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(*mtime as u64)).unwrap();
                 }
                 let current = d.path().join(archive_name("n", at, 0));
+                let listed = list_archives(d.path(), Some("n")).unwrap();
                 fs::write(&current, vec![0u8; 100]).unwrap();
                 let before = list_archives(d.path(), Some("n")).unwrap();
-                let removed = apply_retention(d.path(), "n", &current, at, keep, max_disk).unwrap();
+                let size_of: std::collections::HashMap<PathBuf, u64> = before
+                    .iter()
+                    .map(|a| (a.path(d.path()), fs::metadata(a.path(d.path())).unwrap().len()))
+                    .collect();
+                let mut sizes = Sizes::default();
+                let removed = apply_retention(d.path(), &listed, &current, at, keep, max_disk, &mut sizes).unwrap();
+                if max_disk.is_none() {
+                    prop_assert_eq!(sizes.measured(), 0, "stat without --max-disk");
+                }
                 prop_assert!(current.exists(), "this run's archive removed");
                 let after = list_archives(d.path(), Some("n")).unwrap();
                 prop_assert_eq!(after.len() + removed.len(), before.len());
                 let now = stamp_of(at);
-                let is_future = |p: &PathBuf| before.iter().any(|a| &a.path == p && a.stamp > now);
+                let is_future = |p: &PathBuf| before.iter().any(|a| &a.path(d.path()) == p && a.stamp() > now.as_str());
                 // Future-stamped first: a kept future one means no past one was removed.
-                if after.iter().any(|a| a.stamp > now) {
+                if after.iter().any(|a| a.stamp() > now.as_str()) {
                     prop_assert!(removed.iter().all(is_future));
                 }
                 // Among past-stamped ones, every removed one is older than every kept one
                 // (this run's archive aside).
-                let kept_past: Vec<&ArchiveFile> = after.iter().filter(|a| a.stamp <= now && a.path != current).collect();
+                let kept_past: Vec<&ArchiveFile> = after.iter().filter(|a| a.stamp() <= now.as_str() && a.path(d.path()) != current).collect();
                 for r in removed.iter().filter(|p| !is_future(p)) {
-                    let ra = before.iter().find(|a| &a.path == r).unwrap();
+                    let ra = before.iter().find(|a| &a.path(d.path()) == r).unwrap();
                     for k in &kept_past {
-                        prop_assert!((&ra.stamp, ra.seq) <= (&k.stamp, k.seq));
+                        prop_assert!((ra.stamp(), ra.seq) <= (k.stamp(), k.seq));
                     }
                 }
                 if let Some(k) = keep {
@@ -645,12 +751,101 @@ mod tests {
                         prop_assert_eq!(after.len(), before.len().min(k.max(1)));
                     }
                 }
+                let total: u64 = after.iter().map(|a| size_of[&a.path(d.path())]).sum();
                 if let Some(m) = max_disk {
-                    let total: u64 = after.iter().map(|a| a.size).sum();
                     prop_assert!(total <= m || after.len() == 1);
+                }
+                // No more than needed: the last one removed would break a limit again.
+                if let Some(last) = removed.last() {
+                    let over_keep = keep.is_some_and(|k| after.len() + 1 > k.max(1));
+                    let over_disk = max_disk.is_some_and(|m| total + size_of[last] > m);
+                    prop_assert!(over_keep || over_disk, "{last:?} removed without need");
                 }
             }
         }
+    }
+
+    /// `--max-disk` stats the archives kept and the first that does not fit, not the
+    /// older ones it removes; a second run with the same [`Sizes`] (as `watch` keeps
+    /// one) stats only what is new: its own archive, or a file replaced under an old
+    /// name.
+    #[test]
+    fn max_disk_stats_only_what_it_must() {
+        let d = tempfile::tempdir().unwrap();
+        let t0: Timestamp = "2026-11-28T00:00:00Z".parse().unwrap();
+        let minute = |i: i64| t0 + jiff::SignedDuration::from_mins(i);
+        for i in 0..50 {
+            fs::write(d.path().join(archive_name("n", minute(i), 0)), [0u8; 1000]).unwrap();
+        }
+        let mut sizes = Sizes::default();
+        let listed = list_archives(d.path(), Some("n")).unwrap();
+        let current = d.path().join(archive_name("n", minute(50), 0));
+        fs::write(&current, [0u8; 100]).unwrap();
+        let removed = apply_retention(
+            d.path(),
+            &listed,
+            &current,
+            minute(50),
+            None,
+            Some(10_500),
+            &mut sizes,
+        )
+        .unwrap();
+        assert_eq!(removed.len(), 40);
+        assert_eq!(sizes.measured(), 1 + 10 + 1);
+        assert_eq!(list_archives(d.path(), Some("n")).unwrap().len(), 11);
+
+        // The next run: one new archive; the one in between replaced by a new file.
+        let replaced = d.path().join(archive_name("n", minute(45), 0));
+        let tmp = d.path().join("replacement");
+        fs::write(&tmp, [0u8; 1000]).unwrap();
+        fs::rename(&tmp, &replaced).unwrap();
+        let listed = list_archives(d.path(), Some("n")).unwrap();
+        let next = d.path().join(archive_name("n", minute(51), 0));
+        fs::write(&next, [0u8; 1000]).unwrap();
+        let before = sizes.measured();
+        let removed = apply_retention(
+            d.path(),
+            &listed,
+            &next,
+            minute(51),
+            None,
+            Some(10_500),
+            &mut sizes,
+        )
+        .unwrap();
+        assert_eq!(removed, [d.path().join(archive_name("n", minute(40), 0))]);
+        assert_eq!(
+            sizes.measured() - before,
+            2,
+            "the new one and the replaced one"
+        );
+    }
+
+    /// Listing takes names and types from the directory entries: files not in the
+    /// collector's name form, other nodes' archives and non-files are not archives.
+    #[test]
+    fn listing_keeps_this_nodes_regular_files() {
+        let d = tempfile::tempdir().unwrap();
+        let at: Timestamp = "2026-11-28T00:00:00Z".parse().unwrap();
+        let file = d.path().join(archive_name("n", at, 0));
+        fs::write(&file, "x").unwrap();
+        fs::write(d.path().join(archive_name("other", at, 0)), "x").unwrap();
+        // A node whose name begins with this one's and a stamp.
+        fs::write(
+            d.path().join(archive_name("n-20261128T000000.000Z", at, 0)),
+            "x",
+        )
+        .unwrap();
+        fs::create_dir(d.path().join(archive_name("n", at, 1))).unwrap();
+        std::os::unix::fs::symlink(&file, d.path().join(archive_name("n", at, 2))).unwrap();
+        fs::write(d.path().join("notes.txt"), "x").unwrap();
+        let list = list_archives(d.path(), Some("n")).unwrap();
+        assert_eq!(
+            list.iter().map(|a| a.path(d.path())).collect::<Vec<_>>(),
+            [file]
+        );
+        assert_eq!(list_archives(d.path(), None).unwrap().len(), 3);
     }
 
     #[test]

@@ -146,10 +146,11 @@ fn choose(
     let mut skipped = Vec::new();
     let out_canon = out.and_then(|o| o.canonicalize().ok());
     for a in list {
-        if out_canon.is_some() && a.path.canonicalize().ok() == out_canon {
+        let path = a.path(dir);
+        if out_canon.is_some() && path.canonicalize().ok() == out_canon {
             continue;
         }
-        let m = match read_manifest(&a.path) {
+        let m = match read_manifest(&path) {
             Ok(m) => m,
             Err(e) => {
                 skipped.push(format!("{e:#}"));
@@ -159,19 +160,15 @@ fn choose(
         if since.is_some_and(|s| m.captured_at < s) || until.is_some_and(|u| m.captured_at > u) {
             continue;
         }
-        let name = a
-            .path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = a.name;
+        let bytes = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         chosen.push((
-            a.path.clone(),
+            path,
             BundleSnapshot {
                 entry: format!("{BUNDLE_SNAPSHOT_PREFIX}{name}"),
                 node: m.node,
                 captured_at: m.captured_at,
-                bytes: a.size,
+                bytes,
             },
         ));
     }

@@ -374,7 +374,7 @@ fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
         snapshot::lower_priority();
     }
     let opts = args.options_with_key()?;
-    let out = snapshot::run(&opts, None)?;
+    let out = snapshot::run(&opts, None, &mut Default::default())?;
     for n in &out.captured.notes {
         note(n);
     }

@@ -14,7 +14,7 @@ use podmem_schema::snapshot::{
     FORMAT_VERSION, LOG_PODS_ENTRY, MOUNTINFO_ENTRY, SUMMARY_ENTRY, TMPFS_ENTRY,
 };
 
-use crate::archive::{self, Entries};
+use crate::archive::{self, ArchiveFile, Entries, Sizes};
 use crate::budget::{millis, Budget, Caps};
 use crate::cgroups::{self, CgroupRoot};
 use crate::hostpaths::{read_into, read_trimmed, HostPaths};
@@ -63,6 +63,9 @@ pub struct Captured {
     pub notes: Vec<String>,
     /// With `--redact`: the names hashed (hash → original), for the mapping file.
     pub redacted_names: Option<std::collections::BTreeMap<String, String>>,
+    /// This node's archives in the output directory as the capture found them, oldest
+    /// first (by name only), for retention.
+    pub archives: std::io::Result<Vec<ArchiveFile>>,
 }
 
 impl Captured {
@@ -112,11 +115,11 @@ fn status(
     }
 }
 
-/// The previous snapshot of `node` in `dir` (newest readable one), for continuation.
-pub fn previous_in(dir: &Path, node: &str) -> Option<Previous> {
-    let list = archive::list_archives(dir, Some(node)).ok()?;
-    for a in list.iter().rev().take(3) {
-        if let Ok(m) = archive::read_manifest(&a.path) {
+/// The previous snapshot among `archives` (one node's in `dir`, oldest first): the
+/// newest readable one of the last three, for continuation.
+pub fn previous_in(dir: &Path, archives: &[ArchiveFile]) -> Option<Previous> {
+    for a in archives.iter().rev().take(3) {
+        if let Ok(m) = archive::read_manifest(&a.path(dir)) {
             // A run with --kernel-log none says nothing; an older one may.
             let Some(info) = m.kernel_log else { continue };
             let origin = m
@@ -199,11 +202,15 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
     c.tmpfs(&mounts, &pods);
     c.kubelet_summary();
     c.log_pods();
+    // The output directory is listed once per snapshot, by name: for the kernel log's
+    // continuation, the archives stamped ahead of this capture, and retention.
+    let archives = archive::list_archives(&opts.out, Some(&node));
+    let mine = archives.as_deref().unwrap_or_default();
     // Only the kernel log continues from the previous snapshot.
     let previous = if opts.kernel_log == KernelLogMode::None {
         None
     } else {
-        previous_in(&opts.out, &node)
+        previous_in(&opts.out, mine)
     };
     let req = KernelLogRequest {
         mode: &opts.kernel_log,
@@ -215,7 +222,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
     };
     let (kernel_log, journal_ok) = c.kernel_log(&req);
     c.node_events(journal_ok, previous.as_ref(), captured_at);
-    c.future_archives(&node, captured_at);
+    c.future_archives(mine, captured_at);
     if c.entries.refused() > 0 {
         c.notes.push(format!(
             "{} entries dropped at the total size cap of {} bytes",
@@ -259,6 +266,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
         entries: c.entries,
         notes: c.notes,
         redacted_names,
+        archives,
     }
 }
 
@@ -587,25 +595,13 @@ impl Capture<'_> {
 
     /// Archives of this node in the output directory stamped after this capture: said
     /// in the manifest and on stderr, because retention counts them as the oldest.
-    fn future_archives(&mut self, node: &str, at: Timestamp) {
+    fn future_archives(&mut self, mine: &[ArchiveFile], at: Timestamp) {
         let t = Instant::now();
-        let Ok(future) = archive::future_archives(&self.opts.out, node, at) else {
-            return;
-        };
+        let future = archive::future_archives(mine, at);
         if future.is_empty() {
             return;
         }
-        let names: Vec<String> = future
-            .iter()
-            .take(5)
-            .map(|a| {
-                a.path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
+        let names: Vec<String> = future.iter().take(5).map(|a| a.name.clone()).collect();
         let msg = format!(
             "{} archive(s) of this node in {} are stamped after this capture ({}{}): a clock \
              that ran ahead or copied files; retention counts them as the oldest",
@@ -907,8 +903,14 @@ pub struct Outcome {
 }
 
 /// Captures, writes and applies retention. A capture cancelled by `stop` is discarded
-/// (nothing written). Fails only when the archive cannot be written.
-pub fn run(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Result<Outcome> {
+/// (nothing written). Fails only when the archive cannot be written. Retention works
+/// on the archives the capture listed; `sizes` carries archive sizes over from earlier
+/// runs in the same process (`--max-disk`).
+pub fn run(
+    opts: &SnapshotOptions,
+    stop: Option<&'static AtomicBool>,
+    sizes: &mut Sizes,
+) -> Result<Outcome> {
     std::fs::create_dir_all(&opts.out).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot create output directory: {e}",
@@ -916,7 +918,7 @@ pub fn run(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Result<
         )
     })?;
     archive::clean_stale_temps(&opts.out);
-    let captured = capture(opts, stop);
+    let mut captured = capture(opts, stop);
     if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
         return Ok(Outcome {
             path: None,
@@ -935,15 +937,20 @@ pub fn run(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Result<
         &captured.manifest,
         &captured.entries,
     )?;
-    let removed = archive::apply_retention(
-        &opts.out,
-        &captured.manifest.node,
-        &path,
-        captured.manifest.captured_at,
-        opts.keep,
-        opts.max_disk,
-    )
-    .map_err(|e| anyhow::anyhow!("retention in {}: {e}", opts.out.display()))?;
+    let archives = std::mem::replace(&mut captured.archives, Ok(Vec::new()));
+    let removed = archives
+        .and_then(|list| {
+            archive::apply_retention(
+                &opts.out,
+                &list,
+                &path,
+                captured.manifest.captured_at,
+                opts.keep,
+                opts.max_disk,
+                sizes,
+            )
+        })
+        .map_err(|e| anyhow::anyhow!("retention in {}: {e}", opts.out.display()))?;
     Ok(Outcome {
         path: Some(path),
         captured,

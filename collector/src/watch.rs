@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::archive;
 use crate::mounts::free_space;
 use crate::snapshot::{self, Outcome, SnapshotOptions};
 
@@ -117,6 +118,7 @@ pub fn watch(
     let mut sum = WatchSummary::default();
     let mut last_size = 0u64;
     let mut taken = 0u64;
+    let mut sizes = archive::Sizes::default();
     loop {
         let offset = opts.interval * k as u32;
         if opts.duration.is_some_and(|d| offset > d) {
@@ -137,7 +139,7 @@ pub fn watch(
                 on_note(&msg);
                 sum.refused += 1;
             }
-            Ok(()) => match snapshot::run(&opts.snapshot, Some(stop)) {
+            Ok(()) => match snapshot::run(&opts.snapshot, Some(stop), &mut sizes) {
                 Ok(out) => {
                     for n in &out.captured.notes {
                         if taken == 0 {
