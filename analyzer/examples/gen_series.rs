@@ -1,8 +1,10 @@
 //! Writes a synthetic series of realistic cgroup v1 snapshots for benchmarking the
 //! analyzer: `cargo run --release -p podmem-analyzer --example gen_series -- DIR
-//! [SNAPSHOTS] [PODS] [FORMAT]` (defaults 1440 × 110: a day at one per minute on a full
-//! node, in the collector's snapshot format 2; format 1 writes one entry per cgroup
-//! file, as collectors before format 2 did).
+//! [SNAPSHOTS] [PODS] [FORMAT] [NODE]` (defaults 1440 × 110: a day at one per minute on
+//! a full node, in the collector's snapshot format 2; format 1 writes one entry per
+//! cgroup file, as collectors before format 2 did; NODE, `bench-node` by default,
+//! names the node, and any other name also gives its pods and containers their own ids,
+//! so several runs make a fleet).
 //! Every cgroup gets every file the collector captures, a kubelet summary lists every
 //! pod, and one pod slowly leaks tmpfs pages into a removed container's cgroup.
 
@@ -17,6 +19,18 @@ use podmem_schema::snapshot::V1_FILES;
 
 /// Snapshot format written (1 or 2).
 static FORMAT: AtomicU32 = AtomicU32::new(podmem_schema::snapshot::FORMAT_VERSION);
+/// The node's name, and a tag from it that makes pod and container ids differ between
+/// nodes (0 for the default node, whose ids stay as they always were).
+static NODE: std::sync::OnceLock<(String, u16)> = std::sync::OnceLock::new();
+const DEFAULT_NODE: &str = "bench-node";
+
+fn node() -> &'static str {
+    &NODE.get_or_init(|| (DEFAULT_NODE.to_string(), 0)).0
+}
+
+fn node_tag() -> u16 {
+    NODE.get_or_init(|| (DEFAULT_NODE.to_string(), 0)).1
+}
 
 const MIB: u64 = 1 << 20;
 /// Usage of the third container of odd pods.
@@ -75,18 +89,24 @@ fn cgroup_files(
 }
 
 fn uid(i: usize) -> String {
-    format!("{:08x}-0000-4000-8000-{:012x}", i, i)
+    format!("{:08x}-{:04x}-4000-8000-{:012x}", i, node_tag(), i)
 }
 
 fn cid(pod: usize, k: usize, gen: usize) -> String {
-    format!("{:04x}{:04x}{:04x}{:052x}", pod, k, gen, 0xabcdefu64)
+    format!(
+        "{:04x}{:04x}{:04x}{:052x}",
+        pod,
+        k,
+        gen,
+        0xabcdefu64 | (u64::from(node_tag()) << 32)
+    )
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(
         args.next()
-            .expect("usage: gen_series DIR [SNAPSHOTS] [PODS] [FORMAT]"),
+            .expect("usage: gen_series DIR [SNAPSHOTS] [PODS] [FORMAT] [NODE]"),
     );
     let n: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(1440);
     let pods: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(110);
@@ -94,6 +114,15 @@ fn main() {
         let f: u32 = f.parse().expect("FORMAT is 1 or 2");
         assert!(f == 1 || f == 2, "FORMAT is 1 or 2");
         FORMAT.store(f, Ordering::Relaxed);
+    }
+    if let Some(name) = args.next() {
+        // FNV-1a, folded to 16 bits and never 0 (the default node's tag).
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let tag = ((h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) as u16).max(1);
+        let tag = if name == DEFAULT_NODE { 0 } else { tag };
+        NODE.set((name, tag)).expect("set once");
     }
     std::fs::create_dir_all(&dir).unwrap();
     let t0 = jiff::Timestamp::from_second(1_795_000_000).unwrap();
@@ -204,7 +233,7 @@ fn write_snapshot(dir: &std::path::Path, t0: jiff::Timestamp, s: usize, pods: us
     }
     let manifest = serde_json::json!({
         "format": "podmem-snapshot", "format_version": FORMAT.load(Ordering::Relaxed), "collector_version": "bench",
-        "node": "bench-node", "hostname": "bench-node", "boot_id": "boot", "boot_time": "2026-11-01T00:00:00Z",
+        "node": node(), "hostname": node(), "boot_id": "boot", "boot_time": "2026-11-01T00:00:00Z",
         "kernel_release": "5.15.0", "captured_at": at.to_string(), "duration_ms": 40,
         "cgroup": {"mode": "v1", "root": "/sys/fs/cgroup/memory", "root_in_hierarchy": "/", "cgroups": 4 + pods + pods * 2 + pods / 2, "kubepods": ["kubepods"]},
         "sources": [], "pods": manifest_pods, "kernel_log": null,
@@ -235,7 +264,7 @@ fn write_snapshot(dir: &std::path::Path, t0: jiff::Timestamp, s: usize, pods: us
     entries.push((
         "kubelet/summary.json".into(),
         serde_json::to_vec_pretty(
-            &serde_json::json!({"node": {"nodeName": "bench-node"}, "pods": summary_pods}),
+            &serde_json::json!({"node": {"nodeName": node()}, "pods": summary_pods}),
         )
         .unwrap(),
     ));
@@ -254,7 +283,8 @@ fn write_snapshot(dir: &std::path::Path, t0: jiff::Timestamp, s: usize, pods: us
     }
     let gz = b.into_inner().unwrap().finish().unwrap();
     let name = format!(
-        "podmem-bench-node-{}.tar.gz",
+        "podmem-{}-{}.tar.gz",
+        node(),
         at.strftime("%Y%m%dT%H%M%S.000Z")
     );
     std::fs::File::create(dir.join(name))

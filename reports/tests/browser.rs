@@ -168,20 +168,8 @@ fn fleet_report_in_chromium() {
         r##"href="#node-1">"&gt;&lt;img src=x onerror="window.__podmemCanary=1"&gt;</a>"##
     ));
     // Every in-page link resolves in the DOM the browser built.
-    let ids: std::collections::BTreeSet<&str> = dom
-        .split(" id=\"")
-        .skip(1)
-        .map(|s| &s[..s.find('"').unwrap()])
-        .collect();
-    let links: Vec<&str> = dom
-        .split("href=\"#")
-        .skip(1)
-        .map(|s| &s[..s.find('"').unwrap()])
-        .collect();
-    assert!(links.len() > 20, "{} links", links.len());
-    for l in links {
-        assert!(ids.contains(l), "#{l} goes nowhere");
-    }
+    let links = podmem_testkit::chromium::assert_links_resolve(&dom);
+    assert!(links > 20, "{links} links");
 }
 
 podmem_testkit::main! {

@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
 use podmem_reports::html::{render_html_with, HtmlOptions};
+use podmem_testkit::chromium::assert_links_resolve;
 
 fn markup_only(r: &podmem_schema::report::Report, max_detailed_pods: usize) -> String {
     let opts = HtmlOptions {
@@ -22,19 +21,6 @@ fn part<'a>(html: &'a str, open: &str, close: &str) -> &'a str {
     let start = html.find(open).unwrap_or_else(|| panic!("no {open}"));
     let end = start + html[start..].find(close).unwrap() + close.len();
     &html[start..end]
-}
-
-/// Every `href="#X"` has an element with `id="X"`.
-fn assert_links_resolve(html: &str) {
-    let ids: BTreeSet<&str> = html
-        .split(" id=\"")
-        .skip(1)
-        .map(|s| &s[..s.find('"').unwrap()])
-        .collect();
-    for s in html.split("href=\"#").skip(1) {
-        let target = &s[..s.find('"').unwrap()];
-        assert!(ids.contains(target), "link to #{target} goes nowhere");
-    }
 }
 
 #[test]

@@ -123,3 +123,20 @@ pub fn assert_page_ok(dom: &str, charts: usize) {
         "foreign elements"
     );
 }
+
+/// Asserts that every in-page link (`href="#X"`) of a page or dumped DOM has an element
+/// with `id="X"`, and returns how many links there were.
+pub fn assert_links_resolve(html: &str) -> usize {
+    let ids: std::collections::BTreeSet<&str> = html
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|s| s.find('"').map(|e| &s[..e]))
+        .collect();
+    let mut links = 0;
+    for s in html.split("href=\"#").skip(1) {
+        let target = &s[..s.find('"').expect("an attribute ends")];
+        assert!(ids.contains(target), "the link to #{target} goes nowhere");
+        links += 1;
+    }
+    links
+}
