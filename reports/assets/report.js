@@ -329,7 +329,8 @@
     for (var i = 0; i < items.length; i++) {
       var hit = !q || (items[i].getAttribute("data-search") || "").indexOf(q) !== -1;
       items[i].hidden = !hit;
-      if (hit && items[i].tagName === "SECTION") shown++;
+      // A pod is its section, or its index row alone when it has no section.
+      if (hit && (items[i].tagName === "SECTION" || items[i].classList.contains("compact"))) shown++;
     }
     count.textContent = q ? shown + " matching" : "";
     if (noMatch) noMatch.hidden = !q || shown > 0;
