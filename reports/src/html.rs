@@ -62,6 +62,9 @@ pub struct HtmlOptions {
     /// beyond it the pods with the worst findings, then the most OOM kills and the
     /// highest usage get one, and the others a row in the pod index only.
     pub max_detailed_pods: usize,
+    /// Most findings shown as full cards (detail, evidence, fix); the less severe rest
+    /// are a table row each (severity, title, rule, node, pod, amount, time).
+    pub max_finding_cards: usize,
 }
 
 /// Fewest chart points a charted pod gets however many pods share the page budget.
@@ -75,6 +78,7 @@ impl Default for HtmlOptions {
             // A full node (110 pods) at `max_points` each.
             page_points: 110 * 300,
             max_detailed_pods: 150,
+            max_finding_cards: 200,
         }
     }
 }
@@ -184,6 +188,8 @@ struct Page {
     summary: Summary,
     /// Present when the report holds more than one node: the page opens with it.
     fleet: Option<FleetView>,
+    /// Findings shown as a brief table row rather than a card.
+    findings_brief: usize,
     inputs: Vec<InputView>,
     findings: Vec<FindingView>,
     pods: Vec<PodView>,
@@ -263,6 +269,9 @@ struct PodRef {
 struct FindingView {
     /// `finding-K`, K its position on the page; the fleet view links to it.
     anchor: String,
+    /// A full card; otherwise a row of the brief table (see
+    /// [`HtmlOptions::max_finding_cards`]).
+    card: bool,
     id: String,
     severity: String,
     title: String,
@@ -703,8 +712,10 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
                     f.severity == Severity::Critical
                         && !report.pods[i].samples.is_empty()
                         && detailed[i]
+                        && k < opts.max_finding_cards
                 });
             FindingView {
+                card: k < opts.max_finding_cards.max(1),
                 anchor: format!("finding-{k}"),
                 chart,
                 id: f.id.clone(),
@@ -879,6 +890,7 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
             })
             .collect(),
         fleet,
+        findings_brief: findings.iter().filter(|f| !f.card).count(),
         findings,
         pods,
         ooms,

@@ -118,3 +118,31 @@ fn ten_nodes_of_110_pods_stay_under_10_mib() {
         section("<svg", "</svg>")
     );
 }
+
+#[test]
+fn findings_beyond_the_cards_are_brief_rows() {
+    let r = common::fleet_report(&["node-a", "node-b", "node-c"], 12, 100);
+    let opts = HtmlOptions {
+        inline_assets: false,
+        max_finding_cards: 4,
+        ..HtmlOptions::default()
+    };
+    let html = String::from_utf8(render_html_with(&r, &opts).unwrap()).unwrap();
+    let findings = part(&html, r#"<section id="findings">"#, "</section>");
+    assert_eq!(findings.matches("<article class=\"finding").count(), 4);
+    let brief = r.findings.len() - 4;
+    assert!(brief > 0);
+    assert!(findings.contains(&format!(
+        r#"<h3 id="findings-brief">{brief} more findings, in brief</h3>"#
+    )));
+    // Every finding keeps its anchor, in page order, so node details link to it.
+    for k in 0..r.findings.len() {
+        assert!(
+            findings.contains(&format!(r#"id="finding-{k}""#)),
+            "finding-{k}"
+        );
+    }
+    // Brief rows draw no chart.
+    assert!(findings.matches(r#"class="fchart""#).count() <= 4);
+    assert_links_resolve(&html);
+}
