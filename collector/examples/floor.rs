@@ -12,7 +12,6 @@ use std::ffi::CString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 
 use podmem_schema::snapshot::{V1_FILES, V2_FILES};
@@ -44,14 +43,11 @@ fn read_dir_files(dir: &Path, names: &[CString], buf: &mut Vec<u8>) -> (usize, u
     };
     let (mut files, mut bytes) = (0, 0);
     for n in names {
-        // SAFETY: openat on a live directory fd with a valid C string.
-        let fd =
-            unsafe { libc::openat(d.as_raw_fd(), n.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
+        let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
+        let Ok(fd) = rustix::fs::openat(&d, n.as_c_str(), flags, rustix::fs::Mode::empty()) else {
             continue;
-        }
-        // SAFETY: fd is a fresh descriptor we own.
-        let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+        };
+        let mut f = std::fs::File::from(fd);
         buf.clear();
         if f.read_to_end(buf).is_ok() {
             files += 1;

@@ -351,10 +351,16 @@ pub fn clean_stale_temps(dir: &Path) -> usize {
     removed
 }
 
+/// Whether process `pid` exists (signal 0: existence and permission only). A pid of
+/// 0 or below is no process's: `kill` would address a process group.
 fn pid_alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence and permission.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let Some(pid) = rustix::process::Pid::from_raw(pid.max(0)) else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
 }
 
 /// Writes `manifest` (first) and `entries` as a tar.gz in `dir` under a temporary name,

@@ -35,6 +35,26 @@ pub struct CgroupRoot {
     pub how: String,
 }
 
+/// Why no hierarchy could be captured.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupRootError {
+    /// No memory cgroup mount in the host mountinfo.
+    #[error(
+        "no cgroup v1 memory or cgroup2 mount found in the host mountinfo (resolved under {})",
+        host_root.display()
+    )]
+    NoMount {
+        /// The host root the mount points were resolved under.
+        host_root: PathBuf,
+    },
+    /// `--cgroup-root` names no directory.
+    #[error("{}: --cgroup-root is not a directory", path.display())]
+    NotADirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+}
+
 fn is_v1_memory(m: &Mount) -> bool {
     m.fs_type == "cgroup"
         && m.super_options
@@ -50,7 +70,7 @@ fn is_v2(m: &Mount) -> bool {
 /// Finds the memory hierarchy from the host mounts: the v1 `memory` controller mount
 /// when there is one (hybrid when a cgroup2 mount sits beside it), else the unified
 /// cgroup2 mount. Mount points are host paths, resolved under the host root.
-pub fn discover(mounts: &[Mount], paths: &HostPaths) -> Result<CgroupRoot, String> {
+pub fn discover(mounts: &[Mount], paths: &HostPaths) -> Result<CgroupRoot, CgroupRootError> {
     let has_v2 = mounts.iter().any(is_v2);
     let pick = |want: fn(&Mount) -> bool| {
         // Prefer the shortest mount point: a nested cgroup mount inside a container
@@ -73,10 +93,9 @@ pub fn discover(mounts: &[Mount], paths: &HostPaths) -> Result<CgroupRoot, Strin
     } else if let Some(m) = pick(is_v2) {
         (CgroupMode::V2, m)
     } else {
-        return Err(format!(
-            "no cgroup v1 memory or cgroup2 mount found in the host mountinfo (resolved under {})",
-            paths.host_root.display()
-        ));
+        return Err(CgroupRootError::NoMount {
+            host_root: paths.host_root.clone(),
+        });
     };
     Ok(CgroupRoot {
         mode,
@@ -90,12 +109,15 @@ pub fn discover(mounts: &[Mount], paths: &HostPaths) -> Result<CgroupRoot, Strin
 /// node's root. Its path inside the hierarchy is the mount's root plus the directory's
 /// path below the mount point (so a kernel path like `/machine.slice/abc/kubepods/...`
 /// can be related to the archive's `kubepods/...`).
-pub fn explicit(dir: &Path, mounts: &[Mount], paths: &HostPaths) -> Result<CgroupRoot, String> {
+pub fn explicit(
+    dir: &Path,
+    mounts: &[Mount],
+    paths: &HostPaths,
+) -> Result<CgroupRoot, CgroupRootError> {
     if !dir.is_dir() {
-        return Err(format!(
-            "{}: --cgroup-root is not a directory",
-            dir.display()
-        ));
+        return Err(CgroupRootError::NotADirectory {
+            path: dir.to_path_buf(),
+        });
     }
     let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let has_v2 = mounts.iter().any(is_v2);
@@ -231,7 +253,7 @@ fn cmp_components(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// A cgroup file name, and the same as a C string for `openat` (made once per walk, not
-/// once per directory).
+/// once per directory, and passed to the kernel without a copy).
 type CName = (&'static str, std::ffi::CString);
 
 fn c_names(files: &[&'static str]) -> Vec<CName> {
@@ -249,7 +271,8 @@ fn c_names(files: &[&'static str]) -> Vec<CName> {
 /// Reads `files` of one cgroup directory through a directory fd (no per-file path walk
 /// from `/`, and the directory cannot be swapped for a symlink between reads).
 fn read_cgroup_dir(dir: &Path, files: &[CName], cap: u64, buf: &mut Vec<u8>) -> DirRead {
-    use std::os::unix::io::{AsRawFd, FromRawFd};
+    use rustix::fs::{Mode, OFlags};
+    use rustix::io::Errno;
     let mut r = DirRead::default();
     let dfd = match std::fs::OpenOptions::new()
         .read(true)
@@ -267,32 +290,22 @@ fn read_cgroup_dir(dir: &Path, files: &[CName], cap: u64, buf: &mut Vec<u8>) -> 
         }
     };
     for (f, name) in files {
-        // SAFETY: openat on a live directory fd with a valid C string.
-        let fd = unsafe {
-            libc::openat(
-                dfd.as_raw_fd(),
-                name.as_ptr(),
-                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
-            )
-        };
-        if fd < 0 {
-            let e = std::io::Error::last_os_error();
-            match e.raw_os_error() {
-                // This kernel lacks the file (memsw without swap accounting, peak on
-                // old kernels): not an error.
-                Some(libc::ENOENT) => continue,
-                Some(libc::ENODEV) => {
-                    r.gone = true;
-                    break;
-                }
-                _ => {
-                    r.errors.push(format!("{}: {e}", dir.join(f).display()));
-                    continue;
-                }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let file = match rustix::fs::openat(&dfd, name.as_c_str(), flags, Mode::empty()) {
+            Ok(fd) => std::fs::File::from(fd),
+            // This kernel lacks the file (memsw without swap accounting, peak on old
+            // kernels): not an error.
+            Err(Errno::NOENT) => continue,
+            Err(Errno::NODEV) => {
+                r.gone = true;
+                break;
             }
-        }
-        // SAFETY: fd is a fresh descriptor we own.
-        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+            Err(e) => {
+                let e = std::io::Error::from(e);
+                r.errors.push(format!("{}: {e}", dir.join(f).display()));
+                continue;
+            }
+        };
         buf.clear();
         match std::io::Read::read_to_end(&mut std::io::Read::take(&file, cap + 1), buf) {
             Ok(_) => {
@@ -658,7 +671,9 @@ mod tests {
             parse_mountinfo("30 1 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n");
         assert_eq!(discover(&mounts, &paths).unwrap().mode, CgroupMode::V2);
         let (mounts, _) = parse_mountinfo("30 1 0:26 / / rw - ext4 /dev/vda rw\n");
-        assert!(discover(&mounts, &paths).unwrap_err().contains("no cgroup"));
+        let e = discover(&mounts, &paths).unwrap_err();
+        assert!(matches!(e, CgroupRootError::NoMount { .. }));
+        assert!(e.to_string().contains("no cgroup"), "{e}");
     }
 
     fn v1_root(dir: &Path) -> CgroupRoot {

@@ -12,7 +12,10 @@ pub enum HumanError {
     #[error("empty duration")]
     EmptyDuration,
     /// Not a duration jiff's friendly format reads.
-    #[error("{text:?}: not a duration (such as 500ms, 90s, 10m, 1h30m, 2d): {cause}")]
+    #[error(
+        "{text:?}: unknown unit or bad number; use ms, s, m, h or d as in 500ms, 90s, \
+         1h30m, 2d ({cause})"
+    )]
     Duration {
         /// The text given.
         text: String,

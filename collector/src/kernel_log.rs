@@ -6,7 +6,6 @@
 
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -15,6 +14,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use podmem_schema::oom::LogFilter;
 use podmem_schema::snapshot::KernelLogInfo;
+use rustix::io::Errno;
 
 use crate::budget::Budget;
 use crate::hostpaths::HostPaths;
@@ -291,7 +291,6 @@ fn kmsg(req: &KernelLogRequest<'_>, path: &Path, budget: &Budget) -> KernelCaptu
             )
         }
     };
-    let fd = f.as_raw_fd();
     // Each read() returns one whole record; a buffer under the record size fails with
     // EINVAL, so keep it well above the kernel's 8 KiB record limit.
     let mut buf = vec![0u8; 16 << 10];
@@ -310,25 +309,21 @@ fn kmsg(req: &KernelLogRequest<'_>, path: &Path, budget: &Budget) -> KernelCaptu
             });
             break;
         }
-        // SAFETY: reading into a live buffer of the given length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EAGAIN) => break,
-                Some(libc::EINTR) => continue,
-                // Records were overwritten before we read them; the seq gap counts them.
-                Some(libc::EPIPE) => continue,
-                _ => {
-                    problem = Some(format!("{}: read: {e}", path.display()));
-                    break;
-                }
+        // One read() is one record: a raw read, not a buffered reader that would join them.
+        let n = match rustix::io::read(&f, &mut buf[..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(Errno::AGAIN) => break,
+            Err(Errno::INTR) => continue,
+            // Records were overwritten before we read them; the seq gap counts them.
+            Err(Errno::PIPE) => continue,
+            Err(e) => {
+                let e = io::Error::from(e);
+                problem = Some(format!("{}: read: {e}", path.display()));
+                break;
             }
-        }
-        if n == 0 {
-            break;
-        }
-        let rec = &buf[..n as usize];
+        };
+        let rec = &buf[..n];
         let Some((seq, usec, _)) = kmsg_header(rec) else {
             continue;
         };
@@ -410,7 +405,7 @@ fn run_lines(
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("journalctl: {e}"))?;
-    let pid = child.id() as i32;
+    let pid = rustix::process::Pid::from_child(&child);
     let (tx, rx) = mpsc::channel::<()>();
     let b = budget.clone();
     let watchdog = std::thread::spawn(move || {
@@ -423,8 +418,9 @@ fn run_lines(
                     continue
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    // SAFETY: signalling our own child, which has not been reaped yet.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    // Our own child, not reaped yet (the main thread waits for it after
+                    // this thread ends), so the pid cannot have been reused.
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
                     return true;
                 }
                 _ => return false,

@@ -327,13 +327,10 @@ fn say(line: &str) -> Result<()> {
     }
 }
 
-/// Prints a line on stderr. Lines carry names read from the node (cgroup directories,
-/// mount points, kernel text): all go through the shared escaper.
 /// A missing `--cgroup-root` is a usage error (nothing is written); one that is not a
 /// cgroup filesystem (a copy, a fixture tree, a typo'd mount point) is read anyway, with
 /// a warning, because the files in it may still be what the user wants.
 fn check_cgroup_root(root: &std::path::Path) -> Result<()> {
-    use std::os::unix::ffi::OsStrExt;
     if !root.is_dir() {
         anyhow::bail!(
             "--cgroup-root {}: {}",
@@ -347,12 +344,7 @@ fn check_cgroup_root(root: &std::path::Path) -> Result<()> {
     }
     const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
     const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-    let Ok(c) = std::ffi::CString::new(root.as_os_str().as_bytes()) else {
-        return Ok(());
-    };
-    // SAFETY: a valid NUL-terminated path and a zeroed statfs the call fills in.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statfs(c.as_ptr(), &mut st) } == 0 {
+    if let Ok(st) = rustix::fs::statfs(root) {
         #[allow(clippy::unnecessary_cast)]
         let magic = st.f_type as i64;
         if magic != CGROUP_SUPER_MAGIC && magic != CGROUP2_SUPER_MAGIC {
@@ -365,6 +357,8 @@ fn check_cgroup_root(root: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Prints a line on stderr. Lines carry names read from the node (cgroup directories,
+/// mount points, kernel text): all go through the shared escaper.
 fn note(line: &str) {
     eprintln!("podmem-collector: {}", podmem_schema::display::escape(line));
 }

@@ -2,8 +2,6 @@
 //! other tmpfs-backed pod volumes), matched by mount point whatever the kubelet root.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use podmem_schema::parse::mountinfo::{parse_size_option, pod_volume, Mount};
@@ -50,7 +48,7 @@ pub fn tmpfs_usage(
         let size_option = m.super_option("size").and_then(|s| parse_size_option(&s));
         let (total_bytes, used_bytes, error) = match statvfs(&paths.on_host(&m.mount_point)) {
             Ok((t, u)) => (Some(t), Some(u), None),
-            Err(e) => (None, None, Some(e)),
+            Err(e) => (None, None, Some(e.to_string())),
         };
         out.push(TmpfsUsage {
             pod_uid,
@@ -77,42 +75,35 @@ pub fn shm_sandbox(mount_point: &str) -> Option<&str> {
     (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
+/// A filesystem that could not be measured.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: statfs: {source}", path.display())]
+pub struct StatfsError {
+    /// The path given.
+    pub path: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+fn statvfs_of(path: &Path) -> Result<rustix::fs::StatVfs, StatfsError> {
+    rustix::fs::statvfs(path).map_err(|e| StatfsError {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })
+}
+
 /// (total, used) bytes of the filesystem holding `path`.
-pub fn statvfs(path: &Path) -> Result<(u64, u64), String> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| format!("{}: path contains NUL", path.display()))?;
-    // SAFETY: statvfs fills the zeroed struct; the path is a valid C string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    if r != 0 {
-        return Err(format!(
-            "{}: statfs: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    let frsize = st.f_frsize as u64;
-    let total = st.f_blocks as u64 * frsize;
-    let used = (st.f_blocks as u64).saturating_sub(st.f_bfree as u64) * frsize;
+pub fn statvfs(path: &Path) -> Result<(u64, u64), StatfsError> {
+    let st = statvfs_of(path)?;
+    let total = st.f_blocks * st.f_frsize;
+    let used = st.f_blocks.saturating_sub(st.f_bfree) * st.f_frsize;
     Ok((total, used))
 }
 
 /// (free bytes available to us, total bytes) of the filesystem holding `path`.
-pub fn free_space(path: &Path) -> Result<(u64, u64), String> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| format!("{}: path contains NUL", path.display()))?;
-    // SAFETY: as above.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    if r != 0 {
-        return Err(format!(
-            "{}: statfs: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    let frsize = st.f_frsize as u64;
-    Ok((st.f_bavail as u64 * frsize, st.f_blocks as u64 * frsize))
+pub fn free_space(path: &Path) -> Result<(u64, u64), StatfsError> {
+    let st = statvfs_of(path)?;
+    Ok((st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize))
 }
 
 #[cfg(test)]
@@ -175,6 +166,7 @@ mod tests {
     #[test]
     fn statfs_error_names_the_path() {
         let e = statvfs(Path::new("/nonexistent/podmem")).unwrap_err();
-        assert!(e.contains("/nonexistent/podmem"), "{e}");
+        assert_eq!(e.path, Path::new("/nonexistent/podmem"));
+        assert!(e.to_string().contains("/nonexistent/podmem"), "{e}");
     }
 }

@@ -81,9 +81,10 @@ impl Captured {
 /// Lowers CPU and I/O priority (nice 10, best-effort I/O class at its lowest level), so
 /// a capture on a struggling node yields to its workloads. Best effort: failures ignored.
 pub fn lower_priority() {
-    // SAFETY: plain syscalls on our own process with constant arguments.
+    let _ = rustix::process::setpriority_process(None, 10);
+    // Raw: rustix and signal-hook have no ioprio_set (neither has std).
+    // SAFETY: a plain syscall on our own process with constant arguments.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
         const IOPRIO_WHO_PROCESS: libc::c_long = 1;
         const IOPRIO_CLASS_BE: libc::c_long = 2;
         libc::syscall(
@@ -148,13 +149,12 @@ pub fn node_name(opts: &SnapshotOptions) -> String {
 
 fn hostname(paths: &HostPaths) -> Option<String> {
     read_trimmed(&paths.proc("sys/kernel/hostname")).or_else(|| {
-        // SAFETY: uname fills a zeroed struct; nodename is NUL-terminated.
-        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-        (unsafe { libc::uname(&mut u) } == 0).then(|| {
-            unsafe { std::ffi::CStr::from_ptr(u.nodename.as_ptr()) }
+        Some(
+            rustix::system::uname()
+                .nodename()
                 .to_string_lossy()
-                .into_owned()
-        })
+                .into_owned(),
+        )
     })
 }
 
@@ -435,7 +435,8 @@ impl Capture<'_> {
             Ok(r) => r,
             Err(e) => {
                 self.notes.push(format!("no pods found: {e}"));
-                self.record("cgroups", "-", None, Status::Error, Some(e), 0, t);
+                let msg = e.to_string();
+                self.record("cgroups", "-", None, Status::Error, Some(msg), 0, t);
                 return (None, Vec::new());
             }
         };

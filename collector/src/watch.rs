@@ -8,27 +8,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use podmem_schema::units::fmt_bytes;
 
 use crate::archive;
-use crate::mounts::free_space;
+use crate::mounts::{free_space, StatfsError};
 use crate::snapshot::{self, Outcome, SnapshotOptions};
 
 /// Set by SIGTERM/SIGINT once [`install_stop_handler`] ran.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// Routes SIGTERM and SIGINT to [`STOP`] (async-signal-safe: one atomic store).
+/// Routes SIGTERM and SIGINT to [`STOP`]: their default action (exit) is replaced by
+/// setting the flag, which the schedule and the capture check.
 pub fn install_stop_handler() -> &'static AtomicBool {
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // Only fails for the signals that cannot be caught, which these are not.
+        let _ = signal_hook::flag::register(sig, &STOP);
     }
     &STOP
 }
@@ -65,25 +59,64 @@ pub struct WatchSummary {
     pub stopped: bool,
 }
 
+/// Why a slot is refused: no room for another archive.
+#[derive(Debug, thiserror::Error)]
+pub enum DiskError {
+    /// The filesystem could not be measured.
+    #[error(transparent)]
+    Statfs(#[from] StatfsError),
+    /// Free space under the minimum fraction.
+    #[error(
+        "{}: filesystem nearly full ({} free of {}, under {:.0}%); not writing a snapshot",
+        dir.display(),
+        fmt_bytes(*free),
+        fmt_bytes(*total),
+        min_fraction * 100.0
+    )]
+    NearlyFull {
+        /// The output directory.
+        dir: PathBuf,
+        /// Bytes free to us.
+        free: u64,
+        /// Size of the filesystem.
+        total: u64,
+        /// `--min-free-percent` / 100.
+        min_fraction: f64,
+    },
+    /// Free space under twice the last archive.
+    #[error(
+        "{}: only {} free, under twice the last archive ({}); not writing a snapshot",
+        dir.display(),
+        fmt_bytes(*free),
+        fmt_bytes(*last_size)
+    )]
+    UnderTwiceLast {
+        /// The output directory.
+        dir: PathBuf,
+        /// Bytes free to us.
+        free: u64,
+        /// Size of the last archive written.
+        last_size: u64,
+    },
+}
+
 /// Checks there is room for another archive in `dir`.
-pub fn disk_ok(dir: &Path, last_size: u64, min_fraction: f64) -> Result<(), String> {
+pub fn disk_ok(dir: &Path, last_size: u64, min_fraction: f64) -> Result<(), DiskError> {
     let (free, total) = free_space(dir)?;
     if total > 0 && (free as f64) < total as f64 * min_fraction {
-        return Err(format!(
-            "{}: filesystem nearly full ({} free of {}, under {:.0}%); not writing a snapshot",
-            dir.display(),
-            podmem_schema::units::fmt_bytes(free),
-            podmem_schema::units::fmt_bytes(total),
-            min_fraction * 100.0
-        ));
+        return Err(DiskError::NearlyFull {
+            dir: dir.to_path_buf(),
+            free,
+            total,
+            min_fraction,
+        });
     }
     if free < last_size.saturating_mul(2) {
-        return Err(format!(
-            "{}: only {} free, under twice the last archive ({}); not writing a snapshot",
-            dir.display(),
-            podmem_schema::units::fmt_bytes(free),
-            podmem_schema::units::fmt_bytes(last_size)
-        ));
+        return Err(DiskError::UnderTwiceLast {
+            dir: dir.to_path_buf(),
+            free,
+            last_size,
+        });
     }
     Ok(())
 }
@@ -135,8 +168,8 @@ pub fn watch(
             )
         })?;
         match disk_ok(&opts.snapshot.out, last_size, opts.min_free_fraction) {
-            Err(msg) => {
-                on_note(&msg);
+            Err(e) => {
+                on_note(&e.to_string());
                 sum.refused += 1;
             }
             Ok(()) => match snapshot::run(&opts.snapshot, Some(stop), &mut sizes) {
@@ -197,9 +230,11 @@ mod tests {
     fn disk_check_refuses_when_last_archive_would_not_fit_twice() {
         let d = tempfile::tempdir().unwrap();
         assert!(disk_ok(d.path(), 0, 0.0).is_ok());
-        let e = disk_ok(d.path(), u64::MAX / 4, 0.0).unwrap_err();
+        let e = disk_ok(d.path(), u64::MAX / 4, 0.0)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("twice the last archive"), "{e}");
-        let e = disk_ok(d.path(), 0, 1.01).unwrap_err();
+        let e = disk_ok(d.path(), 0, 1.01).unwrap_err().to_string();
         assert!(e.contains("nearly full"), "{e}");
     }
 

@@ -110,9 +110,7 @@ fn unreadable_files_are_named_and_everything_else_captured() {
     std::os::unix::fs::symlink("/etc/passwd", ctr.join("memory.usage_in_bytes")).unwrap();
     let fifo = ctr.join("memory.limit_in_bytes");
     std::fs::remove_file(&fifo).unwrap();
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo on a path in our temporary directory.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    mkfifo(&fifo, 0o644);
     // /var/log/pods as a file: the listing fails.
     let logs = h.join("var/log/pods");
     std::fs::remove_dir_all(&logs).unwrap();
@@ -120,9 +118,7 @@ fn unreadable_files_are_named_and_everything_else_captured() {
 
     // A FIFO given as the kernel log: refused, never waited on.
     let log_fifo = d.path().join("kern.log");
-    let c = std::ffi::CString::new(log_fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo on a path in our temporary directory.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    mkfifo(&log_fifo, 0o644);
 
     let (o, _) = run_within(
         snapshot_cmd(

@@ -405,9 +405,7 @@ fn snapshot_output_that_is_not_a_directory_is_refused() {
     assert_exit(&o, 2);
     assert_eq!(std::fs::read(&f).unwrap(), b"keep");
     let fifo = d.path().join("fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo with a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo, 0o600);
     let o = snapshot(&fifo, &["--node-name", "n"]);
     assert_exit(&o, 2);
     use std::os::unix::fs::FileTypeExt;

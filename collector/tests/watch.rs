@@ -119,8 +119,11 @@ fn sigterm_mid_run_exits_promptly_leaving_only_complete_archives() {
     wait_for_archives(out.path(), 2, Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(300));
     let t = Instant::now();
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     let took = t.elapsed();
     // The run had most of its 60 s left: exiting well before that, with the message,

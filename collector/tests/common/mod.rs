@@ -20,6 +20,13 @@ pub fn host(name: &str) -> PathBuf {
     podmem_testkit::samples::host(name)
 }
 
+/// Makes a FIFO at `path` with `mode`.
+pub fn mkfifo(path: &Path, mode: u32) {
+    use rustix::fs::{FileType, Mode, CWD};
+    rustix::fs::mknodat(CWD, path, FileType::Fifo, Mode::from_raw_mode(mode), 0)
+        .unwrap_or_else(|e| panic!("{}: mkfifo: {e}", path.display()));
+}
+
 /// Runs `openssl ARGS` in `dir`; the test fails with its stderr if it fails.
 pub fn openssl(dir: &Path, args: &[&str]) {
     let o = Command::new("openssl")
