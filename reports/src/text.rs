@@ -1,5 +1,5 @@
 //! The terminal summary a support engineer reads first: a header (nodes, span,
-//! snapshots, input problems), the findings by severity with their explanation and key
+//! snapshots, for several nodes each node's findings by rule, input problems), the findings by severity with their explanation and key
 //! numbers, then per pod (pods with findings first) a compact table over time of at
 //! most [`MAX_ROWS`] rows, picked by the downsampler the HTML charts use: the captures
 //! around events, the first and the last, and between them each stretch's highest and
@@ -133,6 +133,9 @@ fn header(r: &Report, o: &mut String) {
                 String::new()
             }
         );
+        if r.nodes.len() > 1 {
+            node_findings(r, &n.name, o);
+        }
     }
     let bad: Vec<_> = r.inputs.iter().filter(|i| i.status != "ok").collect();
     let rejected = bad.iter().filter(|i| i.status == "rejected").count();
@@ -161,6 +164,48 @@ fn header(r: &Report, o: &mut String) {
         );
     }
     o.push('\n');
+}
+
+/// In a report of several nodes, one line under each node: its findings by severity
+/// and per rule id, with the memory they name (summed), so which nodes hold orphaned
+/// memory or loop on OOM kills reads down the list.
+fn node_findings(r: &Report, node: &str, o: &mut String) {
+    let mine: Vec<&Finding> = r.findings.iter().filter(|f| f.node == node).collect();
+    if mine.is_empty() {
+        let _ = writeln!(o, "    no findings");
+        return;
+    }
+    let count = |s: Severity| mine.iter().filter(|f| f.severity == s).count();
+    let mut rules: Vec<(&str, usize, Option<u64>)> = Vec::new();
+    for f in &mine {
+        match rules.iter_mut().find(|(id, _, _)| *id == f.id) {
+            Some((_, n, b)) => {
+                *n += 1;
+                if let Some(x) = f.bytes {
+                    *b = Some(b.unwrap_or(0).saturating_add(x));
+                }
+            }
+            None => rules.push((f.id.as_str(), 1, f.bytes)),
+        }
+    }
+    let rules: Vec<String> = rules
+        .into_iter()
+        .map(|(id, n, b)| match b {
+            Some(b) => format!("{id} ×{n} ({})", fmt_bytes(b)),
+            None => format!("{id} ×{n}"),
+        })
+        .collect();
+    wrap(
+        &format!(
+            "{} critical, {} warning, {} info: {}",
+            count(Severity::Critical),
+            count(Severity::Warning),
+            count(Severity::Info),
+            rules.join(", ")
+        ),
+        "    ",
+        o,
+    );
 }
 
 fn findings(r: &Report, o: &mut String) {

@@ -146,3 +146,15 @@ fn findings_beyond_the_cards_are_brief_rows() {
     assert!(findings.matches(r#"class="fchart""#).count() <= 4);
     assert_links_resolve(&html);
 }
+
+#[test]
+fn text_says_each_nodes_findings() {
+    let r = common::fleet_report(&["node-a", "node-b", "node-c"], 4, 100);
+    let text = podmem_reports::render_text(&r);
+    let head = &text[..text.find("inputs:").unwrap()];
+    insta::assert_snapshot!("fleet_text_header", head);
+    // One node alone: the header is as it was, with no findings line.
+    let one = podmem_reports::render_text(&common::fleet_report(&["only"], 4, 100));
+    let head = &one[..one.find("inputs:").unwrap()];
+    assert!(head.ends_with("cgroup v1\n"), "{head}");
+}
