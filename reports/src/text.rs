@@ -1,6 +1,6 @@
 //! The terminal summary a support engineer reads first: a header (nodes, span,
-//! snapshots, for several nodes each node's findings by rule, input problems), the findings by severity with their explanation and key
-//! numbers, then per pod (pods with findings first) a compact table over time of at
+//! snapshots, for several nodes each node's findings by rule, input problems), the
+//! findings by severity with their explanation and key numbers, then per pod (pods with findings first) a compact table over time of at
 //! most [`MAX_ROWS`] rows, picked by the downsampler the HTML charts use: the captures
 //! around events, the first and the last, and between them each stretch's highest and
 //! lowest pod usage, so a peak or a dip is never skipped.
