@@ -1,9 +1,10 @@
 //! The terminal summary a support engineer reads first: a header (nodes, span,
 //! snapshots, for several nodes each node's findings by rule, input problems), the
-//! findings by severity with their explanation and key numbers, then per pod (pods with findings first) a compact table over time of at
-//! most [`MAX_ROWS`] rows, picked by the downsampler the HTML charts use: the captures
-//! around events, the first and the last, and between them each stretch's highest and
-//! lowest pod usage, so a peak or a dip is never skipped.
+//! findings by severity with their explanation and key numbers, then per pod (pods
+//! with findings first) a compact table over time of at most [`MAX_ROWS`] rows, picked
+//! by the downsampler the HTML charts use: the captures around events, the first and
+//! the last, and between them each stretch's highest and lowest pod usage, so a peak
+//! or a dip is never skipped.
 //!
 //! Pure functions of the report; names from snapshots go through the shared escaper
 //! (`podmem_schema::display`) so a hostile name cannot drive the terminal or reorder
