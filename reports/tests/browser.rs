@@ -139,12 +139,15 @@ fn self_check_detects_injection() {
     assert!(injected >= 2, "injected = {injected}");
 }
 
-/// A report of three nodes, one named with a hostile string: the fleet table opens
-/// the page, every in-page link (node names, worst pods, findings, row-only pods) finds
-/// its target in the loaded DOM, and the page draws without errors or injected markup.
+/// A report of three nodes, one named with a hostile string (and a hostile rule id):
+/// the fleet table opens the page, every in-page link (node names, worst pods,
+/// findings, row-only pods) finds its target in the loaded DOM, and the page draws
+/// without errors or injected markup.
 fn fleet_report_in_chromium() {
     let hostile = common::HOSTILE[1];
-    let report = common::fleet_report(&["node-a", hostile, "node-c"], 4, 100);
+    let mut report = common::fleet_report(&["node-a", hostile, "node-c"], 4, 100);
+    // A rule id heads a column of the fleet table: hostile too.
+    report.findings[0].id = common::HOSTILE[0].to_owned();
     let opts = podmem_reports::html::HtmlOptions {
         max_detailed_pods: 6,
         ..Default::default()
@@ -166,6 +169,10 @@ fn fleet_report_in_chromium() {
     assert_eq!(dom.matches(r#"<tr class="fleet-node""#).count(), 3);
     assert!(dom.contains(
         r##"href="#node-1">"&gt;&lt;img src=x onerror="window.__podmemCanary=1"&gt;</a>"##
+    ));
+    let fleet_table = &dom[fleet..fleet + dom[fleet..].find("</table>").unwrap()];
+    assert!(fleet_table.contains(
+        r#"<span class="mono">&lt;script&gt;window.__podmemCanary=1&lt;/script&gt;</span>"#
     ));
     // Every in-page link resolves in the DOM the browser built.
     let links = podmem_testkit::chromium::assert_links_resolve(&dom);
