@@ -99,15 +99,20 @@ impl std::fmt::Display for KernelLogMode {
     }
 }
 
+/// An empty `--kernel-log`.
+#[derive(Debug, thiserror::Error)]
+#[error("empty --kernel-log")]
+pub struct EmptyKernelLogMode;
+
 impl std::str::FromStr for KernelLogMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = EmptyKernelLogMode;
+    fn from_str(s: &str) -> Result<Self, EmptyKernelLogMode> {
         Ok(match s {
             "auto" => KernelLogMode::Auto,
             "journal" => KernelLogMode::Journal,
             "kmsg" => KernelLogMode::Kmsg,
             "none" => KernelLogMode::None,
-            "" => return Err("empty --kernel-log".into()),
+            "" => return Err(EmptyKernelLogMode),
             f => KernelLogMode::File(PathBuf::from(f)),
         })
     }
@@ -392,6 +397,25 @@ pub fn journal_has_kernel(paths: &HostPaths) -> bool {
     matches!(out, Ok(o) if o.status.success() && !o.stdout.is_empty())
 }
 
+/// Why journalctl gave nothing usable.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// It could not be started or waited for.
+    #[error("journalctl: {0}")]
+    Run(#[source] io::Error),
+    /// Killed past its time (the budget, or a signal to stop).
+    #[error("journalctl: stopped after {0:?} (time budget or signal)")]
+    Stopped(Duration),
+    /// It failed; what it said on stderr.
+    #[error("journalctl: {status}: {stderr}")]
+    Failed {
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// Its stderr, trimmed.
+        stderr: String,
+    },
+}
+
 /// Runs journalctl, feeding each stdout line to `each`, killing it past `timeout`.
 /// Ok holds what journalctl said on stderr while succeeding (trimmed, maybe empty): it
 /// skips a journal file it cannot read ("corrupted, ignoring file") and exits 0.
@@ -400,11 +424,11 @@ fn run_lines(
     budget: &Budget,
     timeout: Duration,
     mut each: impl FnMut(&str),
-) -> Result<String, String> {
+) -> Result<String, JournalError> {
     let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("journalctl: {e}"))?;
+        .map_err(JournalError::Run)?;
     let pid = rustix::process::Pid::from_child(&child);
     let (tx, rx) = mpsc::channel::<()>();
     let b = budget.clone();
@@ -442,14 +466,15 @@ fn run_lines(
     if let Some(mut e) = child.stderr.take() {
         let _ = e.by_ref().take(4096).read_to_string(&mut err);
     }
-    let status = child.wait().map_err(|e| format!("journalctl: {e}"))?;
+    let status = child.wait().map_err(JournalError::Run)?;
     if killed {
-        return Err(format!(
-            "journalctl: stopped after {timeout:?} (time budget or signal)"
-        ));
+        return Err(JournalError::Stopped(timeout));
     }
     if !status.success() {
-        return Err(format!("journalctl: {status}: {}", err.trim()));
+        return Err(JournalError::Failed {
+            status,
+            stderr: err.trim().to_string(),
+        });
     }
     Ok(err.trim().to_string())
 }
@@ -499,7 +524,7 @@ fn journal(req: &KernelLogRequest<'_>, paths: &HostPaths, budget: &Budget) -> Ke
             true,
             Some(format!("journalctl: {}", warn.replace('\n', "; "))),
         ),
-        Err(e) => (false, Some(e)),
+        Err(e) => (false, Some(e.to_string())),
     };
     KernelCapture {
         info: Some(KernelLogInfo {
@@ -634,7 +659,7 @@ pub fn node_events(
     paths: &HostPaths,
     since: Timestamp,
     budget: &Budget,
-) -> Result<(Vec<u8>, u64), String> {
+) -> Result<(Vec<u8>, u64), JournalError> {
     let mut cmd = journalctl(paths);
     cmd.args(["-o", "short-iso-precise", "--no-pager", "-q"]);
     for u in [

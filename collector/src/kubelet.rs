@@ -252,17 +252,45 @@ pub fn is_loopback_url(url: &str) -> bool {
 /// Where the kubelet's own self-signed serving certificate lives on a kubeadm node.
 pub const KUBELET_SELF_CERT: &str = "/var/lib/kubelet/pki/kubelet.crt";
 
+/// Why the kubelet's certificate cannot be checked as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// `--kubelet-ca` cannot be read.
+    #[error("{}: {source}", path.display())]
+    ReadCa {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `--kubelet-ca` holds no certificate.
+    #[error("{}: no PEM certificate in it", path.display())]
+    NoPem {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `--kubelet-insecure` for a host other than loopback.
+    #[error(
+        "--kubelet-insecure is refused for a host other than 127.0.0.1/::1 (anyone on the \
+         path could answer); pass --kubelet-ca FILE instead"
+    )]
+    InsecureNotLoopback,
+}
+
 /// The PEM bytes trusted for the kubelet and how they are named in messages: the
 /// `--kubelet-ca` file, else the pod's service-account CA (the cluster CA) and the
 /// host's self-signed kubelet certificate, whichever exist. `None`: public roots.
 fn trusted_pem(
     opts: &KubeletOptions,
     paths: &HostPaths,
-) -> Result<Option<(Vec<u8>, String)>, String> {
+) -> Result<Option<(Vec<u8>, String)>, TrustError> {
     if let Some(ca) = &opts.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+        let pem = std::fs::read(ca).map_err(|source| TrustError::ReadCa {
+            path: ca.clone(),
+            source,
+        })?;
         if crate::kubelet_cert::pem_certs(&pem).is_empty() {
-            return Err(format!("{}: no PEM certificate in it", ca.display()));
+            return Err(TrustError::NoPem { path: ca.clone() });
         }
         return Ok(Some((pem, ca.display().to_string())));
     }
@@ -284,12 +312,10 @@ fn tls_config(
     url: &str,
     opts: &KubeletOptions,
     paths: &HostPaths,
-) -> Result<(TlsConfig, String), String> {
+) -> Result<(TlsConfig, String), TrustError> {
     if opts.insecure {
         if !is_loopback_url(url) {
-            return Err(
-                "--kubelet-insecure is refused for a host other than 127.0.0.1/::1 (anyone on the path could answer); pass --kubelet-ca FILE instead".into(),
-            );
+            return Err(TrustError::InsecureNotLoopback);
         }
         return Ok((
             TlsConfig::builder().disable_verification(true).build(),

@@ -74,11 +74,39 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Why the chain presented at an address could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The TLS client could not be set up.
+    #[error("{addr}: {source}")]
+    Tls {
+        /// The address.
+        addr: SocketAddr,
+        /// rustls' reason.
+        source: rustls::Error,
+    },
+    /// No connection.
+    #[error("{addr}: {source}")]
+    Connect {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server presented no certificate.
+    #[error("{addr}: no certificate presented")]
+    NoCertificate {
+        /// The address.
+        addr: SocketAddr,
+    },
+}
+
 /// The chain presented at `addr` (leaf first).
 pub fn presented_chain(
     addr: SocketAddr,
     timeout: Duration,
-) -> Result<Vec<CertificateDer<'static>>, String> {
+) -> Result<Vec<CertificateDer<'static>>, ChainError> {
+    let tls = |source| ChainError::Tls { addr, source };
     let p = provider();
     let capture = Arc::new(Capture {
         chain: Mutex::new(Vec::new()),
@@ -86,14 +114,14 @@ pub fn presented_chain(
     });
     let config = rustls::ClientConfig::builder_with_provider(p)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(tls)?
         .dangerous()
         .with_custom_certificate_verifier(capture.clone())
         .with_no_client_auth();
     let name = ServerName::IpAddress(addr.ip().into());
-    let mut conn =
-        rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let mut tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(tls)?;
+    let mut tcp = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|source| ChainError::Connect { addr, source })?;
     let _ = tcp.set_read_timeout(Some(timeout));
     let _ = tcp.set_write_timeout(Some(timeout));
     while conn.is_handshaking() {
@@ -103,7 +131,7 @@ pub fn presented_chain(
     }
     let chain = std::mem::take(&mut *capture.chain.lock().unwrap_or_else(|e| e.into_inner()));
     if chain.is_empty() {
-        return Err("no certificate presented".into());
+        return Err(ChainError::NoCertificate { addr });
     }
     Ok(chain)
 }

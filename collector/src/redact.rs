@@ -50,7 +50,7 @@ pub enum RedactError {
         /// Key file.
         path: PathBuf,
         /// What is wrong with it.
-        reason: String,
+        reason: HexError,
     },
     /// The mapping file exists but is not a JSON object of strings (it is never
     /// overwritten then, so no mapping is lost).
@@ -61,6 +61,31 @@ pub enum RedactError {
         /// Parser message.
         reason: String,
     },
+}
+
+/// What is wrong with a key file's text.
+#[derive(Debug, thiserror::Error)]
+pub enum HexError {
+    /// Not 64 characters.
+    #[error("found {0} characters")]
+    Length(usize),
+    /// A character that is not a hex digit (1-based position of its pair).
+    #[error("not hex at character {0}")]
+    NotHex(usize),
+}
+
+/// Why an archive entry cannot be redacted, so is not kept.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// The kubelet summary is not JSON.
+    #[error("not JSON ({0}), so its names cannot be redacted: not kept (--redact)")]
+    SummaryNotJson(#[source] serde_json::Error),
+    /// The tmpfs list is not the collector's JSON.
+    #[error("tmpfs list unreadable ({0}): not kept (--redact)")]
+    TmpfsUnreadable(#[source] serde_json::Error),
+    /// Writing the redacted JSON back failed.
+    #[error("{0}")]
+    Serialize(#[source] serde_json::Error),
 }
 
 /// The loaded redaction key and where its mapping file goes.
@@ -177,16 +202,16 @@ fn loose_mode(path: &Path) -> Option<String> {
     })
 }
 
-fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
+fn decode_hex(s: &str) -> Result<Vec<u8>, HexError> {
     if s.len() != KEY_LEN * 2 {
-        return Err(format!("found {} characters", s.len()));
+        return Err(HexError::Length(s.len()));
     }
     (0..s.len())
         .step_by(2)
         .map(|i| {
             s.get(i..i + 2)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("not hex at character {}", i + 1))
+                .ok_or(HexError::NotHex(i + 1))
         })
         .collect()
 }
@@ -374,7 +399,7 @@ impl Redactor {
 
     /// Redacts one archive entry by its name; entries that hold no names pass through.
     /// Err (with why) when the entry cannot be redacted and must not be kept.
-    pub fn entry(&mut self, entry: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
+    pub fn entry(&mut self, entry: &str, data: Vec<u8>) -> Result<Vec<u8>, EntryError> {
         match entry {
             SUMMARY_ENTRY => self.summary(&data),
             TMPFS_ENTRY => self.tmpfs(&data),
@@ -409,11 +434,10 @@ impl Redactor {
 
     /// The kubelet summary with node, pod, namespace, container, volume and PVC names
     /// hashed; everything else as the kubelet sent it (re-serialized).
-    pub fn summary(&mut self, data: &[u8]) -> Result<Vec<u8>, String> {
+    pub fn summary(&mut self, data: &[u8]) -> Result<Vec<u8>, EntryError> {
         let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-        let mut v: serde_json::Value = serde_json::from_slice(data).map_err(|e| {
-            format!("not JSON ({e}), so its names cannot be redacted: not kept (--redact)")
-        })?;
+        let mut v: serde_json::Value =
+            serde_json::from_slice(data).map_err(EntryError::SummaryNotJson)?;
         let mut hash = |v: Option<&mut serde_json::Value>, host: bool| {
             if let Some(serde_json::Value::String(s)) = v {
                 *s = if host { self.host(s) } else { self.name(s) };
@@ -445,13 +469,13 @@ impl Redactor {
                 }
             }
         }
-        serde_json::to_vec_pretty(&v).map_err(|e| e.to_string())
+        serde_json::to_vec_pretty(&v).map_err(EntryError::Serialize)
     }
 
     /// `tmpfs.json` with pod volume names hashed (in `volume` and the mount point).
-    pub fn tmpfs(&mut self, data: &[u8]) -> Result<Vec<u8>, String> {
-        let mut list: Vec<TmpfsUsage> = serde_json::from_slice(data)
-            .map_err(|e| format!("tmpfs list unreadable ({e}): not kept (--redact)"))?;
+    pub fn tmpfs(&mut self, data: &[u8]) -> Result<Vec<u8>, EntryError> {
+        let mut list: Vec<TmpfsUsage> =
+            serde_json::from_slice(data).map_err(EntryError::TmpfsUnreadable)?;
         for t in &mut list {
             if pod_volume(&t.mount_point).is_some() {
                 t.volume = self.name(&t.volume);
@@ -463,7 +487,7 @@ impl Redactor {
                 t.error = Some(self.paths_and_hosts(&e));
             }
         }
-        serde_json::to_vec_pretty(&list).map_err(|e| e.to_string())
+        serde_json::to_vec_pretty(&list).map_err(EntryError::Serialize)
     }
 
     /// `logs/pods.txt`: `<ns>_<name>_<uid>/<container>/<n>.log` with namespace, pod and

@@ -309,6 +309,17 @@ fn options_map(opts: &SnapshotOptions) -> std::collections::BTreeMap<String, Str
     .collect()
 }
 
+/// Why an entry read was not kept.
+#[derive(Debug, thiserror::Error)]
+enum KeepError {
+    /// `--redact` could not vouch for it.
+    #[error(transparent)]
+    Redact(#[from] redact::EntryError),
+    /// The total size cap (bytes) refused it.
+    #[error("dropped: total size cap of {0} bytes reached")]
+    Cap(u64),
+}
+
 /// One capture in progress: the readers' results gathered with their statuses.
 struct Capture<'a> {
     opts: &'a SnapshotOptions,
@@ -338,7 +349,7 @@ impl Capture<'_> {
     }
 
     /// Keeps an entry; Err with the reason when the total cap refuses it.
-    fn keep(&mut self, entry: &str, data: Vec<u8>) -> Result<u64, String> {
+    fn keep(&mut self, entry: &str, data: Vec<u8>) -> Result<u64, KeepError> {
         // Every entry passes here, so nothing reaches the archive unredacted.
         let data = match self.redactor.as_mut() {
             Some(r) => r.entry(entry, data)?,
@@ -348,10 +359,7 @@ impl Capture<'_> {
         if self.entries.push(entry, data) {
             Ok(n)
         } else {
-            Err(format!(
-                "dropped: total size cap of {} bytes reached",
-                self.caps.total
-            ))
+            Err(KeepError::Cap(self.caps.total))
         }
     }
 
@@ -379,7 +387,7 @@ impl Capture<'_> {
                 } else {
                     st
                 };
-                self.record(name, origin, None, st, Some(why), 0, t);
+                self.record(name, origin, None, st, Some(why.to_string()), 0, t);
                 false
             }
         }
@@ -738,7 +746,7 @@ impl Capture<'_> {
                             .filter(|p| p.info.source == i.source)
                             .and_then(|p| p.info.next.clone());
                     }
-                    problem = Some(why);
+                    problem = Some(why.to_string());
                 }
             }
         }
@@ -828,7 +836,10 @@ impl Capture<'_> {
                     t,
                 );
             }
-            Err(e) => self.record("node-events", origin, None, Status::Error, Some(e), 0, t),
+            Err(e) => {
+                let msg = e.to_string();
+                self.record("node-events", origin, None, Status::Error, Some(msg), 0, t)
+            }
         }
     }
 }

@@ -95,29 +95,34 @@ pub fn parse_mountinfo(text: &str) -> (Vec<Mount>, Vec<ParseError>) {
         if line.trim().is_empty() {
             continue;
         }
-        match parse_line(line) {
+        match parse_line(line, i + 1) {
             Ok(m) => mounts.push(m),
-            Err(reason) => errors.push(ParseError::BadLine {
-                file: "mountinfo".to_string(),
-                line: i + 1,
-                reason,
-            }),
+            Err(e) => errors.push(e),
         }
     }
     (mounts, errors)
 }
 
-fn parse_line(line: &str) -> Result<Mount, String> {
+/// One mountinfo line (`number` counts from 1, for the error).
+fn parse_line(line: &str, number: usize) -> Result<Mount, ParseError> {
+    let bad = |reason: String| ParseError::BadLine {
+        file: "mountinfo".to_string(),
+        line: number,
+        reason,
+    };
     let fields: Vec<&str> = line.split(' ').collect();
     if fields.len() < 10 {
-        return Err(format!("{} fields, a mount has at least 10", fields.len()));
+        return Err(bad(format!(
+            "{} fields, a mount has at least 10",
+            fields.len()
+        )));
     }
     let id = |s: &str, what: &str| {
         s.parse::<u64>().map_err(|_| {
-            format!(
+            bad(format!(
                 "{what} {:?} is not a number",
                 super::memory_stat::truncate(s, 40)
-            )
+            ))
         })
     };
     let mount_id = id(fields[0], "mount id")?;
@@ -129,22 +134,24 @@ fn parse_line(line: &str) -> Result<Mount, String> {
             .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     });
     if !valid_dev {
-        return Err(format!(
+        return Err(bad(format!(
             "major:minor {:?} is not two numbers",
             super::memory_stat::truncate(major_minor, 40)
-        ));
+        )));
     }
     let sep = fields[6..]
         .iter()
         .position(|f| *f == "-")
         .map(|p| p + 6)
-        .ok_or_else(|| "no ` - ` separator before the filesystem type".to_string())?;
+        .ok_or_else(|| bad("no ` - ` separator before the filesystem type".to_string()))?;
     if fields.len() < sep + 3 {
-        return Err("filesystem type or source missing after ` - `".to_string());
+        return Err(bad(
+            "filesystem type or source missing after ` - `".to_string()
+        ));
     }
     let fs_type = fields[sep + 1];
     if fs_type.is_empty() {
-        return Err("empty filesystem type".to_string());
+        return Err(bad("empty filesystem type".to_string()));
     }
     Ok(Mount {
         mount_id,
