@@ -13,7 +13,9 @@
 #    fixture files.
 # 3. hyperfine: the collector snapshot (--no-kubelet --kernel-log none --no-nice), the
 #    floor (collector/examples/floor.rs: the same files read into memory, nothing else),
-#    the seed's egrep loop (scripts/bench-shell-loop.sh), and `tar czf` of the tree.
+#    the seed's egrep loop (scripts/bench-shell-loop.sh), and `tar czf` of the tree;
+#    then the same snapshot with 3,800 archives of the node already in --out (--keep
+#    10080), and the syscalls of both (strace -c, when strace is installed).
 # 4. hyperfine: the analyzer on 360, 720 and 1,440 snapshots (gen_series) to JSON and
 #    HTML.
 # 5. Peak RSS of each (/usr/bin/time), archive, report and static binary sizes.
@@ -137,8 +139,9 @@ floor_cmd="$floor $tree"
 shell_cmd="scripts/bench-shell-loop.sh $tree $work/shell.log"
 tar_cmd="tar czf $work/tree.tar.gz -C $tree ."
 log "hyperfine: collector, floor, shell loop, tar czf"
+# -N runs --prepare without a shell too: find matches the pattern itself.
 hyperfine -N --warmup 3 --min-runs 20 --export-json "$work/collector.json" \
-  --prepare "rm -f $out/podmem-bench-*.tar.gz" -n collector "$coll_cmd" \
+  --prepare "find $out -name 'podmem-bench-*.tar.gz' -delete" -n collector "$coll_cmd" \
   -n floor "$floor_cmd" >&2
 hyperfine --warmup 2 --min-runs 10 --export-json "$work/shell.json" \
   --prepare "rm -f $work/shell.log" -n "shell egrep loop" "$shell_cmd" \
@@ -160,6 +163,42 @@ tar_nonzero=$(tar tvzf "$work/tree.tar.gz" | awk '$1 !~ /^d/ && $3 != 0' | wc -l
 tar_files=$(tar tvzf "$work/tree.tar.gz" | awk '$1 !~ /^d/' | wc -l)
 log "tar czf of the tree: $tar_files files, $tar_nonzero of them with a non-zero size; first entries:"
 tar tvzf "$work/tree.tar.gz" | awk '$1 !~ /^d/ && n++ < 4' >&2
+
+# A node keeping a week (--keep 10080) has thousands of archives in --out: a snapshot
+# must not cost a stat (or more) per kept archive. 3,800 hard links of the archive
+# above under the collector's names, one a minute from 2000-01-01, so every archive a
+# run writes sorts after them and --prepare removes it (names 2010 and later).
+kept=3800
+out_kept="$work/out-kept"
+mkdir -p "$out_kept"
+python3 - "$archive" "$out_kept" "$kept" <<'PY'
+import datetime, os, sys
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+t0 = datetime.datetime(2000, 1, 1)
+for i in range(n):
+    stamp = (t0 + datetime.timedelta(minutes=i)).strftime("%Y%m%dT%H%M%S.000Z")
+    os.link(src, os.path.join(out, f"podmem-bench-{stamp}.tar.gz"))
+PY
+kept_cmd="$collector snapshot -o $out_kept --cgroup-root $tree --no-kubelet --kernel-log none --no-nice --node-name bench --keep 10080"
+log "hyperfine: collector with $kept archives in --out"
+hyperfine -N --warmup 3 --min-runs 20 --export-json "$work/collector-kept.json" \
+  --prepare "find $out_kept -name 'podmem-bench-20[1-9]*' -delete" \
+  -n "collector, $kept kept" "$kept_cmd" >&2
+find "$out_kept" -name 'podmem-bench-20[1-9]*' -delete
+rss_kept=$(rss $kept_cmd)
+find "$out_kept" -name 'podmem-bench-20[1-9]*' -delete
+# Syscalls: all of them, and statx (the per-file stat), with an empty and a full --out.
+sys_empty="- -" sys_kept="- -"
+if command -v strace >/dev/null; then
+  syscalls() {
+    strace -f -c -o "$work/strace.txt" "$@" >/dev/null 2>&1 || true
+    awk '$NF == "total" {t = $4} $NF == "statx" {s = $4} END {print t + 0, s + 0}' "$work/strace.txt"
+  }
+  find "$out" -name 'podmem-bench-*.tar.gz' -delete
+  sys_empty=$(syscalls $coll_cmd)
+  sys_kept=$(syscalls $kept_cmd)
+  find "$out_kept" -name 'podmem-bench-20[1-9]*' -delete
+fi
 
 # ---------------------------------------------------------------- 4. analyzer
 max=0
@@ -194,7 +233,8 @@ done
 
 # ---------------------------------------------------------------- 5. table
 export work series static_size archive_size archive_entries archive_tar rss_coll rss_floor \
-  rss_shell rss_tar shell_log_size tar_size tar_nonzero tar_files ncg tree_kind series_bytes max
+  rss_shell rss_tar shell_log_size tar_size tar_nonzero tar_files ncg tree_kind series_bytes max \
+  kept rss_kept sys_empty sys_kept
 for n in $series; do for fmt in json html; do
   export "AN_${n}_${fmt}=${an_rss[$n.$fmt]} ${an_cpu[$n.$fmt]} ${an_size[$n.$fmt]}"
 done; done
@@ -205,6 +245,8 @@ E = os.environ
 def res(f):
     return {r["command"]: r for r in json.load(open(os.path.join(w, f)))["results"]}
 c, s, a = res("collector.json"), res("shell.json"), res("analyzer.json")
+ck = res("collector-kept.json")[f"collector, {E['kept']} kept"]
+(sys_e, statx_e), (sys_k, statx_k) = E["sys_empty"].split(), E["sys_kept"].split()
 ms = lambda r: f'{r["mean"]*1e3:.1f} ± {r["stddev"]*1e3:.1f} ms (median {r["median"]*1e3:.1f})'
 sec = lambda r: f'{r["mean"]:.2f} ± {r["stddev"]:.2f} s'
 mib = lambda kib: f"{int(kib)/1024:.1f} MiB"
@@ -212,6 +254,7 @@ print(f"Tree: {E['ncg']} cgroups, {E['tree_kind']}.\n")
 print("| run | time (hyperfine, wall) | peak RSS | output |")
 print("|---|---|---|---|")
 print(f"| collector snapshot | {ms(c['collector'])} | {mib(E['rss_coll'])} | archive {int(E['archive_size'])/1024:.1f} KiB, {E['archive_entries']} entries, {int(E['archive_tar'])/1048576:.2f} MiB of tar |")
+print(f"| collector snapshot, {int(E['kept']):,} archives in `--out` (`--keep 10080`) | {ms(ck)} | {mib(E['rss_kept'])} | {sys_k} syscalls, {statx_k} `statx` ({sys_e} and {statx_e} with an empty `--out`) |")
 print(f"| floor (same files into memory) | {ms(c['floor'])} | {mib(E['rss_floor'])} | nothing |")
 print(f"| shell egrep loop (seed) | {ms(s['shell egrep loop'])} | {mib(E['rss_shell'])} | log {int(E['shell_log_size'])/1024:.1f} KiB (4 keys of memory.stat) |")
 print(f"| `tar czf` of the tree | {ms(s['tar czf'])} | {mib(E['rss_tar'])} | {int(E['tar_size'])/1024:.1f} KiB, {E['tar_nonzero']} of {E['tar_files']} files with a non-zero size |")
@@ -223,6 +266,8 @@ print()
 cm, fm, sm = c["collector"]["mean"], c["floor"]["mean"], s["shell egrep loop"]["mean"]
 print(f"- collector / floor: **{cm/fm:.2f}×** (target ≤ 1.3×)")
 print(f"- shell loop / collector: **{sm/cm:.1f}×** (target ≥ 15×)")
+print(f"- collector with {int(E['kept']):,} archives in `--out` / with few: **{ck['mean']/cm:.2f}×** "
+      f"(CPU {(ck['user'] + ck['system'])*1e3:.1f} / {(c['collector']['user'] + c['collector']['system'])*1e3:.1f} ms)")
 print(f"- static collector binary: {int(E['static_size'])} bytes ({int(E['static_size'])/1048576:.2f} MiB)")
 print(f"- analyzer input: {E['max']} archives, {int(E['series_bytes'])/1048576:.1f} MiB "
       f"({int(E['series_bytes'])/int(E['max'])/1024:.1f} KiB each)")
