@@ -16,7 +16,9 @@ use podmem_analyzer::export::{self, Exporter, Part};
 use podmem_analyzer::{
     exit_status_of,
     load::{Limits, Progress},
-    prepare,
+    prepare_with,
+    timeline::Budget,
+    Filter,
 };
 use podmem_schema::display;
 
@@ -111,7 +113,14 @@ pub fn run(
         progress: Some(progress),
         ..Limits::default()
     };
-    let mut prepared = prepare(inputs, &limits, jiff::Timestamp::now());
+    // One row per captured cgroup per snapshot: the tables keep every sample.
+    let (mut prepared, _) = prepare_with(
+        inputs,
+        &limits,
+        jiff::Timestamp::now(),
+        &Filter::default(),
+        Budget::ALL,
+    );
     loaded();
     for input in &prepared.head.inputs {
         for p in &input.problems {

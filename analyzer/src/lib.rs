@@ -34,7 +34,6 @@ use podmem_schema::oom::{self, OomEvent};
 use podmem_schema::report::{InputReport, OomOmitted, Report, REPORT_FORMAT};
 
 use crate::load::{Limits, SinkResult};
-use crate::ooms::BootEvent;
 
 /// Version stamped on reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -125,7 +124,7 @@ impl Filter {
     }
 }
 
-/// Loads and parses every input, groups the snapshots by node, and finds the OOM kills.
+/// Loads and parses every input, folds the snapshots by node, and finds the OOM kills.
 pub fn prepare(paths: &[PathBuf], limits: &Limits, now: Timestamp) -> Prepared {
     prepare_filtered(paths, limits, now, &Filter::default()).0
 }
@@ -139,7 +138,19 @@ pub fn prepare_filtered(
     now: Timestamp,
     filter: &Filter,
 ) -> (Prepared, u64) {
-    let parsed: std::sync::Mutex<Vec<model::Snapshot>> = std::sync::Mutex::new(Vec::new());
+    prepare_with(paths, limits, now, filter, timeline::Budget::default())
+}
+
+/// [`prepare_filtered`] keeping what `budget` allows of long series
+/// ([`timeline::Budget::ALL`]: every sample).
+pub fn prepare_with(
+    paths: &[PathBuf],
+    limits: &Limits,
+    now: Timestamp,
+    filter: &Filter,
+    budget: timeline::Budget,
+) -> (Prepared, u64) {
+    let fold = std::sync::Mutex::new(timeline::Fold::new(budget));
     let left_out = std::sync::atomic::AtomicU64::new(0);
     let sink = |raw: load::RawSnapshot| {
         if !filter.keeps(&raw.manifest) {
@@ -152,18 +163,26 @@ pub fn prepare_filtered(
         }
         let mut problems = Vec::new();
         let snap = model::parse_snapshot(raw, &mut problems);
-        let accepted = match parsed.lock() {
-            Ok(mut v) => {
-                v.push(snap);
+        let accepted = match fold.lock() {
+            Ok(mut f) => {
+                f.push(snap);
                 true
             }
             Err(_) => false,
         };
         SinkResult { accepted, problems }
     };
-    let loaded = load::load_inputs(paths, limits, &sink);
-    let snapshots = parsed.into_inner().unwrap_or_default();
-    let mut prepared = prepare_snapshots(snapshots, loaded.inputs, now);
+    let on_index = |nodes: usize| {
+        if let Ok(mut f) = fold.lock() {
+            f.set_nodes_hint(nodes);
+        }
+    };
+    let loaded = load::load_inputs_indexed(paths, limits, &on_index, &sink);
+    let folded = match fold.into_inner() {
+        Ok(f) => f.finish(),
+        Err(p) => p.into_inner().finish(),
+    };
+    let mut prepared = prepare_folded(folded, loaded.inputs, now);
     if filter.filters_pods() {
         prepared.keep_pods(|_, uid, names| filter.keeps_pod(uid, names));
     }
@@ -173,25 +192,31 @@ pub fn prepare_filtered(
 /// [`prepare`] from snapshots already parsed (their OOM events included), with the
 /// input reports they came from.
 pub fn prepare_snapshots(
-    mut snapshots: Vec<model::Snapshot>,
-    mut inputs: Vec<InputReport>,
+    snapshots: Vec<model::Snapshot>,
+    inputs: Vec<InputReport>,
     now: Timestamp,
 ) -> Prepared {
-    // Threads finish in any order; events are taken in archive order so that the
-    // report does not depend on scheduling.
+    prepare_snapshots_with(snapshots, inputs, now, timeline::Budget::default())
+}
+
+/// [`prepare_snapshots`] keeping what `budget` allows of long series.
+pub fn prepare_snapshots_with(
+    mut snapshots: Vec<model::Snapshot>,
+    inputs: Vec<InputReport>,
+    now: Timestamp,
+    budget: timeline::Budget,
+) -> Prepared {
     snapshots.sort_by(|a, b| a.archive.cmp(&b.archive));
-    let mut events = Vec::new();
-    let per_snapshot: u64 = snapshots.iter().map(|s| s.ooms_dropped).sum();
-    for snap in &mut snapshots {
-        for e in std::mem::take(&mut snap.ooms) {
-            events.push(BootEvent {
-                boot: snap.boot_id.clone(),
-                event: e,
-            });
-        }
+    let mut fold = timeline::Fold::new(budget);
+    for s in snapshots {
+        fold.push(s);
     }
-    let (by_node, dropped) = timeline::group(snapshots);
-    for (archive, problem) in dropped {
+    prepare_folded(fold.finish(), inputs, now)
+}
+
+/// [`prepare`] from a finished fold, with the input reports its snapshots came from.
+fn prepare_folded(folded: timeline::Folded, mut inputs: Vec<InputReport>, now: Timestamp) -> Prepared {
+    for (archive, problem) in folded.left_out {
         if let Some(input) = inputs
             .iter_mut()
             .find(|i| i.path == archive || archive.starts_with(&format!("{}!", i.path)))
@@ -206,32 +231,29 @@ pub fn prepare_snapshots(
             .to_string();
         }
     }
-    let (oom_events, per_report) = ooms::cap_report(ooms::dedup(events), ooms::MAX_OOMS_PER_REPORT);
+    let per_snapshot = folded.per_snapshot_dropped;
+    let (oom_events, capped) = ooms::cap_report(folded.events, ooms::MAX_OOMS_PER_REPORT);
+    let per_report = capped + folded.events_dropped;
     let oom_events_omitted = (per_snapshot + per_report > 0).then_some(OomOmitted {
         per_snapshot,
         per_report,
         per_snapshot_cap: ooms::MAX_OOMS_PER_SNAPSHOT as u64,
         per_report_cap: ooms::MAX_OOMS_PER_REPORT as u64,
     });
-    let (builder, nodes, index) = timeline::Builder::new(by_node);
-    let last_archive = index
-        .into_iter()
-        .filter_map(|(n, v)| Some((n, v.last()?.0.clone())))
-        .collect();
     Prepared {
         head: Report {
             format: REPORT_FORMAT.to_string(),
             generated_at: now,
             analyzer_version: VERSION.to_string(),
             inputs,
-            nodes,
+            nodes: folded.nodes,
             pods: Vec::new(),
             oom_events,
             findings: Vec::new(),
             oom_events_omitted,
         },
-        builder,
-        last_archive,
+        builder: folded.builder,
+        last_archive: folded.last_archive,
         infos: rules::PodInfos::new(),
         findings: Vec::new(),
         pods_left_out: (0, 0),

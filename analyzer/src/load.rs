@@ -186,6 +186,19 @@ struct UnitOutcome {
 /// is mostly decompression and parsing, which spread over cores. The inputs are walked
 /// (and bundles unpacked member by member, in memory) on the calling thread.
 pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loaded {
+    load_inputs_indexed(paths, limits, &|_| {}, sink)
+}
+
+/// [`load_inputs`] reading snapshot archives in capture order per node: each plain
+/// archive's manifest (its first entry) is read first, and archives are queued by
+/// (node, capture time); bundles follow, their members in bundle order. `on_index` is
+/// told how many nodes the plain archives hold before any snapshot reaches the sink.
+pub fn load_inputs_indexed(
+    paths: &[PathBuf],
+    limits: &Limits,
+    on_index: &(dyn Fn(usize) + Sync),
+    sink: &Sink<'_>,
+) -> Loaded {
     let mut inputs: Vec<InputReport> = Vec::new();
     let workers = if limits.workers == 0 {
         std::thread::available_parallelism()
@@ -244,6 +257,7 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
             // Workers only stop when the channel closes, so a send cannot fail.
             let _ = tx.send((input, seq, unit));
         };
+        let mut files: Vec<(usize, PathBuf)> = Vec::new();
         for path in paths {
             let meta = match std::fs::metadata(path) {
                 Ok(m) => m,
@@ -270,7 +284,7 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
                 ));
                 continue;
             }
-            let files = if meta.is_dir() {
+            let found = if meta.is_dir() {
                 let files = archive_files_under(path, &mut inputs);
                 if files.is_empty() {
                     inputs.push(rejected(
@@ -287,12 +301,34 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
             } else {
                 vec![path.clone()]
             };
-            for f in files {
+            for f in found {
                 let idx = inputs.len();
                 inputs.push(rejected(&f, "snapshot", String::new()));
                 inputs[idx].problems.clear();
-                sniff_file(&f, limits, &mut inputs[idx], &mut |unit| send(idx, unit));
+                files.push((idx, f));
             }
+        }
+        let keys = index_files(&files, workers);
+        on_index(
+            keys.iter()
+                .flatten()
+                .map(|(node, _)| node)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+        );
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        // Archives without a readable manifest (bundles, damaged files) last, in input
+        // order: their problems are found when they are read.
+        order.sort_by(|&a, &b| match (&keys[a], &keys[b]) {
+            (Some(x), Some(y)) => x.cmp(y).then(a.cmp(&b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(&b),
+        });
+        for i in order {
+            let (idx, f) = &files[i];
+            let idx = *idx;
+            sniff_file(f, limits, &mut inputs[idx], &mut |unit| send(idx, unit));
         }
         drop(tx);
     });
@@ -307,6 +343,47 @@ pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loade
         finish(r);
     }
     Loaded { inputs }
+}
+
+/// (node, capture time) of each file that is a snapshot archive with a readable
+/// manifest as its first entry, read on `workers` threads.
+fn index_files(files: &[(usize, PathBuf)], workers: usize) -> Vec<Option<(String, jiff::Timestamp)>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let keys: Mutex<Vec<Option<(String, jiff::Timestamp)>>> = Mutex::new(vec![None; files.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(files.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((_, path)) = files.get(i) else {
+                    break;
+                };
+                let key = manifest_key(path);
+                if let Ok(mut k) = keys.lock() {
+                    k[i] = key;
+                }
+            });
+        }
+    });
+    keys.into_inner().unwrap_or_default()
+}
+
+/// Node and capture time from an archive's first entry, when it is a manifest.
+fn manifest_key(path: &Path) -> Option<(String, jiff::Timestamp)> {
+    const MAX_MANIFEST: u64 = 1 << 20;
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let f = File::open(path).ok()?;
+    let mut ar = tar::Archive::new(MultiGzDecoder::new(BufReader::with_capacity(16 << 10, f)));
+    let entry = ar.entries().ok()?.next()?.ok()?;
+    if entry.path_bytes().as_ref() != MANIFEST_ENTRY.as_bytes() || entry.size() > MAX_MANIFEST {
+        return None;
+    }
+    let mut buf = Vec::new();
+    entry.take(MAX_MANIFEST).read_to_end(&mut buf).ok()?;
+    let m = parse_manifest(&buf).ok()?;
+    Some((m.node, m.captured_at))
 }
 
 /// What a non-regular file is, in words.

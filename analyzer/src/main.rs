@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use podmem_analyzer::{
     complete, exit_status_of,
     load::{Limits, Progress},
-    ooms_in_log, prepare_filtered, Filter,
+    ooms_in_log, prepare_with, Filter,
 };
 use podmem_schema::display;
 
@@ -99,6 +99,12 @@ enum Command {
         /// said). Both are shown only when stderr is a terminal anyway.
         #[arg(short, long)]
         quiet: bool,
+        /// Samples of long series kept in the report, shared by all pods: each pod's
+        /// latest 8 and every sample next to a change its findings rest on are always
+        /// kept, the rest is thinned keeping each stretch's highest and lowest usage, so
+        /// memory follows the number of pods, not of snapshots. 0 keeps every sample.
+        #[arg(long, value_name = "N", default_value_t = podmem_analyzer::timeline::DEFAULT_SAMPLE_BUDGET)]
+        max_samples: usize,
     },
     /// List the OOM kills in kernel log text of any form (dmesg, dmesg -T, journalctl,
     /// syslog, kern.log, /dev/kmsg records, pastes).
@@ -215,6 +221,7 @@ fn run(cli: Cli) -> Result<u8> {
             pod,
             namespace,
             quiet,
+            max_samples,
         } => {
             let names = names
                 .map(|p| podmem_analyzer::names::Names::load(&p))
@@ -232,8 +239,11 @@ fn run(cli: Cli) -> Result<u8> {
                 pods: pod,
                 namespaces: namespace,
             };
+            let budget = podmem_analyzer::timeline::Budget {
+                samples: (max_samples > 0).then_some(max_samples),
+            };
             let (prepared, left_out) =
-                prepare_filtered(&inputs, &limits, jiff::Timestamp::now(), &filter);
+                prepare_with(&inputs, &limits, jiff::Timestamp::now(), &filter, budget);
             // What follows is said on stderr line by line: the bar comes back below
             // only while the report is built.
             bar.clear();

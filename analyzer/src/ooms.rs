@@ -39,13 +39,22 @@ pub fn cap_snapshot(events: &mut Vec<OomEvent>) -> u64 {
 /// as one pod per node), newest first, then the newest of the rest. Order is kept.
 /// Returns the kept events and how many were dropped.
 pub fn cap_report(events: Vec<OomEvent>, max: usize) -> (Vec<OomEvent>, u64) {
+    cap_by(events, max, |e| e)
+}
+
+/// [`cap_report`] of events with their boots.
+pub fn cap_report_boot(events: Vec<BootEvent>, max: usize) -> (Vec<BootEvent>, u64) {
+    cap_by(events, max, |b| &b.event)
+}
+
+fn cap_by<T>(events: Vec<T>, max: usize, ev: impl Fn(&T) -> &OomEvent) -> (Vec<T>, u64) {
     if events.len() <= max {
         return (events, 0);
     }
     let mut per_pod: std::collections::HashMap<(Option<&str>, Option<&str>), usize> =
         std::collections::HashMap::new();
     let mut pinned = vec![false; events.len()];
-    for (i, e) in events.iter().enumerate().rev() {
+    for (i, e) in events.iter().map(&ev).enumerate().rev() {
         let n = per_pod
             .entry((e.node.as_deref(), e.pod_uid.as_deref()))
             .or_default();
@@ -84,12 +93,22 @@ pub const SAME_KILL_WINDOW_SECS: i64 = 5;
 pub struct BootEvent {
     /// Boot id of the snapshot it was read from.
     pub boot: Option<String>,
+    /// The archive it was read from: of two reports of one kill, the one from the first
+    /// archive (by name) is kept.
+    pub archive: String,
     /// The event.
     pub event: OomEvent,
 }
 
 /// Deduplicates and orders events (time-less ones last, in reading order).
-pub fn dedup(mut events: Vec<BootEvent>) -> Vec<OomEvent> {
+pub fn dedup(events: Vec<BootEvent>) -> Vec<OomEvent> {
+    dedup_boot(events).into_iter().map(|k| k.event).collect()
+}
+
+/// [`dedup`] keeping each event's boot and archive; events are read in archive order
+/// (stable: one archive's events stay in log order) whatever order they came in.
+pub fn dedup_boot(mut events: Vec<BootEvent>) -> Vec<BootEvent> {
+    events.sort_by(|a, b| a.archive.cmp(&b.archive));
     events.sort_by(|a, b| match (a.event.time, b.event.time) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -103,7 +122,7 @@ pub fn dedup(mut events: Vec<BootEvent>) -> Vec<OomEvent> {
             kept.push(e);
         }
     }
-    kept.into_iter().map(|k| k.event).collect()
+    kept
 }
 
 fn same_kill(a: &BootEvent, b: &BootEvent) -> bool {
@@ -153,6 +172,7 @@ mod tests {
     fn ev(pid: u32, secs: i64) -> BootEvent {
         BootEvent {
             boot: Some("b".into()),
+            archive: String::new(),
             event: OomEvent {
                 node: Some("n".into()),
                 time: Some(jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()),

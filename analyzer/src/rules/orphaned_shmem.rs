@@ -68,6 +68,10 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         ));
     }
     for i in range.start + 1..=last_i {
+        // A pair around samples a long series left out was never consecutive.
+        if !pt.adjacent(i) {
+            continue;
+        }
         let (a, b) = (&r.samples[i - 1], &r.samples[i]);
         let before = a.unattributed.shmem.unwrap_or(0);
         let after = b.unattributed.shmem.unwrap_or(0);
