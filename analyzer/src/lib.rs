@@ -215,7 +215,11 @@ pub fn prepare_snapshots_with(
 }
 
 /// [`prepare`] from a finished fold, with the input reports its snapshots came from.
-fn prepare_folded(folded: timeline::Folded, mut inputs: Vec<InputReport>, now: Timestamp) -> Prepared {
+fn prepare_folded(
+    folded: timeline::Folded,
+    mut inputs: Vec<InputReport>,
+    now: Timestamp,
+) -> Prepared {
     for (archive, problem) in folded.left_out {
         if let Some(input) = inputs
             .iter_mut()

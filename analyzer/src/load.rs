@@ -347,7 +347,10 @@ pub fn load_inputs_indexed(
 
 /// (node, capture time) of each file that is a snapshot archive with a readable
 /// manifest as its first entry, read on `workers` threads.
-fn index_files(files: &[(usize, PathBuf)], workers: usize) -> Vec<Option<(String, jiff::Timestamp)>> {
+fn index_files(
+    files: &[(usize, PathBuf)],
+    workers: usize,
+) -> Vec<Option<(String, jiff::Timestamp)>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let keys: Mutex<Vec<Option<(String, jiff::Timestamp)>>> = Mutex::new(vec![None; files.len()]);
     std::thread::scope(|s| {

@@ -44,6 +44,9 @@ pub struct PodTimeline {
     pub container_paths: BTreeMap<String, String>,
     /// Pod cgroup path per sample (for evidence entries).
     pub pod_paths: Vec<String>,
+    /// (capture time, pod working set) of the pod's latest samples of its last boot,
+    /// at most [`crate::rules::TREND_SAMPLES`], whether or not they were kept.
+    pub trend: Vec<(Option<Timestamp>, Option<u64>)>,
 }
 
 /// How much of a long series the analysis keeps. Every sample a rule compares (the
@@ -71,15 +74,14 @@ impl Budget {
     pub const ALL: Budget = Budget { samples: None };
 }
 
-/// Bucketed samples kept across all pods by default: about 2 KiB each in memory.
-pub const DEFAULT_SAMPLE_BUDGET: usize = 40_000;
-/// Latest samples of each pod always kept whole: the near-limit trend reads them, and
-/// an OOM kill logged up to this many captures late still marks the samples around it.
-pub const TAIL: usize = 32;
-const _: () = assert!(TAIL >= crate::rules::TREND_SAMPLES);
+/// Bucketed samples kept across all pods by default (a few KiB each in memory).
+pub const DEFAULT_SAMPLE_BUDGET: usize = 20_000;
+/// Latest samples of each pod always kept whole: an OOM kill logged up to this many
+/// captures late still marks the samples around it.
+pub const TAIL: usize = 8;
 /// Buckets per pod at least (both extremes of each are kept) and at most.
 const MIN_BUCKETS: usize = 8;
-const MAX_BUCKETS: usize = 150;
+const MAX_BUCKETS: usize = 100;
 /// Buckets of a node's own samples.
 const NODE_BUCKETS: usize = 600;
 /// Snapshots of one node held back to fold them in capture order: inputs arrive in
@@ -131,7 +133,11 @@ impl<T> Reducer<T> {
                 items.push(k);
                 squeeze(items);
             }
-            _ => self.buckets.push((b, vec![k])),
+            _ => {
+                let mut items = Vec::with_capacity(2);
+                items.push(k);
+                self.buckets.push((b, items));
+            }
         }
         while self.buckets.len() > max_buckets.max(1) {
             self.width *= 2;
@@ -219,12 +225,14 @@ struct PodFold {
     names: BTreeMap<String, String>,
     name_pairs: BTreeSet<NamePair>,
     seen: u64,
-    tail: VecDeque<(u64, Obs, bool)>,
-    kept: Reducer<Obs>,
+    tail: VecDeque<(u64, Box<Obs>, bool)>,
+    kept: Reducer<Box<Obs>>,
     /// Capture time of the last sample that left the tail.
     last_exit: Option<Timestamp>,
     /// Times of this pod's OOM kills not yet behind the tail.
     oom_times: BTreeSet<Timestamp>,
+    /// (segment, time, working set) of the latest samples, for the near-limit trend.
+    trend: VecDeque<(usize, Option<Timestamp>, Option<u64>)>,
 }
 
 impl PodFold {
@@ -252,6 +260,7 @@ impl PodFold {
                 outside: Vec::new(),
                 container_paths: BTreeMap::new(),
                 pod_paths: Vec::new(),
+                trend: Vec::new(),
             },
             names: BTreeMap::new(),
             name_pairs: BTreeSet::new(),
@@ -260,6 +269,7 @@ impl PodFold {
             kept: Reducer::new(keep_all),
             last_exit: None,
             oom_times: BTreeSet::new(),
+            trend: VecDeque::new(),
         }
     }
 
@@ -287,7 +297,12 @@ impl PodFold {
                 }
             }
         };
-        self.tail.push_back((self.seen, obs, must));
+        if self.trend.len() == crate::rules::TREND_SAMPLES {
+            self.trend.pop_front();
+        }
+        self.trend
+            .push_back((obs.segment, obs.sample.time, obs.sample.pod.working_set));
+        self.tail.push_back((self.seen, Box::new(obs), must));
         self.seen += 1;
         while self.tail.len() > TAIL {
             self.retire(max_buckets);
@@ -309,7 +324,15 @@ impl PodFold {
             self.last_exit = Some(t);
         }
         let key = obs.sample.pod.usage;
-        self.kept.push(Kept { seq, key, item: obs }, must, max_buckets);
+        self.kept.push(
+            Kept {
+                seq,
+                key,
+                item: obs,
+            },
+            must,
+            max_buckets,
+        );
     }
 
     fn note_oom(&mut self, t: Timestamp) {
@@ -326,11 +349,19 @@ impl PodFold {
     fn finish(mut self, ooms: &[OomEvent]) -> PodTimeline {
         while let Some((seq, obs, _)) = self.tail.pop_front() {
             let key = obs.sample.pod.usage;
-            self.kept.push(Kept { seq, key, item: obs }, true, usize::MAX);
+            self.kept.push(
+                Kept {
+                    seq,
+                    key,
+                    item: obs,
+                },
+                true,
+                usize::MAX,
+            );
         }
         let mut pt = self.pt;
         for k in self.kept.into_sorted() {
-            let o = k.item;
+            let o = *k.item;
             pt.seq.push(k.seq);
             pt.report.samples.push(o.sample);
             pt.segment.push(o.segment);
@@ -339,6 +370,13 @@ impl PodFold {
             pt.pod_paths.push(o.pod_path);
             pt.outside.push(o.outside);
         }
+        let last_segment = self.trend.back().map(|t| t.0);
+        pt.trend = self
+            .trend
+            .into_iter()
+            .filter(|t| Some(t.0) == last_segment)
+            .map(|(_, t, ws)| (t, ws))
+            .collect();
         let last = pt.report.samples.last().and_then(|s| s.time);
         for c in &mut pt.report.containers {
             c.gone = c.last_seen < last;
@@ -588,7 +626,10 @@ impl NodeFold {
         if new_boot {
             self.segment += 1;
         }
-        let b = snap.boot_id.clone().unwrap_or_else(|| "unknown".to_string());
+        let b = snap
+            .boot_id
+            .clone()
+            .unwrap_or_else(|| "unknown".to_string());
         if self.boots.last() != Some(&b) {
             self.boots.push(b);
         }
@@ -636,7 +677,10 @@ impl NodeFold {
             pf.add(o, max_buckets);
         }
         // Names of pods this snapshot has no cgroup of still select them (`--pod`).
-        let kubelet = snap.kubelet.into_iter().map(|(u, k)| (u, (k.namespace, k.name)));
+        let kubelet = snap
+            .kubelet
+            .into_iter()
+            .map(|(u, k)| (u, (k.namespace, k.name)));
         let logs = snap
             .log_names
             .into_iter()
@@ -840,8 +884,7 @@ fn observe(pf: &mut PodFold, obs: PodObs, snap: &mut Snapshot, segment: usize) -
         }
     }
     if let Some((ns, name, _)) = snap.log_names.get(uid) {
-        pf.name_pairs
-            .insert((Some(ns.clone()), Some(name.clone())));
+        pf.name_pairs.insert((Some(ns.clone()), Some(name.clone())));
         if r.name.is_none() {
             r.name = Some(name.clone());
         }

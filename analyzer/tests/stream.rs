@@ -26,7 +26,7 @@ fn step() -> impl Strategy<Value = Step> {
         prop::bool::weighted(0.06),
         prop_oneof![8 => Just(0u64), 1 => 4u64..80],
         prop_oneof![6 => 20u64..200, 1 => 380u64..500],
-        prop_oneof![12 => Just(None), 1 => (0usize..podmem_analyzer::timeline::TAIL - 2).prop_map(Some)],
+        prop_oneof![12 => Just(None), 1 => (0usize..podmem_analyzer::timeline::TAIL - 1).prop_map(Some)],
     )
         .prop_map(|(reboot, restart, orphan_mib, usage_mib, oom_lag)| Step {
             reboot,
@@ -63,8 +63,10 @@ fn series(steps: &[Step]) -> (Vec<Snap>, Vec<(usize, podmem_schema::oom::OomEven
             .push(Cg::new("kubepods", 2000 * MIB, orphan, 900 * MIB).limit(7000 * MIB));
         snap.cgroups
             .push(Cg::new(&pod, used + orphan + MIB, orphan, used).limit(512 * MIB));
-        snap.cgroups.push(Cg::new(&ctr_rel(false, PAUSE_ID), MIB, 0, MIB));
-        snap.cgroups.push(Cg::new(&ctr_rel(false, &id), used, 0, used));
+        snap.cgroups
+            .push(Cg::new(&ctr_rel(false, PAUSE_ID), MIB, 0, MIB));
+        snap.cgroups
+            .push(Cg::new(&ctr_rel(false, &id), used, 0, used));
         snap.manifest_pods.push((POD_UID.to_string(), pod.clone()));
         if let Some(lag) = s.oom_lag {
             let t = at(i) - jiff::SignedDuration::from_secs(20);
@@ -142,7 +144,7 @@ proptest! {
         // tail, 8 buckets' extremes, and both ends of each change.
         prop_assert_eq!(js(&f.transitions), js(&s.transitions));
         let changes = f.transitions.len() + steps.iter().filter(|s| s.reboot || s.orphan_mib > 0 || s.oom_lag.is_some()).count();
-        prop_assert!(s.samples.len() <= 32 + 16 + 1 + 2 * changes, "{} samples kept", s.samples.len());
+        prop_assert!(s.samples.len() <= podmem_analyzer::timeline::TAIL + 16 + 1 + 2 * changes, "{} samples kept", s.samples.len());
     }
 }
 

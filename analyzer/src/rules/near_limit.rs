@@ -39,14 +39,14 @@ pub(super) fn near_limit(pt: &PodTimeline, out: &mut Vec<Finding>) {
     if ratio < NEAR_LIMIT_WARNING {
         return;
     }
-    let from = range.start.max((last_i + 1).saturating_sub(TREND_SAMPLES));
     let t0 = last.time.map(|t| t.as_millisecond()).unwrap_or(0);
-    let points: Vec<(f64, f64)> = r.samples[from..=last_i]
+    let points: Vec<(f64, f64)> = pt
+        .trend
         .iter()
-        .filter_map(|s| {
+        .filter_map(|(t, ws)| {
             Some((
-                (s.time?.as_millisecond() - t0) as f64 / 1000.0,
-                s.pod.working_set? as f64,
+                (t.as_ref()?.as_millisecond() - t0) as f64 / 1000.0,
+                (*ws)? as f64,
             ))
         })
         .collect();
