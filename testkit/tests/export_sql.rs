@@ -207,10 +207,16 @@ fn analyzer(args: &[&std::ffi::OsStr]) -> std::process::Output {
         .expect("running the analyzer")
 }
 
-/// The JSON report and the export of the same inputs.
+/// The JSON report (with every sample, as the export has) and the export of the same
+/// inputs.
 fn report_and_export(inputs: &[PathBuf], out: &Path) -> Value {
-    let mut args: Vec<&std::ffi::OsStr> =
-        vec!["report".as_ref(), "--format".as_ref(), "json".as_ref()];
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "report".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--max-samples".as_ref(),
+        "0".as_ref(),
+    ];
     args.extend(inputs.iter().map(|p| p.as_os_str()));
     let rep = analyzer(&args);
     assert!(
