@@ -4,8 +4,8 @@
 //!
 //! 1. read, [`load`] (with [`tarstream`]): archives, bundles and directories, untrusted.
 //! 2. model, [`model`]: one snapshot parsed into pods, containers and node figures.
-//! 3. timeline, [`timeline`]: per node and pod over time; [`ooms`]: OOM kills
-//!    deduplicated across snapshots.
+//! 3. timeline, [`timeline`]: snapshots folded per node and pod as they are read, in
+//!    bounded memory; [`ooms`]: OOM kills deduplicated across snapshots.
 //! 4. attribution, [`attribution`]: pod − Σ live children per stat, and where the rest
 //!    is held.
 //! 5. rules and their words, [`rules`]: one file per rule family; the orphaned pod

@@ -3,9 +3,12 @@
 //! container lifecycles, tmpfs volumes, kubelet figures, names, and the snapshot pairs
 //! around each OOM kill or container change.
 //!
-//! Duplicates (same node, capture time and boot) are dropped; a boot id change splits a
-//! node's timeline into segments, and nothing (lifecycles' "gone" aside) is compared
-//! across a reboot.
+//! Snapshots are folded ([`Fold`]) as they are read, in capture order per node, and
+//! dropped: each pod keeps every sample a rule compares and a bounded, extremes-keeping
+//! thinning of the rest ([`Budget`]), so memory follows the number of pods, not of
+//! snapshots. Duplicates (same node, capture time and boot) are dropped; a boot id
+//! change splits a node's timeline into segments, and nothing (lifecycles' "gone" aside)
+//! is compared across a reboot.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
