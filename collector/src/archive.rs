@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::{DirEntryExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirEntryExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -252,9 +252,10 @@ pub fn list_archives(dir: &Path, node: Option<&str>) -> io::Result<Vec<ArchiveFi
 }
 
 /// Sizes of archives, measured once: archives are never rewritten in place, so a size
-/// is remembered under the name and inode (a file replaced under the same name has a
-/// new inode and is measured again). `watch` keeps one across its snapshots, so
-/// `--max-disk` stats only the archives that are new since the last one.
+/// is remembered under the name and the inode the directory entry gives (a file
+/// replaced under the same name has a new inode and is measured again). `watch` keeps
+/// one across its snapshots, so `--max-disk` stats only the archives that are new
+/// since the last one.
 #[derive(Debug, Default)]
 pub struct Sizes {
     known: HashMap<String, (u64, u64)>,
@@ -275,20 +276,13 @@ impl Sizes {
         Some(len)
     }
 
-    fn remember(&mut self, name: &str, ino: u64, len: u64) {
-        self.measured += 1;
-        self.known.insert(name.to_string(), (ino, len));
-    }
-
-    /// Forgets all but `kept` and `current`, so the memory stays bounded by the
-    /// archives kept.
-    fn retain(&mut self, kept: &[&ArchiveFile], current: &str) {
+    /// Forgets all but `kept`, so the memory stays bounded by the archives kept.
+    fn retain(&mut self, kept: &[&ArchiveFile]) {
         let live: HashSet<&str> = kept.iter().map(|a| a.name.as_str()).collect();
-        self.known
-            .retain(|name, _| name == current || live.contains(name.as_str()));
+        self.known.retain(|name, _| live.contains(name.as_str()));
     }
 
-    /// How many archives were stat'ed so far.
+    /// How many listed archives were stat'ed so far (the one a run wrote aside).
     pub fn measured(&self) -> u64 {
         self.measured
     }
@@ -567,9 +561,10 @@ pub fn apply_retention(
         first_kept = order.len().saturating_sub(k.max(1) - 1);
     }
     if let Some(max) = max_disk {
-        let md = fs::symlink_metadata(current)?;
-        sizes.remember(current_name.unwrap_or_default(), md.ino(), md.len());
-        let mut total = md.len();
+        // Not remembered: the inode its directory entry gives (which on some file
+        // systems, overlayfs among them, differs from stat's) is learned when it is
+        // first listed.
+        let mut total = fs::symlink_metadata(current)?.len();
         let mut i = order.len();
         while i > first_kept {
             let size = sizes.size(dir, order[i - 1]).unwrap_or(0);
@@ -580,7 +575,7 @@ pub fn apply_retention(
             i -= 1;
         }
         first_kept = i;
-        sizes.retain(&order[first_kept..], current_name.unwrap_or_default());
+        sizes.retain(&order[first_kept..]);
     }
     let mut removed = Vec::new();
     for a in &order[..first_kept] {
@@ -798,7 +793,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(removed.len(), 40);
-        assert_eq!(sizes.measured(), 1 + 10 + 1);
+        assert_eq!(
+            sizes.measured(),
+            10 + 1,
+            "the ten kept, the first that does not fit"
+        );
         assert_eq!(list_archives(d.path(), Some("n")).unwrap().len(), 11);
 
         // The next run: one new archive; the one in between replaced by a new file.
@@ -824,7 +823,7 @@ mod tests {
         assert_eq!(
             sizes.measured() - before,
             2,
-            "the new one and the replaced one"
+            "the last run's own, now listed, and the replaced one"
         );
     }
 
