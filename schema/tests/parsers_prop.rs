@@ -48,11 +48,12 @@ fn memory_stat_by_fields(text: &str) -> BTreeMap<String, u64> {
 }
 
 /// `memory.stat`-like lines mixing the keys the figures read with others, whitespace of
-/// every kind (vertical tab, no-break and em spaces), non-ASCII keys and bad values.
+/// every kind (CR, vertical tab, form feed, no-break and em spaces), non-ASCII keys, bad
+/// values, with or without a last line end.
 fn stat_lines() -> impl Strategy<Value = String> {
     prop::collection::vec(
         (
-            "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
+            "[ \t\r\u{b}\u{c}\u{a0}\u{2003}]{0,2}",
             prop::sample::select(vec![
                 "rss",
                 "total_rss",
@@ -68,17 +69,22 @@ fn stat_lines() -> impl Strategy<Value = String> {
                 "total_inactive_file",
                 "mapped_file",
             ]),
-            "[ \t\u{b}\u{a0}\u{2003}]{0,2}",
+            "[ \t\r\u{b}\u{c}\u{a0}\u{2003}]{0,2}",
             "[0-9]{0,3}|-1|x",
-            "[ \t\u{a0}]{0,2}[0-9]{0,1}",
+            "[ \t\u{a0}]{0,2}[0-9]{0,1}\r?",
         ),
         0..12,
     )
-    .prop_map(|lines| {
-        lines
+    .prop_flat_map(|lines| (Just(lines), any::<bool>()))
+    .prop_map(|(lines, last_newline)| {
+        let mut text: String = lines
             .iter()
             .map(|(a, k, b, v, c)| format!("{a}{k}{b}{v}{c}\n"))
-            .collect()
+            .collect();
+        if !last_newline {
+            text.pop();
+        }
+        text
     })
 }
 

@@ -131,34 +131,54 @@ pub fn parse_figure_keys(text: &str) -> FigureKeys {
 /// Reads the `key value` lines of a `memory.stat`: exactly two whitespace-separated
 /// fields, the value a `u64`; other lines are skipped. `select` sees the key first and
 /// the value is parsed only for a key it maps to `Some`, which `put` then receives.
+///
+/// One pass over the bytes: a long series parses hundreds of thousands of these files
+/// and most lines hold a key the caller skips. The fields are those of
+/// `split_whitespace` on every `\n`-separated line (a `\r` is whitespace like any
+/// other): ASCII bytes are scanned as bytes, and a line whose key does not start and
+/// end on ASCII is read with `char`s.
 fn scan<'t, K>(
     text: &'t str,
     mut select: impl FnMut(&'t str) -> Option<K>,
     mut put: impl FnMut(K, u64),
 ) {
-    for line in text.lines() {
-        // The key's end found on bytes while they are ASCII (every line a kernel
-        // writes), with chars otherwise, so the fields are those of `split_whitespace`
-        // on any text (ASCII whitespace leaves out the vertical tab, which is checked).
-        let b = line.as_bytes();
-        let stop = b
+    let b = text.as_bytes();
+    let line_end = |from: usize| {
+        b[from..]
             .iter()
-            .position(|c| c.is_ascii_whitespace() || *c == 0x0b || !c.is_ascii());
-        let (line, end) = match stop {
-            Some(p) if p > 0 && b[p].is_ascii() => (line, p),
-            None => continue, // one field: no value
-            _ => {
-                let line = line.trim_start();
-                (line, line.find(char::is_whitespace).unwrap_or(line.len()))
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |p| from + p)
+    };
+    // The vertical tab is whitespace to `split_whitespace` but not ASCII whitespace.
+    let ends_key = |c: u8| c.is_ascii_whitespace() || c == 0x0b || !c.is_ascii();
+    let mut start = 0;
+    while start < b.len() {
+        let mut i = start;
+        while i < b.len() && !ends_key(b[i]) {
+            i += 1;
+        }
+        let end;
+        let (key, rest) = if i > start && b.get(i).is_none_or(|c| c.is_ascii()) {
+            if b.get(i).is_none_or(|&c| c == b'\n') {
+                start = i + 1; // one field: no value
+                continue;
             }
+            end = line_end(i);
+            (&text[start..i], &text[i..end])
+        } else {
+            end = line_end(i);
+            let line = text[start..end].trim_start();
+            let k = line.find(char::is_whitespace).unwrap_or(line.len());
+            (&line[..k], &line[k..])
         };
-        if end == 0 {
+        start = end + 1;
+        if key.is_empty() {
             continue; // a blank line
         }
-        let Some(key) = select(&line[..end]) else {
+        let Some(key) = select(key) else {
             continue;
         };
-        let mut fields = line[end..].split_whitespace();
+        let mut fields = rest.split_whitespace();
         let (Some(value), None) = (fields.next(), fields.next()) else {
             continue;
         };
