@@ -11,7 +11,7 @@
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use flate2::read::MultiGzDecoder;
-use podmem_schema::report::InputReport;
+use podmem_schema::report::{InputKind, InputReport};
 use podmem_schema::snapshot::{
     BUNDLE_FORMAT_NAME as BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION,
     BUNDLE_MANIFEST_ENTRY as BUNDLE_ENTRY, MANIFEST_ENTRY,
@@ -196,7 +196,7 @@ impl<'a> Walk<'a> {
         send: &'a mut dyn FnMut(Unit),
         report: &'a mut InputReport,
     ) -> Self {
-        report.kind = "bundle".to_string();
+        report.kind = InputKind::Bundle;
         Walk {
             limits,
             send,

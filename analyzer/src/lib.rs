@@ -31,7 +31,9 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 use podmem_schema::oom::{self, OomEvent};
-use podmem_schema::report::{InputReport, OomOmitted, Report, REPORT_FORMAT};
+use podmem_schema::report::{
+    InputKind, InputReport, InputStatus, OomOmitted, Report, REPORT_FORMAT,
+};
 
 use crate::load::{Limits, SinkResult};
 
@@ -228,11 +230,10 @@ fn prepare_folded(
             input.snapshots = input.snapshots.saturating_sub(1);
             input.problems.push(problem);
             input.status = if input.snapshots == 0 {
-                "rejected"
+                InputStatus::Rejected
             } else {
-                "partial"
-            }
-            .to_string();
+                InputStatus::Partial
+            };
         }
     }
     let per_snapshot = folded.per_snapshot_dropped;
@@ -384,9 +385,9 @@ pub fn ooms_in_log(
 ) -> (Vec<OomEvent>, InputReport) {
     let mut report = InputReport {
         path: name.to_string(),
-        kind: "log".to_string(),
+        kind: InputKind::Log,
         snapshots: 0,
-        status: "rejected".to_string(),
+        status: InputStatus::Rejected,
         problems: Vec::new(),
     };
     let mut r = std::io::BufReader::with_capacity(64 << 10, reader.take(MAX_LOG_BYTES));
@@ -441,11 +442,10 @@ pub fn ooms_in_log(
     // A log is "accepted" when it could be read, whether or not it holds kills.
     report.snapshots = 1;
     report.status = if report.problems.is_empty() {
-        "ok"
+        InputStatus::Ok
     } else {
-        "partial"
-    }
-    .to_string();
+        InputStatus::Partial
+    };
     (events, report)
 }
 

@@ -22,7 +22,7 @@ use flate2::read::MultiGzDecoder;
 use crate::bundles::{self, GzipHolds, Kind, Walk};
 use crate::tarstream::TarStream;
 use podmem_schema::cgroup_files;
-use podmem_schema::report::InputReport;
+use podmem_schema::report::{InputKind, InputReport, InputStatus};
 use podmem_schema::snapshot::{
     Manifest, CGROUP_PREFIX, FORMAT_NAME, FORMAT_VERSION, MANIFEST_ENTRY,
 };
@@ -264,7 +264,7 @@ pub fn load_inputs_indexed(
                 Err(e) => {
                     inputs.push(rejected(
                         path,
-                        "snapshot",
+                        InputKind::Snapshot,
                         format!("{}: cannot read: {e}", path.display()),
                     ));
                     continue;
@@ -275,7 +275,7 @@ pub fn load_inputs_indexed(
             if !meta.is_dir() && !meta.is_file() {
                 inputs.push(rejected(
                     path,
-                    "snapshot",
+                    InputKind::Snapshot,
                     format!(
                         "{}: not a regular file or directory ({}); refused: save it to a file first",
                         path.display(),
@@ -289,7 +289,7 @@ pub fn load_inputs_indexed(
                 if files.is_empty() {
                     inputs.push(rejected(
                         path,
-                        "directory",
+                        InputKind::Directory,
                         format!(
                             "{}: no snapshot archives (*.tar.gz, *.tgz) or bundles (*.tar, *.zip) found{}",
                             path.display(),
@@ -303,7 +303,7 @@ pub fn load_inputs_indexed(
             };
             for f in found {
                 let idx = inputs.len();
-                inputs.push(rejected(&f, "snapshot", String::new()));
+                inputs.push(rejected(&f, InputKind::Snapshot, String::new()));
                 inputs[idx].problems.clear();
                 files.push((idx, f));
             }
@@ -435,12 +435,12 @@ fn read_unit(unit: Unit, limits: &Limits, sink: &Sink<'_>) -> (u32, Vec<String>)
     }
 }
 
-fn rejected(path: &Path, kind: &str, problem: String) -> InputReport {
+fn rejected(path: &Path, kind: InputKind, problem: String) -> InputReport {
     InputReport {
         path: path.display().to_string(),
-        kind: kind.to_string(),
+        kind,
         snapshots: 0,
-        status: "rejected".to_string(),
+        status: InputStatus::Rejected,
         problems: vec![problem],
     }
 }
@@ -465,9 +465,9 @@ fn archive_files_under(dir: &Path, inputs: &mut Vec<InputReport>) -> Vec<PathBuf
                     .path()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| dir.display().to_string()),
-                kind: "directory".to_string(),
+                kind: InputKind::Directory,
                 snapshots: 0,
-                status: "rejected".to_string(),
+                status: InputStatus::Rejected,
                 problems: vec![format!("cannot list: {e}")],
             }),
         }
@@ -555,11 +555,10 @@ fn unpacked_hint(dir: &Path) -> String {
 /// Sets the status from what was accepted and caps the problem list.
 fn finish(report: &mut InputReport) {
     report.status = match (report.snapshots, report.problems.is_empty()) {
-        (0, _) => "rejected",
-        (_, true) => "ok",
-        (_, false) => "partial",
-    }
-    .to_string();
+        (0, _) => InputStatus::Rejected,
+        (_, true) => InputStatus::Ok,
+        (_, false) => InputStatus::Partial,
+    };
     if report.problems.len() > MAX_PROBLEMS_PER_INPUT {
         let extra = report.problems.len() - MAX_PROBLEMS_PER_INPUT;
         report.problems.truncate(MAX_PROBLEMS_PER_INPUT);

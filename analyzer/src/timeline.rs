@@ -720,7 +720,7 @@ impl NodeFold {
             first: self.first,
             last: self.last,
             kernel: self.kernel,
-            cgroup_mode: self.mode.map(|m| mode_name(m).to_string()),
+            cgroup_mode: self.mode,
             collector_versions: self.versions.into_iter().collect(),
             boots: self.boots,
             samples: samples.into_sorted().into_iter().map(|k| k.item).collect(),
@@ -853,7 +853,7 @@ fn observe(pf: &mut PodFold, obs: PodObs, snap: &mut Snapshot, segment: usize) -
             }
             None => r.volumes.push(VolumeReport {
                 name: t.volume.clone(),
-                plugin: t.plugin.clone(),
+                plugin: t.plugin.as_str().into(),
                 size_bytes: size,
                 mount_point: t.mount_point.clone(),
                 max_used: t.used_bytes,
@@ -916,15 +916,6 @@ fn observe(pf: &mut PodFold, obs: PodObs, snap: &mut Snapshot, segment: usize) -
         own_shmem: obs.own_shmem,
         pod_path: obs.cgroup_path,
         outside,
-    }
-}
-
-/// `v1`, `v2` or `hybrid`, as in the manifest.
-pub fn mode_name(m: CgroupMode) -> &'static str {
-    match m {
-        CgroupMode::V1 => "v1",
-        CgroupMode::V2 => "v2",
-        CgroupMode::Hybrid => "hybrid",
     }
 }
 

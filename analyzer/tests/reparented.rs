@@ -44,7 +44,7 @@ fn diagnosis(r: &Report) -> Vec<Diagnosis> {
         .iter()
         .map(|f| {
             (
-                f.id.clone(),
+                f.id.to_string(),
                 f.pod_uid.clone(),
                 f.bytes,
                 f.container_ids.clone(),

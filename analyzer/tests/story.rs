@@ -19,7 +19,7 @@ fn check_story(v2: bool) {
     assert_eq!(r.nodes.len(), 1);
     assert_eq!(r.nodes[0].snapshots, 3);
     assert_eq!(
-        r.nodes[0].cgroup_mode.as_deref(),
+        r.nodes[0].cgroup_mode.map(|m| m.as_str()),
         Some(if v2 { "v2" } else { "v1" })
     );
     let pod = r.pods.iter().find(|p| p.uid == POD_UID).expect("story pod");

@@ -96,9 +96,9 @@ fn parse(snaps: &[Snap], events: &[(usize, podmem_schema::oom::OomEvent)]) -> Pa
         parsed.push(podmem_analyzer::model::parse_snapshot(raw, &mut problems));
         inputs.push(podmem_schema::report::InputReport {
             path: name,
-            kind: "snapshot".into(),
+            kind: podmem_schema::report::InputKind::Snapshot,
             snapshots: 1,
-            status: "ok".into(),
+            status: podmem_schema::report::InputStatus::Ok,
             problems,
         });
     }

@@ -508,9 +508,9 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
             .iter()
             .map(|i| InputView {
                 path: i.path.clone(),
-                kind: i.kind.clone(),
+                kind: i.kind.to_string(),
                 snapshots: i.snapshots,
-                status: i.status.clone(),
+                status: i.status.to_string(),
                 problems: i.problems.clone(),
             })
             .collect(),
@@ -561,7 +561,7 @@ fn finding_views(
                 card: k < opts.max_finding_cards.max(1),
                 anchor: format!("finding-{k}"),
                 chart,
-                id: f.id.clone(),
+                id: f.id.to_string(),
                 severity: severity_name(f.severity).to_owned(),
                 title: f.title.clone(),
                 detail: f.detail.clone(),
@@ -700,7 +700,7 @@ fn node_view(i: usize, n: &NodeReport, avail: &[Option<u64>], dying: &[Option<u6
         index: i,
         name: n.name.clone(),
         kernel: n.kernel.clone(),
-        cgroup_mode: n.cgroup_mode.clone(),
+        cgroup_mode: n.cgroup_mode.map(|m| m.as_str().to_string()),
         snapshots: n.snapshots,
         first: opt_time(n.first),
         last: opt_time(n.last),

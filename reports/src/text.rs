@@ -127,7 +127,7 @@ fn header(r: &Report, o: &mut String) {
             time(n.first),
             time(n.last),
             clean(n.kernel.as_deref().unwrap_or("?")),
-            clean(n.cgroup_mode.as_deref().unwrap_or("?")),
+            clean(n.cgroup_mode.map_or("?", |m| m.as_str())),
             if n.boots.len() > 1 {
                 format!(", {} boots (timeline split at each reboot)", n.boots.len())
             } else {
@@ -179,7 +179,7 @@ fn node_findings(r: &Report, node: &str, o: &mut String) {
     let count = |s: Severity| mine.iter().filter(|f| f.severity == s).count();
     let mut rules: Vec<(&str, usize, Option<u64>)> = Vec::new();
     for f in &mine {
-        match rules.iter_mut().find(|(id, _, _)| *id == f.id) {
+        match rules.iter_mut().find(|(id, _, _)| f.id == *id) {
             Some((_, n, b)) => {
                 *n += 1;
                 if let Some(x) = f.bytes {
@@ -232,7 +232,7 @@ fn finding(f: &Finding, o: &mut String) {
         o,
         "\n{} {} [{}]{}",
         severity_word(f.severity),
-        clean(&f.id),
+        clean(f.id.as_str()),
         clean(&f.node),
         f.bytes
             .map(|b| format!(" {}", fmt_bytes(b)))
@@ -355,7 +355,7 @@ fn pod_table(r: &Report, p: &PodReport, ids: &[&str], o: &mut String) {
             o,
             "  volume {} ({}) size {} max used {}",
             clean(&v.name),
-            clean(&v.plugin),
+            clean(v.plugin.as_str()),
             opt(v.size_bytes),
             opt(v.max_used)
         );
@@ -561,9 +561,9 @@ mod tests {
             analyzer_version: "0.1.0".to_string(),
             inputs: vec![InputReport {
                 path: "bad.tar.gz".into(),
-                kind: "snapshot".into(),
+                kind: InputKind::Snapshot,
                 snapshots: 0,
-                status: "rejected".into(),
+                status: InputStatus::Rejected,
                 problems: vec!["bad.tar.gz: empty file".into()],
             }],
             nodes: vec![NodeReport {
@@ -572,7 +572,7 @@ mod tests {
                 first: samples[0].time,
                 last: samples[2].time,
                 kernel: Some("5.4.0".into()),
-                cgroup_mode: Some("v1".into()),
+                cgroup_mode: Some(podmem_schema::snapshot::CgroupMode::V1),
                 collector_versions: vec!["0.1.0".into()],
                 boots: vec!["b1".into()],
                 samples: vec![],
@@ -588,7 +588,7 @@ mod tests {
                 containers: vec![],
                 volumes: vec![VolumeReport {
                     name: "cache".into(),
-                    plugin: "empty-dir".into(),
+                    plugin: VolumePlugin::EmptyDir,
                     size_bytes: Some(100 << 20),
                     mount_point: "/var/lib/kubelet/pods/x/volumes/kubernetes.io~empty-dir/cache".into(),
                     max_used: Some(64 << 20),
@@ -605,7 +605,7 @@ mod tests {
             }],
             oom_events: vec![],
             findings: vec![Finding {
-                id: "orphaned-shmem".into(),
+                id: RuleId::OrphanedShmem.into(),
                 severity: Severity::Critical,
                 node: "node-a".into(),
                 pod_uid: Some("5f1c2d3e-1111-4222-8333-944445555666".into()),

@@ -147,7 +147,7 @@ fn fleet_report_in_chromium() {
     let hostile = common::HOSTILE[1];
     let mut report = common::fleet_report(&["node-a", hostile, "node-c"], 4, 100);
     // A rule id heads a column of the fleet table: hostile too.
-    report.findings[0].id = common::HOSTILE[0].to_owned();
+    report.findings[0].id = common::HOSTILE[0].into();
     let opts = podmem_reports::html::HtmlOptions {
         max_detailed_pods: 6,
         ..Default::default()

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::oom::OomEvent;
-use crate::snapshot::Qos;
+use crate::snapshot::{CgroupMode, Qos};
 
 /// The `format` field of every report.
 pub const REPORT_FORMAT: &str = "podmem-report/1";
@@ -76,15 +76,79 @@ impl OomOmitted {
 pub struct InputReport {
     /// Path as given (or `bundle!member` for a snapshot inside a bundle).
     pub path: String,
-    /// `snapshot`, `bundle`, `directory`, `log`.
-    pub kind: String,
+    /// What the input is.
+    pub kind: InputKind,
     /// Snapshots accepted from it.
     pub snapshots: u32,
-    /// `ok`, `partial` (accepted with problems) or `rejected`.
-    pub status: String,
+    /// What became of it.
+    pub status: InputStatus,
     /// Problems, each naming the file and the reason.
     pub problems: Vec<String>,
 }
+
+/// What an input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    /// A snapshot archive (or a path that was to be one).
+    Snapshot,
+    /// A bundle of snapshot archives (tar or zip).
+    Bundle,
+    /// A directory searched for archives.
+    Directory,
+    /// A kernel log given beside the snapshots.
+    Log,
+}
+
+/// What became of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputStatus {
+    /// Accepted without problems.
+    Ok,
+    /// Accepted with problems.
+    Partial,
+    /// Nothing usable in it.
+    Rejected,
+}
+
+/// The names these enumerations have in the JSON report, for the text and HTML ones
+/// and for comparisons with a name (`status == "ok"`).
+macro_rules! named {
+    ($ty:ty { $($variant:path => $name:literal,)* }) => {
+        impl $ty {
+            /// The name in the JSON report.
+            pub const fn as_str(&self) -> &'static str {
+                match self {
+                    $($variant => $name,)*
+                }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+named!(InputKind {
+    InputKind::Snapshot => "snapshot",
+    InputKind::Bundle => "bundle",
+    InputKind::Directory => "directory",
+    InputKind::Log => "log",
+});
+
+named!(InputStatus {
+    InputStatus::Ok => "ok",
+    InputStatus::Partial => "partial",
+    InputStatus::Rejected => "rejected",
+});
 
 /// One node's capture history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,8 +163,8 @@ pub struct NodeReport {
     pub last: Option<Timestamp>,
     /// Kernel release (last seen).
     pub kernel: Option<String>,
-    /// `v1`, `v2` or `hybrid`.
-    pub cgroup_mode: Option<String>,
+    /// cgroup mode (last seen).
+    pub cgroup_mode: Option<CgroupMode>,
     /// Distinct collector versions.
     pub collector_versions: Vec<String>,
     /// Boot ids in order; more than one means the timeline was split by a reboot.
@@ -204,13 +268,52 @@ pub struct ContainerReport {
     pub outside_pod_cgroup: Option<String>,
 }
 
+/// A kubelet volume plugin (the `kubernetes.io~<plugin>` directory of the volume's
+/// mount point). Any other plugin name is kept as it was found, so a report naming one
+/// reads back as it was written. Compared, ordered and hashed by name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "String")]
+pub enum VolumePlugin {
+    /// `empty-dir`: an emptyDir (a tmpfs one is `medium: Memory`).
+    EmptyDir,
+    /// `secret`.
+    Secret,
+    /// `projected`.
+    Projected,
+    /// Another plugin, by its name.
+    Other(String),
+}
+
+impl VolumePlugin {
+    /// The plugin's name as in the mount point.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VolumePlugin::EmptyDir => "empty-dir",
+            VolumePlugin::Secret => "secret",
+            VolumePlugin::Projected => "projected",
+            VolumePlugin::Other(name) => name,
+        }
+    }
+}
+
+impl From<&str> for VolumePlugin {
+    fn from(name: &str) -> Self {
+        match name {
+            "empty-dir" => VolumePlugin::EmptyDir,
+            "secret" => VolumePlugin::Secret,
+            "projected" => VolumePlugin::Projected,
+            other => VolumePlugin::Other(other.to_string()),
+        }
+    }
+}
+
 /// A tmpfs volume of a pod.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumeReport {
     /// Volume name.
     pub name: String,
-    /// Plugin (`empty-dir` for emptyDir).
-    pub plugin: String,
+    /// The kubelet's volume plugin.
+    pub plugin: VolumePlugin,
     /// tmpfs `size=` in bytes.
     pub size_bytes: Option<u64>,
     /// Mount point on the host.
@@ -293,13 +396,180 @@ pub enum Severity {
     Info,
 }
 
+/// Every rule of the analyzer, in the order a reader should meet them within one
+/// severity (the report's findings are in this order): causes before the kills they
+/// explain, then context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleId {
+    /// `orphaned-shmem`: shmem charged to a pod that no live container holds.
+    OrphanedShmem,
+    /// `oom-restart-loop`: repeated OOM kills while unattributed memory grows.
+    OomRestartLoop,
+    /// `pod-limit-oom`: an OOM kill at the pod cgroup's limit.
+    PodLimitOom,
+    /// `kubepods-oom`: an OOM kill at the node allocatable (kubepods) limit.
+    KubepodsOom,
+    /// `global-oom`: a system-wide OOM kill.
+    GlobalOom,
+    /// `container-outside-pod-cgroup`: container cgroups placed outside their pod's.
+    ContainerOutsidePodCgroup,
+    /// `near-limit`: a pod close to or trending towards its limit.
+    NearLimit,
+    /// `hidden-from-kubectl-top`: pod memory that `kubectl top` does not show.
+    HiddenFromKubectlTop,
+    /// `memory-emptydir-unbounded`: a memory emptyDir as large as the pod limit.
+    MemoryEmptydirUnbounded,
+    /// `container-limit-oom`: an OOM kill at the container's own limit.
+    ContainerLimitOom,
+    /// `dying-cgroups`: many dying memory cgroups on the node.
+    DyingCgroups,
+}
+
+impl RuleId {
+    /// Every rule in reading order.
+    pub const ALL: [RuleId; 11] = [
+        RuleId::OrphanedShmem,
+        RuleId::OomRestartLoop,
+        RuleId::PodLimitOom,
+        RuleId::KubepodsOom,
+        RuleId::GlobalOom,
+        RuleId::ContainerOutsidePodCgroup,
+        RuleId::NearLimit,
+        RuleId::HiddenFromKubectlTop,
+        RuleId::MemoryEmptydirUnbounded,
+        RuleId::ContainerLimitOom,
+        RuleId::DyingCgroups,
+    ];
+
+    /// The id as it appears in reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RuleId::OrphanedShmem => "orphaned-shmem",
+            RuleId::OomRestartLoop => "oom-restart-loop",
+            RuleId::PodLimitOom => "pod-limit-oom",
+            RuleId::KubepodsOom => "kubepods-oom",
+            RuleId::GlobalOom => "global-oom",
+            RuleId::ContainerOutsidePodCgroup => "container-outside-pod-cgroup",
+            RuleId::NearLimit => "near-limit",
+            RuleId::HiddenFromKubectlTop => "hidden-from-kubectl-top",
+            RuleId::MemoryEmptydirUnbounded => "memory-emptydir-unbounded",
+            RuleId::ContainerLimitOom => "container-limit-oom",
+            RuleId::DyingCgroups => "dying-cgroups",
+        }
+    }
+
+    /// The rule of a report's id.
+    pub fn from_id(id: &str) -> Option<RuleId> {
+        RuleId::ALL.into_iter().find(|r| r.as_str() == id)
+    }
+}
+
+/// A finding's id: one of this version's rules, or the id of a rule it does not know
+/// (a report written by a newer analyzer must still be read, and written back as is).
+/// Compared, ordered and hashed by id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "String")]
+pub enum FindingId {
+    /// A rule of this version.
+    Rule(RuleId),
+    /// Any other id, as it was read.
+    Other(String),
+}
+
+impl FindingId {
+    /// The id as it appears in reports.
+    pub fn as_str(&self) -> &str {
+        match self {
+            FindingId::Rule(r) => r.as_str(),
+            FindingId::Other(id) => id,
+        }
+    }
+
+    /// The rule, when this version has it.
+    pub fn rule(&self) -> Option<RuleId> {
+        match self {
+            FindingId::Rule(r) => Some(*r),
+            FindingId::Other(id) => RuleId::from_id(id),
+        }
+    }
+}
+
+impl From<RuleId> for FindingId {
+    fn from(rule: RuleId) -> Self {
+        FindingId::Rule(rule)
+    }
+}
+
+impl From<&str> for FindingId {
+    fn from(id: &str) -> Self {
+        match RuleId::from_id(id) {
+            Some(rule) => FindingId::Rule(rule),
+            None => FindingId::Other(id.to_string()),
+        }
+    }
+}
+
+/// Serialization, display, comparison, order and hash for the open enumerations (a
+/// known value or any string), all through their name (`as_str`), so a known value
+/// built as `Other` is still the same value.
+macro_rules! open_named {
+    ($($ty:ty),*) => {$(
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+        impl Eq for $ty {}
+        impl PartialOrd for $ty {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for $ty {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.as_str().cmp(other.as_str())
+            }
+        }
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state);
+            }
+        }
+        impl From<String> for $ty {
+            fn from(name: String) -> Self {
+                Self::from(name.as_str())
+            }
+        }
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+        impl PartialEq<str> for $ty {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+    )*};
+}
+
+open_named!(VolumePlugin, FindingId);
+
 /// A diagnosis with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Rule id: `orphaned-shmem`, `pod-limit-oom`, `hidden-from-kubectl-top`,
-    /// `memory-emptydir-unbounded`, `oom-restart-loop`, `near-limit`, `dying-cgroups`,
-    /// `global-oom`, `container-outside-pod-cgroup`, ...
-    pub id: String,
+    /// The rule that decided it.
+    pub id: FindingId,
     /// Severity.
     pub severity: Severity,
     /// Node.
@@ -331,4 +601,91 @@ pub struct Evidence {
     pub value: String,
     /// Archive and entry it came from (`<archive>:<entry>`), when from one.
     pub source: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    fn back<T: serde::de::DeserializeOwned>(s: &str) -> T {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn closed_enumerations_are_their_names() {
+        for (k, name) in [
+            (InputKind::Snapshot, "snapshot"),
+            (InputKind::Bundle, "bundle"),
+            (InputKind::Directory, "directory"),
+            (InputKind::Log, "log"),
+        ] {
+            assert_eq!(json(&k), format!("\"{name}\""));
+            assert_eq!(back::<InputKind>(&json(&k)), k);
+            assert_eq!(k.as_str(), name);
+        }
+        for (st, name) in [
+            (InputStatus::Ok, "ok"),
+            (InputStatus::Partial, "partial"),
+            (InputStatus::Rejected, "rejected"),
+        ] {
+            assert_eq!(json(&st), format!("\"{name}\""));
+            assert_eq!(back::<InputStatus>(&json(&st)), st);
+            assert!(st == name);
+        }
+        for (m, name) in [
+            (CgroupMode::V1, "v1"),
+            (CgroupMode::V2, "v2"),
+            (CgroupMode::Hybrid, "hybrid"),
+        ] {
+            assert_eq!(json(&m), format!("\"{name}\""));
+            assert_eq!(m.as_str(), name);
+        }
+        assert!(serde_json::from_str::<InputStatus>("\"fine\"").is_err());
+    }
+
+    #[test]
+    fn finding_ids_round_trip_known_or_not() {
+        for rule in RuleId::ALL {
+            let id = FindingId::from(rule);
+            assert_eq!(json(&id), format!("\"{}\"", rule.as_str()));
+            let read: FindingId = back(&json(&id));
+            assert!(matches!(read, FindingId::Rule(r) if r == rule));
+            assert_eq!(RuleId::from_id(rule.as_str()), Some(rule));
+        }
+        // An id of a newer analyzer is kept as read, and written back the same.
+        for text in ["\"swap-pressure\"", "\"\"", "\"<img src=x>\\u0000é\""] {
+            let read: FindingId = back(text);
+            assert!(matches!(read, FindingId::Other(_)), "{text}");
+            assert_eq!(read.rule(), None);
+            assert_eq!(json(&read), serde_json::to_string(read.as_str()).unwrap());
+        }
+        // Known ids compare equal however they were built.
+        let built = FindingId::Other("near-limit".into());
+        assert_eq!(built, FindingId::Rule(RuleId::NearLimit));
+        assert_eq!(built.rule(), Some(RuleId::NearLimit));
+        assert!(built == "near-limit");
+    }
+
+    #[test]
+    fn volume_plugins_round_trip_known_or_not() {
+        for name in [
+            "empty-dir",
+            "secret",
+            "projected",
+            "csi",
+            "configmap",
+            "x y",
+        ] {
+            let p = VolumePlugin::from(name);
+            assert_eq!(json(&p), format!("\"{name}\""));
+            assert_eq!(back::<VolumePlugin>(&json(&p)), p);
+            assert_eq!(p.to_string(), name);
+        }
+        assert_eq!(VolumePlugin::from("empty-dir"), VolumePlugin::EmptyDir);
+        assert!(matches!(VolumePlugin::from("csi"), VolumePlugin::Other(_)));
+    }
 }

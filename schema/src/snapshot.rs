@@ -161,6 +161,17 @@ pub enum CgroupMode {
     Hybrid,
 }
 
+impl CgroupMode {
+    /// `v1`, `v2` or `hybrid`, as in the manifest and the report.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CgroupMode::V1 => "v1",
+            CgroupMode::V2 => "v2",
+            CgroupMode::Hybrid => "hybrid",
+        }
+    }
+}
+
 /// Outcome of reading one source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {

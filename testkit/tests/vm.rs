@@ -127,7 +127,10 @@ fn seed_case(r: &Run) {
     );
     assert_eq!(rep.nodes.len(), 1);
     assert_eq!(rep.nodes[0].kernel.as_deref(), Some(g.fact("kernel")));
-    assert_eq!(rep.nodes[0].cgroup_mode.as_deref(), Some(g.mode.name()));
+    assert_eq!(
+        rep.nodes[0].cgroup_mode.map(|m| m.as_str()),
+        Some(g.mode.name())
+    );
     let pod = rep
         .pods
         .iter()

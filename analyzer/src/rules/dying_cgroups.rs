@@ -34,7 +34,7 @@ pub(super) fn dying_cgroups(n: &NodeReport, archive: &str, out: &mut Vec<Finding
     }
     let excess = count - live;
     out.push(Finding {
-        id: RuleId::DyingCgroups.as_str().to_string(),
+        id: RuleId::DyingCgroups.into(),
         severity: if exact { Severity::Warning } else { Severity::Info },
         node: n.name.clone(),
         pod_uid: None,

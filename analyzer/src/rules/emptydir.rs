@@ -1,7 +1,7 @@
 //! `memory-emptydir-unbounded`: a memory-backed emptyDir whose tmpfs size is not bounded
 //! below the pod limit, node allocatable or node memory.
 
-use podmem_schema::report::{Finding, NodeReport, Severity};
+use podmem_schema::report::{Finding, NodeReport, Severity, VolumePlugin};
 use podmem_schema::units::fmt_bytes;
 
 use super::thresholds::*;
@@ -19,7 +19,11 @@ pub(super) fn emptydir_unbounded(
     let ns = node.and_then(|n| n.samples.last());
     let allocatable = ns.and_then(|s| s.kubepods_limit);
     let mem_total = ns.and_then(|s| s.mem_total);
-    for v in r.volumes.iter().filter(|v| v.plugin == "empty-dir") {
+    for v in r
+        .volumes
+        .iter()
+        .filter(|v| v.plugin == VolumePlugin::EmptyDir)
+    {
         let why = match v.size_bytes {
             None => Some(
                 "the tmpfs has no size= option (it may grow to half of the node's memory)"
@@ -61,7 +65,7 @@ pub(super) fn emptydir_unbounded(
         };
         let Some(why) = why else { continue };
         out.push(Finding {
-            id: RuleId::MemoryEmptydirUnbounded.as_str().to_string(),
+            id: RuleId::MemoryEmptydirUnbounded.into(),
             severity: Severity::Warning,
             node: r.node.clone(),
             pod_uid: Some(r.uid.clone()),

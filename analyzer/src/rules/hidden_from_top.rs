@@ -58,7 +58,7 @@ pub(super) fn hidden_from_top(pt: &PodTimeline, out: &mut Vec<Finding>) {
         }
     }
     out.push(Finding {
-        id: RuleId::HiddenFromKubectlTop.as_str().to_string(),
+        id: RuleId::HiddenFromKubectlTop.into(),
         severity: if near { Severity::Critical } else { Severity::Warning },
         node: r.node.clone(),
         pod_uid: Some(r.uid.clone()),

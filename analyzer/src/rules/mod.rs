@@ -4,7 +4,8 @@
 //!
 //! One file per rule or family; [`RuleId`] names them all, in the order a reader meets
 //! them; every threshold is in [`thresholds`] (documented in `docs/findings.md`). To add
-//! a rule: a file here, a [`RuleId`] variant, a call in [`pod_rules`] or [`fleet_rules`].
+//! a rule: a file here, a [`RuleId`] variant (in `schema::report`, beside the report's
+//! other enumerations), a call in [`pod_rules`] or [`fleet_rules`].
 
 mod dying_cgroups;
 mod emptydir;
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use podmem_schema::oom::OomEvent;
+pub use podmem_schema::report::RuleId;
 use podmem_schema::report::{Finding, NodeReport};
 
 pub use crate::attribution::REPARENT_FROM;
@@ -28,62 +30,6 @@ pub use thresholds::*;
 
 use crate::timeline::PodTimeline;
 use util::pod_label;
-
-/// Every rule, in the order a reader should meet them within one severity: causes
-/// before the kills they explain, then context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleId {
-    OrphanedShmem,
-    OomRestartLoop,
-    PodLimitOom,
-    KubepodsOom,
-    GlobalOom,
-    ContainerOutsidePodCgroup,
-    NearLimit,
-    HiddenFromKubectlTop,
-    MemoryEmptydirUnbounded,
-    ContainerLimitOom,
-    DyingCgroups,
-}
-
-impl RuleId {
-    /// Every rule in reading order.
-    pub const ALL: [RuleId; 11] = [
-        RuleId::OrphanedShmem,
-        RuleId::OomRestartLoop,
-        RuleId::PodLimitOom,
-        RuleId::KubepodsOom,
-        RuleId::GlobalOom,
-        RuleId::ContainerOutsidePodCgroup,
-        RuleId::NearLimit,
-        RuleId::HiddenFromKubectlTop,
-        RuleId::MemoryEmptydirUnbounded,
-        RuleId::ContainerLimitOom,
-        RuleId::DyingCgroups,
-    ];
-
-    /// The id as it appears in reports.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RuleId::OrphanedShmem => "orphaned-shmem",
-            RuleId::OomRestartLoop => "oom-restart-loop",
-            RuleId::PodLimitOom => "pod-limit-oom",
-            RuleId::KubepodsOom => "kubepods-oom",
-            RuleId::GlobalOom => "global-oom",
-            RuleId::ContainerOutsidePodCgroup => "container-outside-pod-cgroup",
-            RuleId::NearLimit => "near-limit",
-            RuleId::HiddenFromKubectlTop => "hidden-from-kubectl-top",
-            RuleId::MemoryEmptydirUnbounded => "memory-emptydir-unbounded",
-            RuleId::ContainerLimitOom => "container-limit-oom",
-            RuleId::DyingCgroups => "dying-cgroups",
-        }
-    }
-
-    /// The rule of a report's id.
-    pub fn from_id(id: &str) -> Option<RuleId> {
-        RuleId::ALL.into_iter().find(|r| r.as_str() == id)
-    }
-}
 
 /// The rules about one pod's timeline (its node's report gives node memory).
 pub fn pod_rules(pt: &PodTimeline, node: Option<&NodeReport>, ooms: &[OomEvent]) -> Vec<Finding> {
@@ -154,11 +100,11 @@ pub fn fleet_rules(
 /// Most severe first; within a severity by [`RuleId`] order, then the largest amount,
 /// then by node and pod.
 pub fn sort(f: &mut [Finding]) {
-    let rank = |id: &str| RuleId::from_id(id).map_or(RuleId::ALL.len(), |r| r as usize);
+    let rank = |f: &Finding| f.id.rule().map_or(RuleId::ALL.len(), |r| r as usize);
     f.sort_by(|a, b| {
         a.severity
             .cmp(&b.severity)
-            .then_with(|| rank(&a.id).cmp(&rank(&b.id)))
+            .then_with(|| rank(a).cmp(&rank(b)))
             .then_with(|| b.bytes.cmp(&a.bytes))
             .then_with(|| a.node.cmp(&b.node))
             .then_with(|| a.pod_uid.cmp(&b.pod_uid))

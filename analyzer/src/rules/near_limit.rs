@@ -96,7 +96,7 @@ pub(super) fn near_limit(pt: &PodTimeline, out: &mut Vec<Finding>) {
         evidence.push(ev("limit reached at (linear fit)", ts(e), None));
     }
     out.push(Finding {
-        id: RuleId::NearLimit.as_str().to_string(),
+        id: RuleId::NearLimit.into(),
         severity: if critical { Severity::Critical } else { Severity::Warning },
         node: r.node.clone(),
         pod_uid: Some(r.uid.clone()),

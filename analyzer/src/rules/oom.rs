@@ -80,7 +80,7 @@ pub(super) fn oom_restart_loop(pt: &PodTimeline, ooms: &[OomEvent], out: &mut Ve
         entry(&last.snapshot, &pt.pod_paths[range.end - 1], "memory.stat"),
     ));
     out.push(Finding {
-        id: RuleId::OomRestartLoop.as_str().to_string(),
+        id: RuleId::OomRestartLoop.into(),
         severity: Severity::Critical,
         node: r.node.clone(),
         pod_uid: Some(r.uid.clone()),
@@ -229,7 +229,7 @@ pub(super) fn oom_rules(infos: &PodInfos, ooms: &[OomEvent], out: &mut Vec<Findi
             ),
         };
         out.push(Finding {
-            id: rule.as_str().to_string(),
+            id: rule.into(),
             severity,
             node,
             pod_uid: pod,

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
-use podmem_schema::report::{Finding, Severity};
+use podmem_schema::report::{Finding, Severity, VolumePlugin};
 use podmem_schema::units::fmt_bytes;
 
 use super::thresholds::*;
@@ -157,7 +157,7 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         .filter(|(n, _)| {
             r.volumes
                 .iter()
-                .any(|v| &v.name == n && v.plugin == "empty-dir")
+                .any(|v| &v.name == n && v.plugin == VolumePlugin::EmptyDir)
         })
         .collect();
     for (n, u) in &volumes {
@@ -283,7 +283,7 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
             .join(", ")
     };
     out.push(Finding {
-        id: RuleId::OrphanedShmem.as_str().to_string(),
+        id: RuleId::OrphanedShmem.into(),
         severity: if critical { Severity::Critical } else { Severity::Warning },
         node: r.node.clone(),
         pod_uid: Some(r.uid.clone()),

@@ -75,7 +75,7 @@ pub(super) fn container_outside_pod(pt: &PodTimeline, out: &mut Vec<Finding>) {
         .collect::<Vec<_>>()
         .join(", ");
     out.push(Finding {
-        id: RuleId::ContainerOutsidePodCgroup.as_str().to_string(),
+        id: RuleId::ContainerOutsidePodCgroup.into(),
         severity: if s.limit.is_some() { Severity::Critical } else { Severity::Warning },
         node: r.node.clone(),
         pod_uid: Some(r.uid.clone()),

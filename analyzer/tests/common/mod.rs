@@ -497,9 +497,9 @@ pub fn analyze_with_events(
         assert!(problems.is_empty(), "{problems:?}");
         inputs.push(podmem_schema::report::InputReport {
             path: name,
-            kind: "snapshot".into(),
+            kind: podmem_schema::report::InputKind::Snapshot,
             snapshots: 1,
-            status: "ok".into(),
+            status: podmem_schema::report::InputStatus::Ok,
             problems,
         });
     }

@@ -179,9 +179,9 @@ pub(super) fn fleet_view(
 ) -> FleetView {
     let mut rules: Vec<FleetRule> = Vec::new();
     for f in findings {
-        if !rules.iter().any(|r| r.id == f.id) {
+        if !rules.iter().any(|r| f.id == r.id.as_str()) {
             rules.push(FleetRule {
-                id: f.id.clone(),
+                id: f.id.to_string(),
                 severity: severity_name(f.severity),
             });
         }
@@ -196,7 +196,8 @@ pub(super) fn fleet_view(
             let cells = rules
                 .iter()
                 .map(|r| {
-                    let of: Vec<&&&Finding> = mine.iter().filter(|f| f.id == r.id).collect();
+                    let of: Vec<&&&Finding> =
+                        mine.iter().filter(|f| f.id == r.id.as_str()).collect();
                     let sum = of
                         .iter()
                         .filter_map(|f| f.bytes)
@@ -287,7 +288,7 @@ pub(super) fn node_detail(
         .map(|(k, f)| NodeFinding {
             anchor: format!("finding-{k}"),
             severity: severity_name(f.severity),
-            id: f.id.clone(),
+            id: f.id.to_string(),
             title: f.title.clone(),
             pod: f
                 .pod_uid

@@ -368,7 +368,7 @@ pub(super) fn pod_view(
             .iter()
             .map(|v| VolumeView {
                 name: v.name.clone(),
-                plugin: v.plugin.clone(),
+                plugin: v.plugin.to_string(),
                 size: opt_bytes(v.size_bytes),
                 max_used: opt_bytes(v.max_used),
                 mount_point: v.mount_point.clone(),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use podmem_schema::oom::{OomEvent, OomScope};
 use podmem_schema::report::*;
-use podmem_schema::snapshot::Qos;
+use podmem_schema::snapshot::{CgroupMode, Qos};
 
 pub const MIB: u64 = 1024 * 1024;
 pub const POD_UID: &str = "3f1c2a9e-5b7d-4e21-9c0a-7d8e6f5a4b3c";
@@ -152,7 +152,7 @@ pub fn fixture_report() -> Report {
         ],
         volumes: vec![VolumeReport {
             name: vol.into(),
-            plugin: "empty-dir".into(),
+            plugin: VolumePlugin::EmptyDir,
             size_bytes: Some(100 * MIB),
             mount_point: format!(
                 "/var/lib/kubelet/pods/{POD_UID}/volumes/kubernetes.io~empty-dir/{vol}"
@@ -193,7 +193,7 @@ pub fn fixture_report() -> Report {
     let src = |e: &str| Some(format!("podmem-{NODE}-20261127T100300Z.tar.gz:{e}"));
     let findings = vec![
         Finding {
-            id: "pod-limit-oom".into(),
+            id: RuleId::PodLimitOom.into(),
             severity: Severity::Critical,
             node: NODE.into(),
             pod_uid: Some(POD_UID.into()),
@@ -209,7 +209,7 @@ pub fn fixture_report() -> Report {
             time: oom.time,
         },
         Finding {
-            id: "orphaned-shmem".into(),
+            id: RuleId::OrphanedShmem.into(),
             severity: Severity::Critical,
             node: NODE.into(),
             pod_uid: Some(POD_UID.into()),
@@ -226,7 +226,7 @@ pub fn fixture_report() -> Report {
             time: Some(at(2, 0)),
         },
         Finding {
-            id: "near-limit".into(),
+            id: RuleId::NearLimit.into(),
             severity: Severity::Info,
             node: NODE.into(),
             pod_uid: None,
@@ -261,16 +261,16 @@ pub fn fixture_report() -> Report {
         inputs: vec![
             InputReport {
                 path: "podmem-node-1-20261127T100000Z.tar.gz".into(),
-                kind: "snapshot".into(),
+                kind: InputKind::Snapshot,
                 snapshots: 1,
-                status: "ok".into(),
+                status: InputStatus::Ok,
                 problems: vec![],
             },
             InputReport {
                 path: "broken.tar.gz".into(),
-                kind: "snapshot".into(),
+                kind: InputKind::Snapshot,
                 snapshots: 0,
-                status: "rejected".into(),
+                status: InputStatus::Rejected,
                 problems: vec!["broken.tar.gz: not a gzip file".into()],
             },
         ],
@@ -280,7 +280,7 @@ pub fn fixture_report() -> Report {
             first: Some(at(0, 0)),
             last: Some(at(4, 0)),
             kernel: Some("5.10.0-32-amd64".into()),
-            cgroup_mode: Some("v1".into()),
+            cgroup_mode: Some(CgroupMode::V1),
             collector_versions: vec!["0.1.0".into()],
             boots: vec!["6f1e0c6a-6c55-4f36-a3c0-2d9a3f3c8e11".into()],
             samples: node_samples,
@@ -342,14 +342,15 @@ pub fn hostile_report() -> Report {
     r.analyzer_version = next();
     for i in &mut r.inputs {
         i.path = next();
-        i.kind = next();
-        i.status = next();
+        // Kind and status are enumerations that no archive string reaches; their
+        // strings are drawn all the same so every later field keeps its own.
+        let _ = (next(), next());
         i.problems = vec![next(), next()];
     }
     for n in &mut r.nodes {
         n.name = node.clone();
         n.kernel = Some(next());
-        n.cgroup_mode = Some(next());
+        let _ = next(); // the cgroup mode, an enumeration
         n.collector_versions = vec![next()];
         n.boots = vec![next()];
     }
@@ -387,7 +388,7 @@ pub fn hostile_report() -> Report {
         }
         for v in &mut p.volumes {
             v.name = vol.clone();
-            v.plugin = next();
+            v.plugin = next().into();
             v.mount_point = next();
         }
         for s in &mut p.samples {
@@ -437,7 +438,7 @@ pub fn hostile_report() -> Report {
         e.source = Some(next());
     }
     for f in &mut r.findings {
-        f.id = next();
+        f.id = next().into();
         f.node = node.clone();
         f.title = next();
         f.detail = next();
@@ -578,7 +579,7 @@ pub fn synthetic_report(pods: usize, samples: usize) -> Report {
             ],
             volumes: vec![VolumeReport {
                 name: "scratch".into(),
-                plugin: "empty-dir".into(),
+                plugin: VolumePlugin::EmptyDir,
                 size_bytes: Some(1024 * MIB),
                 mount_point: "/var/lib/kubelet/pods/x/volumes/kubernetes.io~empty-dir/scratch"
                     .into(),
