@@ -21,11 +21,9 @@ use flate2::read::MultiGzDecoder;
 
 use crate::bundles::{self, GzipHolds, Kind, Walk};
 use crate::tarstream::TarStream;
-use podmem_schema::cgroup_files;
+use podmem_schema::cgroup_files::{self, wanted};
 use podmem_schema::report::{InputKind, InputReport, InputStatus};
-use podmem_schema::snapshot::{
-    Manifest, CGROUP_PREFIX, FORMAT_NAME, FORMAT_VERSION, MANIFEST_ENTRY,
-};
+use podmem_schema::snapshot::{parse_manifest, Manifest, ManifestError, MANIFEST_ENTRY};
 use podmem_schema::units::fmt_bytes;
 
 /// Problems kept per input; the rest are counted, so one hostile file cannot flood a
@@ -713,25 +711,6 @@ pub enum ReadError {
     },
 }
 
-/// Why a `manifest.json` was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
-    #[error("not valid JSON ({0})")]
-    Json(#[source] serde_json::Error),
-    /// `found` is the format quoted, or `missing`.
-    #[error("format is {found}, expected \"{FORMAT_NAME}\"; not a podmem snapshot")]
-    Format { found: String },
-    #[error("format version {version} is newer than this analyzer understands ({FORMAT_VERSION}); upgrade podmem-analyzer")]
-    Newer { version: u64 },
-    /// `found` is the JSON value, or `missing`.
-    #[error("format version {found} is unknown (expected {FORMAT_VERSION})")]
-    UnknownVersion { found: String },
-    #[error("invalid manifest ({0})")]
-    Invalid(#[source] serde_json::Error),
-    #[error("manifest has an empty node name")]
-    EmptyNode,
-}
-
 /// Reads one snapshot archive from a gzip stream.
 pub fn read_snapshot<R: Read>(
     reader: R,
@@ -858,136 +837,9 @@ fn keep(
     }
 }
 
-/// The cgroup files the analysis reads: the one table of what the reader keeps of an
-/// archive and of where the model puts it. Other cgroup files are skipped unread (a
-/// node of a hundred pods holds thousands of them per snapshot).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CgroupFile {
-    Stat,
-    UsageV1,
-    CurrentV2,
-    LimitV1,
-    MaxV2,
-    CgroupStat,
-}
-
-impl CgroupFile {
-    /// Every used file.
-    pub const ALL: [CgroupFile; 6] = [
-        CgroupFile::Stat,
-        CgroupFile::UsageV1,
-        CgroupFile::CurrentV2,
-        CgroupFile::LimitV1,
-        CgroupFile::MaxV2,
-        CgroupFile::CgroupStat,
-    ];
-
-    /// The kernel's file name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            CgroupFile::Stat => "memory.stat",
-            CgroupFile::UsageV1 => "memory.usage_in_bytes",
-            CgroupFile::CurrentV2 => "memory.current",
-            CgroupFile::LimitV1 => "memory.limit_in_bytes",
-            CgroupFile::MaxV2 => "memory.max",
-            CgroupFile::CgroupStat => "cgroup.stat",
-        }
-    }
-
-    /// The used file of this name; a `match`, since it runs for every file of every
-    /// cgroup of every snapshot.
-    pub fn from_name(name: &str) -> Option<CgroupFile> {
-        Some(match name {
-            "memory.stat" => CgroupFile::Stat,
-            "memory.usage_in_bytes" => CgroupFile::UsageV1,
-            "memory.current" => CgroupFile::CurrentV2,
-            "memory.limit_in_bytes" => CgroupFile::LimitV1,
-            "memory.max" => CgroupFile::MaxV2,
-            "cgroup.stat" => CgroupFile::CgroupStat,
-            _ => return None,
-        })
-    }
-}
-
-/// Whether an entry is kept in memory: everything but unused cgroup files.
-pub fn wanted(entry: &str) -> bool {
-    match entry.strip_prefix(CGROUP_PREFIX) {
-        Some(rel) => {
-            let file = rel.rsplit('/').next().unwrap_or(rel);
-            CgroupFile::from_name(file).is_some()
-        }
-        None => true,
-    }
-}
-
-/// Checks the format name and version before deserializing the rest, so a newer
-/// snapshot is refused for being newer rather than for a field it renamed.
-pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-    // Fast path for the common case, a good manifest: the format fields alone, then the
-    // typed manifest straight from the bytes (no intermediate JSON tree of the 100+
-    // pods). Anything unusual takes the checked path below,
-    // whose messages are the ones users see.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        format: Option<serde_json::Value>,
-        format_version: Option<serde_json::Value>,
-    }
-    if let Ok(head) = serde_json::from_slice::<Head>(bytes) {
-        let version = head.format_version.as_ref().and_then(|v| v.as_u64());
-        let known = version.is_some_and(|v| v > 0 && v <= u64::from(FORMAT_VERSION));
-        if head.format.as_ref().and_then(|f| f.as_str()) == Some(FORMAT_NAME) && known {
-            if let Ok(m) = serde_json::from_slice::<Manifest>(bytes) {
-                if !m.node.trim().is_empty() {
-                    return Ok(m);
-                }
-            }
-        }
-    }
-    parse_manifest_checked(bytes)
-}
-
-fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(ManifestError::Json)?;
-    let format = value.get("format").and_then(|f| f.as_str());
-    if format != Some(FORMAT_NAME) {
-        return Err(ManifestError::Format {
-            found: format
-                .map(|f| format!("{f:?}"))
-                .unwrap_or_else(|| "missing".to_string()),
-        });
-    }
-    match value.get("format_version").and_then(|v| v.as_u64()) {
-        Some(v) if v > u64::from(FORMAT_VERSION) => {
-            return Err(ManifestError::Newer { version: v })
-        }
-        Some(0) | None => {
-            return Err(ManifestError::UnknownVersion {
-                found: value
-                    .get("format_version")
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "missing".into()),
-            })
-        }
-        Some(_) => {}
-    }
-    let manifest: Manifest = serde_json::from_value(value).map_err(ManifestError::Invalid)?;
-    if manifest.node.trim().is_empty() {
-        return Err(ManifestError::EmptyNode);
-    }
-    Ok(manifest)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cgroup_file_names_round_trip() {
-        for f in CgroupFile::ALL {
-            assert_eq!(CgroupFile::from_name(f.name()), Some(f));
-        }
-        assert_eq!(CgroupFile::from_name("memory.failcnt"), None);
-    }
 
     #[test]
     fn entry_names() {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
-use podmem_schema::cgroup_files;
+use podmem_schema::cgroup_files::{self, CgroupFile};
 use podmem_schema::oom::{self, OomEvent};
 use podmem_schema::parse::cgroup_path::{self, Level};
 use podmem_schema::parse::kubelet_summary::parse_summary;
@@ -27,7 +27,7 @@ use podmem_schema::snapshot::{
     CgroupMode, Qos, TmpfsUsage, CGROUP_PREFIX, LOG_PODS_ENTRY, SUMMARY_ENTRY, TMPFS_ENTRY,
 };
 
-use crate::load::{CgroupFile, RawSnapshot};
+use crate::load::RawSnapshot;
 
 /// A parsed snapshot.
 #[derive(Debug, Clone)]

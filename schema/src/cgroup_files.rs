@@ -46,6 +46,75 @@ pub fn rel_of(entry: &str) -> Option<&str> {
     dir.strip_suffix('/')
 }
 
+/// The cgroup files the analysis reads: the one table of what a reader keeps of an
+/// archive (the collector captures more, [`crate::snapshot::V1_FILES`] and
+/// [`crate::snapshot::V2_FILES`]). Other cgroup files are skipped unread (a
+/// node of a hundred pods holds thousands of them per snapshot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupFile {
+    /// `memory.stat` (v1 and v2).
+    Stat,
+    /// v1 `memory.usage_in_bytes`.
+    UsageV1,
+    /// v2 `memory.current`.
+    CurrentV2,
+    /// v1 `memory.limit_in_bytes`.
+    LimitV1,
+    /// v2 `memory.max`.
+    MaxV2,
+    /// v2 `cgroup.stat`.
+    CgroupStat,
+}
+
+impl CgroupFile {
+    /// Every used file.
+    pub const ALL: [CgroupFile; 6] = [
+        CgroupFile::Stat,
+        CgroupFile::UsageV1,
+        CgroupFile::CurrentV2,
+        CgroupFile::LimitV1,
+        CgroupFile::MaxV2,
+        CgroupFile::CgroupStat,
+    ];
+
+    /// The kernel's file name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CgroupFile::Stat => "memory.stat",
+            CgroupFile::UsageV1 => "memory.usage_in_bytes",
+            CgroupFile::CurrentV2 => "memory.current",
+            CgroupFile::LimitV1 => "memory.limit_in_bytes",
+            CgroupFile::MaxV2 => "memory.max",
+            CgroupFile::CgroupStat => "cgroup.stat",
+        }
+    }
+
+    /// The used file of this name; a `match`, since it runs for every file of every
+    /// cgroup of every snapshot.
+    pub fn from_name(name: &str) -> Option<CgroupFile> {
+        Some(match name {
+            "memory.stat" => CgroupFile::Stat,
+            "memory.usage_in_bytes" => CgroupFile::UsageV1,
+            "memory.current" => CgroupFile::CurrentV2,
+            "memory.limit_in_bytes" => CgroupFile::LimitV1,
+            "memory.max" => CgroupFile::MaxV2,
+            "cgroup.stat" => CgroupFile::CgroupStat,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether an entry is kept in memory: everything but unused cgroup files.
+pub fn wanted(entry: &str) -> bool {
+    match entry.strip_prefix(crate::snapshot::CGROUP_PREFIX) {
+        Some(rel) => {
+            let file = rel.rsplit('/').next().unwrap_or(rel);
+            CgroupFile::from_name(file).is_some()
+        }
+        None => true,
+    }
+}
+
 /// Start of every record header.
 const MARK: &[u8] = b"--- ";
 
@@ -206,6 +275,23 @@ impl<'a> Iterator for Records<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroup_file_names_round_trip_and_are_captured() {
+        use crate::snapshot::{V1_FILES, V2_FILES};
+        for f in CgroupFile::ALL {
+            assert_eq!(CgroupFile::from_name(f.name()), Some(f));
+            assert!(
+                V1_FILES.contains(&f.name()) || V2_FILES.contains(&f.name()),
+                "{} is read but not captured",
+                f.name()
+            );
+            assert!(wanted(&format!("cgroup/kubepods/{}", f.name())));
+        }
+        assert_eq!(CgroupFile::from_name("memory.failcnt"), None);
+        assert!(!wanted("cgroup/kubepods/memory.failcnt"));
+        assert!(wanted("proc/meminfo"));
+    }
     use proptest::prelude::*;
 
     #[test]

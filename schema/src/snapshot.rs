@@ -331,3 +331,92 @@ pub struct BundleSnapshot {
     /// Archive size in bytes.
     pub bytes: u64,
 }
+
+/// Why a `manifest.json` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// Not JSON at all.
+    #[error("not valid JSON ({0})")]
+    Json(#[source] serde_json::Error),
+    /// Not a podmem snapshot manifest: `found` is the format quoted, or `missing`.
+    #[error("format is {found}, expected \"{FORMAT_NAME}\"; not a podmem snapshot")]
+    Format {
+        /// What the manifest says.
+        found: String,
+    },
+    /// A format version newer than this build reads.
+    #[error("format version {version} is newer than this analyzer understands ({FORMAT_VERSION}); upgrade podmem-analyzer")]
+    Newer {
+        /// The manifest's version.
+        version: u64,
+    },
+    /// A version that is no number or 0: `found` is the JSON value, or `missing`.
+    #[error("format version {found} is unknown (expected {FORMAT_VERSION})")]
+    UnknownVersion {
+        /// What the manifest says.
+        found: String,
+    },
+    /// The right format and version, but not the manifest's shape.
+    #[error("invalid manifest ({0})")]
+    Invalid(#[source] serde_json::Error),
+    /// No node name.
+    #[error("manifest has an empty node name")]
+    EmptyNode,
+}
+
+/// Checks the format name and version before deserializing the rest, so a newer
+/// snapshot is refused for being newer rather than for a field it renamed.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    // Fast path for the common case, a good manifest: the format fields alone, then the
+    // typed manifest straight from the bytes (no intermediate JSON tree of the 100+
+    // pods). Anything unusual takes the checked path below,
+    // whose messages are the ones users see.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        format: Option<serde_json::Value>,
+        format_version: Option<serde_json::Value>,
+    }
+    if let Ok(head) = serde_json::from_slice::<Head>(bytes) {
+        let version = head.format_version.as_ref().and_then(|v| v.as_u64());
+        let known = version.is_some_and(|v| v > 0 && v <= u64::from(FORMAT_VERSION));
+        if head.format.as_ref().and_then(|f| f.as_str()) == Some(FORMAT_NAME) && known {
+            if let Ok(m) = serde_json::from_slice::<Manifest>(bytes) {
+                if !m.node.trim().is_empty() {
+                    return Ok(m);
+                }
+            }
+        }
+    }
+    parse_manifest_checked(bytes)
+}
+
+fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(ManifestError::Json)?;
+    let format = value.get("format").and_then(|f| f.as_str());
+    if format != Some(FORMAT_NAME) {
+        return Err(ManifestError::Format {
+            found: format
+                .map(|f| format!("{f:?}"))
+                .unwrap_or_else(|| "missing".to_string()),
+        });
+    }
+    match value.get("format_version").and_then(|v| v.as_u64()) {
+        Some(v) if v > u64::from(FORMAT_VERSION) => {
+            return Err(ManifestError::Newer { version: v })
+        }
+        Some(0) | None => {
+            return Err(ManifestError::UnknownVersion {
+                found: value
+                    .get("format_version")
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "missing".into()),
+            })
+        }
+        Some(_) => {}
+    }
+    let manifest: Manifest = serde_json::from_value(value).map_err(ManifestError::Invalid)?;
+    if manifest.node.trim().is_empty() {
+        return Err(ManifestError::EmptyNode);
+    }
+    Ok(manifest)
+}
