@@ -19,7 +19,7 @@ use podmem_schema::snapshot::{
 use podmem_schema::units::fmt_bytes;
 
 use crate::load::{entry_name, io_reason, CappedReader, Limits, Unit};
-use crate::tarstream::TarStream;
+use podmem_schema::tar::TarStream;
 
 /// Bundles inside a bundle are read this many levels down; deeper ones are reported.
 const MAX_DEPTH: u32 = 1;

@@ -2,7 +2,8 @@
 //! (`podmem-report/1`), one module per stage, data flowing one way (`docs/architecture.md`
 //! draws it); only the binary touches the command line and output files.
 //!
-//! 1. read, [`load`] (with [`tarstream`]): archives, bundles and directories, untrusted.
+//! 1. read, [`load`] (with `podmem_schema::tar`): archives, bundles and directories,
+//!    untrusted.
 //! 2. model, [`model`]: one snapshot parsed into pods, containers and node figures.
 //! 3. timeline, [`timeline`]: snapshots folded per node and pod as they are read, in
 //!    bounded memory; [`ooms`]: OOM kills deduplicated across snapshots.
@@ -23,7 +24,6 @@ pub mod model;
 pub mod names;
 pub mod ooms;
 pub mod rules;
-pub mod tarstream;
 pub mod timeline;
 
 use std::io::Read;

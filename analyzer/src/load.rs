@@ -20,10 +20,10 @@ use std::sync::{mpsc, Mutex};
 use flate2::read::MultiGzDecoder;
 
 use crate::bundles::{self, GzipHolds, Kind, Walk};
-use crate::tarstream::TarStream;
 use podmem_schema::cgroup_files::{self, wanted};
 use podmem_schema::report::{InputKind, InputReport, InputStatus};
 use podmem_schema::snapshot::{parse_manifest, Manifest, ManifestError, MANIFEST_ENTRY};
+use podmem_schema::tar::TarStream;
 use podmem_schema::units::fmt_bytes;
 
 /// Problems kept per input; the rest are counted, so one hostile file cannot flood a

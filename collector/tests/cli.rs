@@ -441,6 +441,72 @@ fn same_millisecond_archives_do_not_collide() {
     assert_eq!(list.iter().map(|a| a.seq).collect::<Vec<_>>(), [0, 1, 2]);
 }
 
+/// Every tar entry of an archive as `podmem_schema::tar` (the analyzer's reader) reads
+/// it: name and bytes, in order; every entry must be a regular file.
+fn entries_by_schema_reader(path: &Path) -> Vec<(String, Vec<u8>)> {
+    use podmem_schema::tar::TarStream;
+    let f = std::fs::File::open(path).unwrap();
+    let gz = flate2::read::GzDecoder::new(f);
+    let mut t = TarStream::new(std::io::BufReader::new(gz));
+    let mut out = Vec::new();
+    while let Some(e) = t.next_entry().unwrap() {
+        let name = String::from_utf8(t.name().to_vec()).unwrap();
+        assert!(e.is_file(), "{name}: {}", e.kind_words());
+        let data = t.read_data(e.size).unwrap();
+        out.push((name, data));
+    }
+    out
+}
+
+/// The collector's archives read back by the schema's tar reader, entry for entry: a
+/// real snapshot, and one written with long names, binary and empty entries; the `tar`
+/// crate reads the same.
+#[test]
+fn archives_round_trip_through_the_schema_reader() {
+    use podmem_collector::archive::{write_archive, Entries};
+    use podmem_schema::cgroup_files;
+    use podmem_schema::snapshot::MANIFEST_ENTRY;
+    let out = tempfile::tempdir().unwrap();
+    let (_, path) = snapshot(
+        "v2-systemd-containerd",
+        out.path(),
+        &["--no-kubelet", "--kernel-log", "none"],
+    );
+    let m = manifest(&entries(&path));
+    let deep = "kubepods.slice/kubepods-burstable.slice/".repeat(4);
+    let deep = deep.trim_end_matches('/');
+    let written: Vec<(String, Vec<u8>)> = vec![
+        (
+            cgroup_files::entry_name(deep),
+            cgroup_files::encode([
+                ("memory.stat", &b"anon 4096\nfile 0\n"[..]),
+                ("memory.current", &b"4096\n"[..]),
+            ]),
+        ),
+        ("proc/meminfo".into(), b"MemTotal: 1024 kB\n".to_vec()),
+        ("kernel/kmsg".into(), (0..=255u8).collect()),
+        ("logs/pods.txt".into(), Vec::new()),
+    ];
+    assert!(written[0].0.len() > 100, "a name beyond ustar's 100 bytes");
+    let mut e = Entries::new(1 << 20);
+    for (name, data) in &written {
+        assert!(e.push(name.clone(), data.clone()));
+    }
+    let out2 = tempfile::tempdir().unwrap();
+    let p = write_archive(out2.path(), &m.node, &m, &e).unwrap();
+    for archive in [&path, &p] {
+        assert_eq!(
+            entries_by_schema_reader(archive),
+            raw_entries(archive),
+            "{}",
+            archive.display()
+        );
+    }
+    let got = entries_by_schema_reader(&p);
+    assert_eq!(got[0].0, MANIFEST_ENTRY);
+    assert_eq!(got[1..], written[..]);
+}
+
 #[test]
 fn keep_applies_to_one_shot_runs() {
     let out = tempfile::tempdir().unwrap();

@@ -16,4 +16,5 @@ pub mod outfile;
 pub mod parse;
 pub mod report;
 pub mod snapshot;
+pub mod tar;
 pub mod units;

@@ -1,5 +1,7 @@
-//! A minimal streaming tar reader for snapshot archives: one pass over a buffered
-//! stream, headers parsed in place, unused entry data skipped without copying.
+//! The tar layer of snapshot archives and bundles, read: a minimal streaming reader,
+//! one pass over a buffered stream, headers parsed in place, unused entry data skipped
+//! without copying. The collector writes these archives (its round-trip test reads
+//! them back with this reader).
 //!
 //! Why not the `tar` crate here: a snapshot of a full node holds hundreds of entries
 //! and the per-entry cost of `tar::Archive` dominated reading (`docs/performance.md`).
