@@ -18,8 +18,8 @@ use podmem_schema::snapshot::{
 };
 use podmem_schema::units::fmt_bytes;
 
-use crate::load::{entry_name, io_reason, CappedReader, Limits, Unit};
-use podmem_schema::tar::TarStream;
+use crate::load::{io_reason, CappedReader, Limits, Unit};
+use podmem_schema::tar::{entry_name, TarStream};
 
 /// Bundles inside a bundle are read this many levels down; deeper ones are reported.
 const MAX_DEPTH: u32 = 1;

@@ -23,7 +23,7 @@ use crate::bundles::{self, GzipHolds, Kind, Walk};
 use podmem_schema::cgroup_files::{self, wanted};
 use podmem_schema::report::{InputKind, InputReport, InputStatus};
 use podmem_schema::snapshot::{parse_manifest, Manifest, ManifestError, MANIFEST_ENTRY};
-use podmem_schema::tar::TarStream;
+use podmem_schema::tar::{entry_name, TarStream};
 use podmem_schema::units::fmt_bytes;
 
 /// Problems kept per input; the rest are counted, so one hostile file cannot flood a
@@ -626,34 +626,6 @@ impl std::fmt::Display for CapExceeded {
 
 impl std::error::Error for CapExceeded {}
 
-/// The entry name, normalized (`./` and empty components dropped), or why it is
-/// unsafe: absolute, `..`, or not UTF-8. Borrowed when already clean: this runs for
-/// every entry of every archive.
-pub(crate) fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, String> {
-    let name = std::str::from_utf8(raw).map_err(|_| "entry name is not UTF-8".to_string())?;
-    if name.starts_with('/') {
-        return Err("absolute path".to_string());
-    }
-    let mut clean = true;
-    // Split on the bytes: this runs for every entry of every archive.
-    for c in raw.split(|b| *b == b'/') {
-        match c {
-            b".." => return Err("path contains `..`".to_string()),
-            b"" | b"." => clean = false,
-            _ => {}
-        }
-    }
-    if clean {
-        return Ok(Cow::Borrowed(name));
-    }
-    Ok(Cow::Owned(
-        name.split('/')
-            .filter(|c| !c.is_empty() && *c != ".")
-            .collect::<Vec<_>>()
-            .join("/"),
-    ))
-}
-
 pub(crate) fn io_reason(e: &io::Error) -> String {
     if let Some(inner) = e.get_ref() {
         if let Some(cap) = inner.downcast_ref::<CapExceeded>() {
@@ -843,19 +815,6 @@ mod tests {
 
     #[test]
     fn entry_names() {
-        assert_eq!(
-            entry_name(b"./cgroup//a/memory.stat").unwrap(),
-            "cgroup/a/memory.stat"
-        );
-        assert!(matches!(entry_name(b"cgroup/a").unwrap(), Cow::Borrowed(_)));
-        assert!(entry_name(b"/etc/passwd").unwrap_err().contains("absolute"));
-        assert!(entry_name(b"cgroup/../../x").unwrap_err().contains(".."));
-        assert!(entry_name(b"a\xffb").unwrap_err().contains("UTF-8"));
-        assert_eq!(entry_name(b"cgroup/.hidden/x").unwrap(), "cgroup/.hidden/x");
-        assert_eq!(entry_name(b"cgroup/a/").unwrap(), "cgroup/a");
-        assert_eq!(entry_name(b"cgroup/./a").unwrap(), "cgroup/a");
-        assert!(entry_name(b"..").unwrap_err().contains(".."));
-        assert!(entry_name(b"//x").unwrap_err().contains("absolute"));
         assert!(wanted("cgroup/kubepods/memory.stat"));
         assert!(wanted("cgroup/memory.current"));
         assert!(!wanted("cgroup/kubepods/memory.failcnt"));

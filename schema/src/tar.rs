@@ -10,6 +10,7 @@
 //! reports everything else as an entry type for the caller to refuse. It never touches
 //! the filesystem.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead};
 
 /// Longest GNU long-name or PAX header data accepted.
@@ -263,9 +264,68 @@ fn pax_records(mut data: &[u8]) -> Vec<(&[u8], &[u8])> {
     out
 }
 
+/// Why an entry name is refused: a reader never follows it out of the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeName {
+    /// Not UTF-8.
+    #[error("entry name is not UTF-8")]
+    NotUtf8,
+    /// Starts at the root.
+    #[error("absolute path")]
+    Absolute,
+    /// Has a `..` component.
+    #[error("path contains `..`")]
+    ParentDir,
+}
+
+/// The entry name, normalized (`./` and empty components dropped), or why it is
+/// unsafe. Borrowed when already clean: this runs for every entry of every archive.
+pub fn entry_name(raw: &[u8]) -> Result<Cow<'_, str>, UnsafeName> {
+    let name = std::str::from_utf8(raw).map_err(|_| UnsafeName::NotUtf8)?;
+    if name.starts_with('/') {
+        return Err(UnsafeName::Absolute);
+    }
+    let mut clean = true;
+    // Split on the bytes: this runs for every entry of every archive.
+    for c in raw.split(|b| *b == b'/') {
+        match c {
+            b".." => return Err(UnsafeName::ParentDir),
+            b"" | b"." => clean = false,
+            _ => {}
+        }
+    }
+    if clean {
+        return Ok(Cow::Borrowed(name));
+    }
+    Ok(Cow::Owned(
+        name.split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect::<Vec<_>>()
+            .join("/"),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_names() {
+        let why = |raw: &[u8]| entry_name(raw).unwrap_err().to_string();
+        assert_eq!(
+            entry_name(b"./cgroup//a/memory.stat").unwrap(),
+            "cgroup/a/memory.stat"
+        );
+        assert!(matches!(entry_name(b"cgroup/a").unwrap(), Cow::Borrowed(_)));
+        assert!(why(b"/etc/passwd").contains("absolute"));
+        assert!(why(b"cgroup/../../x").contains(".."));
+        assert!(why(b"a\xffb").contains("UTF-8"));
+        assert_eq!(entry_name(b"cgroup/.hidden/x").unwrap(), "cgroup/.hidden/x");
+        assert_eq!(entry_name(b"cgroup/a/").unwrap(), "cgroup/a");
+        assert_eq!(entry_name(b"cgroup/./a").unwrap(), "cgroup/a");
+        assert!(why(b"..").contains(".."));
+        assert!(why(b"//x").contains("absolute"));
+    }
 
     fn build(f: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
