@@ -53,7 +53,7 @@ log() { echo "== $*" >&2; }
 # ---------------------------------------------------------------- 1. build
 log "building release binaries"
 cargo build --release --locked -p podmem-collector -p podmem-analyzer --bins \
-  --example floor --example gen_series >&2
+  --example floor --example gen_series --example gunzip_floor >&2
 scripts/build-static.sh >"$work/static.txt" 2>&1 || { cat "$work/static.txt" >&2; exit 1; }
 rel="$CARGO_TARGET_DIR/release"
 collector="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/podmem-collector"
@@ -231,10 +231,39 @@ for n in $series; do
   done
 done
 
+# ---------------------------------------------------------------- 4b. a week, a fleet
+# A week of one node (10,080 one-a-minute snapshots) and 10 nodes x 1,008, against the
+# floor: the same archives only inflated, on all cores (analyzer/examples/gunzip_floor).
+week_rows=""
+if [ "${BENCH_WEEK:-1}" != 0 ]; then
+  week_n="${BENCH_WEEK_SNAPSHOTS:-10080}" fleet_nodes="${BENCH_FLEET_NODES:-10}"
+  fleet_n="${BENCH_FLEET_SNAPSHOTS:-1008}"
+  log "generating a week ($week_n snapshots) and a fleet ($fleet_nodes x $fleet_n)"
+  [ -d "$work/week" ] || "$gen_series" "$work/week" "$week_n" "$pods" >&2
+  for ((i = 0; i < fleet_nodes; i++)); do
+    [ -d "$work/fleet/node-$i" ] || "$gen_series" "$work/fleet/node-$i" "$fleet_n" "$pods" 2 "node-$i" >&2
+  done
+  for set in week fleet; do
+    hyperfine -N --runs "${BENCH_WEEK_RUNS:-1}" --export-json "$work/$set.json" \
+      -n floor "$rel/examples/gunzip_floor $work/$set" \
+      -n json "$analyzer report $work/$set --format json -o $work/$set.report.json" \
+      -n html "$analyzer report $work/$set --format html -o $work/$set.report.html" >&2
+    for fmt in json html; do
+      /usr/bin/time -f '%M %U %S' -o "$work/rss" "$analyzer" report "$work/$set" --format "$fmt" \
+        -o "$work/$set.report.$fmt" >/dev/null 2>"$work/rss.err" || true
+      read -r kib u s <"$work/rss"
+      week_rows+="$set $fmt $kib $(python3 -c "print(f'{$u + $s:.2f}')") $(stat -c %s "$work/$set.report.$fmt")"$'\n'
+    done
+    /usr/bin/time -f '%M %U %S' -o "$work/rss" "$rel/examples/gunzip_floor" "$work/$set" 2>/dev/null || true
+    read -r kib u s <"$work/rss"
+    week_rows+="$set floor $kib $(python3 -c "print(f'{$u + $s:.2f}')") $(du -sb "$work/$set" | cut -f1)"$'\n'
+  done
+fi
+
 # ---------------------------------------------------------------- 5. table
 export work series static_size archive_size archive_entries archive_tar rss_coll rss_floor \
   rss_shell rss_tar shell_log_size tar_size tar_nonzero tar_files ncg tree_kind series_bytes max \
-  kept rss_kept sys_empty sys_kept
+  kept rss_kept sys_empty sys_kept week_rows
 for n in $series; do for fmt in json html; do
   export "AN_${n}_${fmt}=${an_rss[$n.$fmt]} ${an_cpu[$n.$fmt]} ${an_size[$n.$fmt]}"
 done; done
@@ -277,6 +306,19 @@ if len(ns) > 1:
     for n in ns[1:]:
         per = a[f"analyzer {n} json"]["mean"] / int(n)
         print(f"- analyzer JSON per snapshot at {n}: {per*1e3:.2f} ms ({per/base:.2f}× the per-snapshot cost at {ns[0]})")
+rows = [r.split() for r in E.get("week_rows", "").splitlines() if r.strip()]
+if rows:
+    print()
+    print("| input | run | time (wall) | CPU | peak RSS | output | wall / floor |")
+    print("|---|---|---|---|---|---|---|")
+    for set_ in ("week", "fleet"):
+        t = res(f"{set_}.json")
+        floor = t["floor"]["mean"]
+        what = {"week": "a week of one node, 10,080 × 110", "fleet": "10 nodes × 1,008 × 110"}[set_]
+        for name, fmt, kib, cpu, size in (r for r in rows if r[0] == set_):
+            run = "gunzip floor (all cores)" if fmt == "floor" else f"analyzer → {fmt.upper()}"
+            out = f"{int(size)/1048576:.1f} MiB {'input' if fmt == 'floor' else ''}".strip()
+            print(f"| {what} | {run} | {sec(t[fmt])} | {cpu} s | {mib(kib)} | {out} | {t[fmt]['mean']/floor:.2f}× |")
 PY
 echo
 echo "machine: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -87,9 +87,9 @@ const MIN_BUCKETS: usize = 8;
 const MAX_BUCKETS: usize = 100;
 /// Buckets of a node's own samples.
 const NODE_BUCKETS: usize = 600;
-/// Snapshots of one node held back to fold them in capture order: inputs arrive in
-/// about that order (plain archives are read sorted by their manifests), so only
-/// bundles packed out of order need more.
+/// Snapshots held back (all nodes together) to fold each node's in capture order:
+/// inputs arrive in about that order (plain archives are read sorted by their
+/// manifests), so only bundles packed out of order need more.
 pub const REORDER_WINDOW: usize = 64;
 /// OOM kill times kept per pod to mark the samples around them.
 const MAX_OOM_TIMES: usize = 4096;
@@ -428,6 +428,8 @@ pub struct Fold {
     budget: Budget,
     nodes_hint: usize,
     arrivals: u64,
+    /// Snapshots waiting, all nodes together.
+    waiting: usize,
     nodes: BTreeMap<String, NodeFold>,
     events: Vec<BootEvent>,
     /// Events dropped while capping a flood before the report was built.
@@ -463,6 +465,7 @@ impl Fold {
             budget,
             nodes_hint: 1,
             arrivals: 0,
+            waiting: 0,
             nodes: BTreeMap::new(),
             events: Vec::new(),
             events_dropped: 0,
@@ -497,8 +500,18 @@ impl Fold {
             return;
         }
         nf.waiting.insert(key, snap);
-        let name = nf.name.clone();
-        while self.nodes[&name].waiting.len() > REORDER_WINDOW {
+        self.waiting += 1;
+        // The window is shared: a node whose snapshots stopped coming (inputs are read
+        // node by node) is drained by the next node's.
+        while self.waiting > REORDER_WINDOW {
+            let Some(name) = self
+                .nodes
+                .iter()
+                .max_by_key(|(_, n)| n.waiting.len())
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
             self.fold_next(&name);
         }
     }
@@ -511,6 +524,7 @@ impl Fold {
         let Some((key, mut snap)) = nf.waiting.pop_first() else {
             return;
         };
+        self.waiting -= 1;
         if nf.folded.as_ref().is_none_or(|f| f.0 != key.0) {
             nf.same_time.clear();
         }
