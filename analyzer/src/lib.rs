@@ -152,43 +152,113 @@ pub fn prepare_with(
     filter: &Filter,
     budget: timeline::Budget,
 ) -> (Prepared, u64) {
-    let fold = std::sync::Mutex::new(timeline::Fold::new(budget));
+    let order = InOrder::new(timeline::Fold::new(budget));
     let left_out = std::sync::atomic::AtomicU64::new(0);
     let sink = |raw: load::RawSnapshot| {
         if !filter.keeps(&raw.manifest) {
             // Read and valid: the input is not at fault, it is only outside the filter.
             left_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            order.offer(raw.seq, None);
             return SinkResult {
                 accepted: true,
                 problems: Vec::new(),
             };
         }
+        let seq = raw.seq;
         let mut problems = Vec::new();
         let snap = model::parse_snapshot(raw, &mut problems);
-        let accepted = match fold.lock() {
-            Ok(mut f) => {
-                f.push(snap);
-                true
-            }
-            Err(_) => false,
-        };
-        SinkResult { accepted, problems }
-    };
-    let on_index = |nodes: usize| {
-        if let Ok(mut f) = fold.lock() {
-            f.set_nodes_hint(nodes);
+        order.offer(seq, Some(snap));
+        SinkResult {
+            accepted: true,
+            problems,
         }
     };
-    let loaded = load::load_inputs_indexed(paths, limits, &on_index, &sink);
-    let folded = match fold.into_inner() {
-        Ok(f) => f.finish(),
-        Err(p) => p.into_inner().finish(),
-    };
+    let on_index = |nodes: usize| order.with(|f| f.set_nodes_hint(nodes));
+    let on_skip = |seq: u64| order.offer(seq, None);
+    let loaded = load::load_inputs_indexed(paths, limits, &on_index, &on_skip, &sink);
+    let folded = order.finish().finish();
     let mut prepared = prepare_folded(folded, loaded.inputs, now);
     if filter.filters_pods() {
         prepared.keep_pods(|_, uid, names| filter.keeps_pod(uid, names));
     }
     (prepared, left_out.into_inner())
+}
+
+/// Parsed snapshots handed to the fold in the order the loader queued them (its
+/// threads finish in any order): a thread more than [`IN_ORDER_AHEAD`] ahead waits, so
+/// at most that many parsed snapshots are held, and the result does not depend on
+/// scheduling.
+struct InOrder {
+    state: std::sync::Mutex<InOrderState>,
+    turn: std::sync::Condvar,
+}
+
+struct InOrderState {
+    next: u64,
+    ready: std::collections::BTreeMap<u64, Option<model::Snapshot>>,
+    fold: timeline::Fold,
+}
+
+/// Parsed snapshots a reading thread may be ahead of the oldest one still being read.
+const IN_ORDER_AHEAD: u64 = 16;
+
+impl InOrder {
+    fn new(fold: timeline::Fold) -> Self {
+        InOrder {
+            state: std::sync::Mutex::new(InOrderState {
+                next: 1,
+                ready: std::collections::BTreeMap::new(),
+                fold,
+            }),
+            turn: std::sync::Condvar::new(),
+        }
+    }
+
+    fn with(&self, f: impl FnOnce(&mut timeline::Fold)) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut st.fold);
+    }
+
+    /// Takes the snapshot queued `seq`-th (`None`: it gave none), and folds every
+    /// snapshot whose turn has come.
+    fn offer(&self, seq: u64, snap: Option<model::Snapshot>) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if snap.is_some() {
+            while seq > st.next + IN_ORDER_AHEAD {
+                st = self.turn.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        if seq < st.next {
+            return;
+        }
+        st.ready.insert(seq, snap);
+        let mut moved = false;
+        loop {
+            let next = st.next;
+            let Some(s) = st.ready.remove(&next) else {
+                break;
+            };
+            if let Some(s) = s {
+                st.fold.push(s);
+            }
+            st.next += 1;
+            moved = true;
+        }
+        if moved {
+            self.turn.notify_all();
+        }
+    }
+
+    /// The fold, with whatever is still waiting (after every archive was read, only
+    /// snapshots after a gap the loader never filled) folded in queue order.
+    fn finish(self) -> timeline::Fold {
+        let st = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut fold = st.fold;
+        for s in st.ready.into_values().flatten() {
+            fold.push(s);
+        }
+        fold
+    }
 }
 
 /// [`prepare`] from snapshots already parsed (their OOM events included), with the

@@ -97,6 +97,9 @@ pub struct RawSnapshot {
     pub cgroup_dirs: Vec<(String, Vec<u8>)>,
     /// Problems met while reading it (the snapshot is still usable).
     pub problems: Vec<String>,
+    /// Its place in the order the loader queued archives (from 1; 0 when read
+    /// outside the loader).
+    pub seq: u64,
 }
 
 impl RawSnapshot {
@@ -184,17 +187,21 @@ struct UnitOutcome {
 /// is mostly decompression and parsing, which spread over cores. The inputs are walked
 /// (and bundles unpacked member by member, in memory) on the calling thread.
 pub fn load_inputs(paths: &[PathBuf], limits: &Limits, sink: &Sink<'_>) -> Loaded {
-    load_inputs_indexed(paths, limits, &|_| {}, sink)
+    load_inputs_indexed(paths, limits, &|_| {}, &|_| {}, sink)
 }
 
 /// [`load_inputs`] reading snapshot archives in capture order per node: each plain
 /// archive's manifest (its first entry) is read first, and archives are queued by
 /// (node, capture time); bundles follow, their members in bundle order. `on_index` is
 /// told how many nodes the plain archives hold before any snapshot reaches the sink.
+/// Every queued archive has a [`RawSnapshot::seq`]: it reaches the sink with it, or
+/// `on_skip` is told the number when the archive could not be read, so a caller can
+/// take snapshots in queue order whatever order the threads finish in.
 pub fn load_inputs_indexed(
     paths: &[PathBuf],
     limits: &Limits,
     on_index: &(dyn Fn(usize) + Sync),
+    on_skip: &(dyn Fn(u64) + Sync),
     sink: &Sink<'_>,
 ) -> Loaded {
     let mut inputs: Vec<InputReport> = Vec::new();
@@ -224,9 +231,10 @@ pub fn load_inputs_indexed(
                 // panics unwind; release builds abort).
                 let (accepted, problems) =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        read_unit(unit, limits, sink)
+                        read_unit(unit, seq as u64, limits, sink, on_skip)
                     }))
                     .unwrap_or_else(|_| {
+                        on_skip(seq as u64);
                         (
                             0,
                             vec![format!(
@@ -407,7 +415,13 @@ pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
 }
 
 /// Reads one snapshot unit and hands it to the sink: (accepted, problems).
-fn read_unit(unit: Unit, limits: &Limits, sink: &Sink<'_>) -> (u32, Vec<String>) {
+fn read_unit(
+    unit: Unit,
+    seq: u64,
+    limits: &Limits,
+    sink: &Sink<'_>,
+    on_skip: &(dyn Fn(u64) + Sync),
+) -> (u32, Vec<String>) {
     let read = match unit {
         Unit::File(path) => {
             let name = path.display().to_string();
@@ -423,13 +437,17 @@ fn read_unit(unit: Unit, limits: &Limits, sink: &Sink<'_>) -> (u32, Vec<String>)
     };
     match read {
         Ok(mut snap) => {
+            snap.seq = seq;
             // Taken out so the sink reports only problems of its own.
             let mut problems = std::mem::take(&mut snap.problems);
             let res = sink(snap);
             problems.extend(res.problems);
             (u32::from(res.accepted), problems)
         }
-        Err(e) => (0, vec![e.to_string()]),
+        Err(e) => {
+            on_skip(seq);
+            (0, vec![e.to_string()])
+        }
     }
 }
 
@@ -784,6 +802,7 @@ pub fn read_snapshot<R: Read>(
         files,
         cgroup_dirs,
         problems,
+        seq: 0,
     })
 }
 

@@ -90,7 +90,7 @@ const NODE_BUCKETS: usize = 600;
 /// Snapshots held back (all nodes together) to fold each node's in capture order:
 /// inputs arrive in about that order (plain archives are read sorted by their
 /// manifests), so only bundles packed out of order need more.
-pub const REORDER_WINDOW: usize = 64;
+pub const REORDER_WINDOW: usize = 32;
 /// OOM kill times kept per pod to mark the samples around them.
 const MAX_OOM_TIMES: usize = 4096;
 /// Deduplicated OOM events are capped once this many are held.
@@ -414,8 +414,9 @@ struct NodeFold {
     samples: Reducer<NodeSample>,
     last_sample: Option<(u64, NodeSample)>,
     pods: BTreeMap<String, PodFold>,
-    /// OOM kill times of pods not seen yet.
+    /// OOM kill times of pods not seen yet, and how many.
     early_ooms: BTreeMap<String, BTreeSet<Timestamp>>,
+    early_oom_count: usize,
     /// (namespace, name) pairs the snapshots gave pods not seen yet.
     early_names: BTreeMap<String, BTreeSet<NamePair>>,
 }
@@ -548,10 +549,11 @@ impl Fold {
                 match nf.pods.get_mut(uid) {
                     Some(p) => p.note_oom(t),
                     None => {
-                        let set = nf.early_ooms.entry(uid.clone()).or_default();
-                        set.insert(t);
-                        while set.len() > MAX_OOM_TIMES {
-                            set.pop_first();
+                        if nf.early_ooms.entry(uid.clone()).or_default().insert(t) {
+                            nf.early_oom_count += 1;
+                        }
+                        if nf.early_oom_count > MAX_OOM_TIMES {
+                            nf.prune_early_ooms();
                         }
                     }
                 }
@@ -632,6 +634,7 @@ impl NodeFold {
             last_sample: None,
             pods: BTreeMap::new(),
             early_ooms: BTreeMap::new(),
+            early_oom_count: 0,
             early_names: BTreeMap::new(),
         }
     }
@@ -677,6 +680,7 @@ impl NodeFold {
             if !self.pods.contains_key(&uid) {
                 let mut p = PodFold::new(&self.name, &uid, self.samples.keep_all);
                 for t in self.early_ooms.remove(&uid).unwrap_or_default() {
+                    self.early_oom_count -= 1;
                     p.note_oom(t);
                 }
                 p.name_pairs
@@ -711,6 +715,21 @@ impl NodeFold {
                     self.early_names.entry(uid).or_default().insert(pair);
                 }
             }
+        }
+    }
+
+    /// Keeps the newest half of the kill times of pods not seen yet: a flood of kills
+    /// naming pods that never show up must not grow without bound.
+    fn prune_early_ooms(&mut self) {
+        let mut all: Vec<(Timestamp, String)> = std::mem::take(&mut self.early_ooms)
+            .into_iter()
+            .flat_map(|(u, ts)| ts.into_iter().map(move |t| (t, u.clone())))
+            .collect();
+        all.sort();
+        let keep = all.split_off(all.len().saturating_sub(MAX_OOM_TIMES / 2));
+        self.early_oom_count = keep.len();
+        for (t, u) in keep {
+            self.early_ooms.entry(u).or_default().insert(t);
         }
     }
 
