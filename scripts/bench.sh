@@ -243,9 +243,14 @@ if [ "${BENCH_WEEK:-1}" != 0 ]; then
   for ((i = 0; i < fleet_nodes; i++)); do
     [ -d "$work/fleet/node-$i" ] || "$gen_series" "$work/fleet/node-$i" "$fleet_n" "$pods" 2 "node-$i" >&2
   done
+  # The gunzip tool's floor, on all cores as well.
+  cat >"$work/gzip-dc.sh" <<'SH'
+find "$1" -name '*.tar.gz' -print0 | xargs -0 -n 200 -P "$(nproc)" sh -c 'for f; do gzip -dc "$f" >/dev/null; done' _
+SH
   for set in week fleet; do
     hyperfine -N --runs "${BENCH_WEEK_RUNS:-1}" --export-json "$work/$set.json" \
       -n floor "$rel/examples/gunzip_floor $work/$set" \
+      -n gzip "bash $work/gzip-dc.sh $work/$set" \
       -n json "$analyzer report $work/$set --format json -o $work/$set.report.json" \
       -n html "$analyzer report $work/$set --format html -o $work/$set.report.html" >&2
     for fmt in json html; do
@@ -263,7 +268,8 @@ fi
 # ---------------------------------------------------------------- 5. table
 export work series static_size archive_size archive_entries archive_tar rss_coll rss_floor \
   rss_shell rss_tar shell_log_size tar_size tar_nonzero tar_files ncg tree_kind series_bytes max \
-  kept rss_kept sys_empty sys_kept week_rows
+  kept rss_kept sys_empty sys_kept week_rows week_n="${week_n:-0}" fleet_n="${fleet_n:-0}" \
+  fleet_nodes="${fleet_nodes:-0}"
 for n in $series; do for fmt in json html; do
   export "AN_${n}_${fmt}=${an_rss[$n.$fmt]} ${an_cpu[$n.$fmt]} ${an_size[$n.$fmt]}"
 done; done
@@ -309,16 +315,19 @@ if len(ns) > 1:
 rows = [r.split() for r in E.get("week_rows", "").splitlines() if r.strip()]
 if rows:
     print()
-    print("| input | run | time (wall) | CPU | peak RSS | output | wall / floor |")
-    print("|---|---|---|---|---|---|---|")
+    wall = lambda r: f'{r["mean"]:.2f} s'
+    print("| input | run | time (wall) | CPU | peak RSS | output | wall / inflate floor | wall / gzip -dc |")
+    print("|---|---|---|---|---|---|---|---|")
     for set_ in ("week", "fleet"):
         t = res(f"{set_}.json")
-        floor = t["floor"]["mean"]
-        what = {"week": "a week of one node, 10,080 × 110", "fleet": "10 nodes × 1,008 × 110"}[set_]
+        floor, gz = t["floor"]["mean"], t["gzip"]["mean"]
+        what = {"week": f"one node, {int(E['week_n']):,} × 110",
+                "fleet": f"{E['fleet_nodes']} nodes × {int(E['fleet_n']):,} × 110"}[set_]
         for name, fmt, kib, cpu, size in (r for r in rows if r[0] == set_):
             run = "gunzip floor (all cores)" if fmt == "floor" else f"analyzer → {fmt.upper()}"
             out = f"{int(size)/1048576:.1f} MiB {'input' if fmt == 'floor' else ''}".strip()
-            print(f"| {what} | {run} | {sec(t[fmt])} | {cpu} s | {mib(kib)} | {out} | {t[fmt]['mean']/floor:.2f}× |")
+            print(f"| {what} | {run} | {wall(t[fmt])} | {cpu} s | {mib(kib)} | {out} | {t[fmt]['mean']/floor:.2f}× | {t[fmt]['mean']/gz:.2f}× |")
+        print(f"| {what} | `gzip -dc` (all cores) | {wall(t['gzip'])} | | | | {gz/floor:.2f}× | 1.00× |")
 PY
 echo
 echo "machine: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
