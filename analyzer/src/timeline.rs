@@ -326,6 +326,10 @@ impl PodFold {
             self.oom_times.remove(&t);
             self.last_exit = Some(t);
         }
+        self.keep(seq, obs, must, max_buckets);
+    }
+
+    fn keep(&mut self, seq: u64, obs: Box<Obs>, must: bool, max_buckets: usize) {
         let key = obs.sample.pod.usage;
         self.kept.push(
             Kept {
@@ -351,16 +355,7 @@ impl PodFold {
     /// the transitions given the report's OOM kills.
     fn finish(mut self, ooms: &[OomEvent]) -> PodTimeline {
         while let Some((seq, obs, _)) = self.tail.pop_front() {
-            let key = obs.sample.pod.usage;
-            self.kept.push(
-                Kept {
-                    seq,
-                    key,
-                    item: obs,
-                },
-                true,
-                usize::MAX,
-            );
+            self.keep(seq, obs, true, usize::MAX);
         }
         let mut pt = self.pt;
         for k in self.kept.into_sorted() {

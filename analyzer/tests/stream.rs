@@ -84,30 +84,6 @@ type Parsed = (
     Vec<podmem_schema::report::InputReport>,
 );
 
-fn parse(snaps: &[Snap], events: &[(usize, podmem_schema::oom::OomEvent)]) -> Parsed {
-    let limits = podmem_analyzer::load::Limits::default();
-    let mut parsed = Vec::new();
-    let mut inputs = Vec::new();
-    for (i, s) in snaps.iter().enumerate() {
-        let name = format!("s{i:04}.tar.gz");
-        let bytes = gzip(&tar_of(&s.entries()));
-        let raw = podmem_analyzer::load::read_snapshot(bytes.as_slice(), &name, &limits).unwrap();
-        let mut problems = Vec::new();
-        parsed.push(podmem_analyzer::model::parse_snapshot(raw, &mut problems));
-        inputs.push(podmem_schema::report::InputReport {
-            path: name,
-            kind: podmem_schema::report::InputKind::Snapshot,
-            snapshots: 1,
-            status: podmem_schema::report::InputStatus::Ok,
-            problems,
-        });
-    }
-    for (i, e) in events {
-        parsed[*i].ooms.push(e.clone());
-    }
-    (parsed, inputs)
-}
-
 fn analyze((parsed, inputs): Parsed, budget: Budget) -> podmem_schema::report::Report {
     podmem_analyzer::complete(podmem_analyzer::prepare_snapshots_with(
         parsed,
@@ -125,7 +101,7 @@ proptest! {
         steps in prop::collection::vec(step(), 60..220)
     ) {
         let (snaps, events) = series(&steps);
-        let parsed = parse(&snaps, &events);
+        let parsed = parse_snaps(&snaps, &events, |i| format!("s{i:04}.tar.gz"));
         let full = analyze(parsed.clone(), Budget::ALL);
         let small = analyze(parsed, Budget { samples: Some(1) });
         prop_assert_eq!(js(&full.findings), js(&small.findings));

@@ -481,11 +481,29 @@ pub fn analyze_with_events(
             }
         }
     }
+    let (parsed, inputs) = parse_snaps(&snaps, &events, |i| format!("s{i}.tar.gz"));
+    podmem_analyzer::complete(podmem_analyzer::prepare_snapshots(
+        parsed,
+        inputs,
+        jiff::Timestamp::UNIX_EPOCH,
+    ))
+}
+
+/// Parses `snaps` (archive `name(i)`, problems refused) into snapshots and input
+/// reports, adding `events` to the snapshot at each index.
+pub fn parse_snaps(
+    snaps: &[Snap],
+    events: &[(usize, podmem_schema::oom::OomEvent)],
+    name: impl Fn(usize) -> String,
+) -> (
+    Vec<podmem_analyzer::model::Snapshot>,
+    Vec<podmem_schema::report::InputReport>,
+) {
     let mut parsed = Vec::new();
     let mut inputs = Vec::new();
     for (i, s) in snaps.iter().enumerate() {
         let bytes = gzip(&tar_of(&s.entries()));
-        let name = format!("s{i}.tar.gz");
+        let name = name(i);
         let raw = podmem_analyzer::load::read_snapshot(
             bytes.as_slice(),
             &name,
@@ -504,13 +522,9 @@ pub fn analyze_with_events(
         });
     }
     for (i, e) in events {
-        parsed[i].ooms.push(e);
+        parsed[*i].ooms.push(e.clone());
     }
-    podmem_analyzer::complete(podmem_analyzer::prepare_snapshots(
-        parsed,
-        inputs,
-        jiff::Timestamp::UNIX_EPOCH,
-    ))
+    (parsed, inputs)
 }
 
 /// Where the real-world samples live (`fixtures/realworld`).
