@@ -116,11 +116,24 @@ fn status(
     }
 }
 
+/// Manifests read at most to find the previous snapshot.
+const MAX_PREVIOUS_READS: usize = 32;
+
 /// The previous snapshot among `archives` (one node's in `dir`, oldest first): the
-/// newest readable one of the last three, for continuation.
-pub fn previous_in(dir: &Path, archives: &[ArchiveFile]) -> Option<Previous> {
-    for a in archives.iter().rev().take(3) {
+/// newest readable one of the last three captured at or before `now`, for continuation.
+pub fn previous_in(dir: &Path, archives: &[ArchiveFile], now: Timestamp) -> Option<Previous> {
+    let mut tried = 0;
+    // Archives stamped after this capture (a clock that ran ahead) are passed over; a
+    // directory full of them costs at most this many manifest reads.
+    for a in archives.iter().rev().take(MAX_PREVIOUS_READS) {
+        if tried == 3 {
+            break;
+        }
         if let Ok(m) = archive::read_manifest(&a.path(dir)) {
+            if m.captured_at > now {
+                continue;
+            }
+            tried += 1;
             // A run with --kernel-log none says nothing; an older one may.
             let Some(info) = m.kernel_log else { continue };
             let origin = m
@@ -210,7 +223,7 @@ pub fn capture(opts: &SnapshotOptions, stop: Option<&'static AtomicBool>) -> Cap
     let previous = if opts.kernel_log == KernelLogMode::None {
         None
     } else {
-        previous_in(&opts.out, mine)
+        previous_in(&opts.out, mine, captured_at)
     };
     let req = KernelLogRequest {
         mode: &opts.kernel_log,

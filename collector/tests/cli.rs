@@ -302,6 +302,46 @@ fn kernel_log_continues_without_loss_or_repeat() {
     );
 }
 
+/// An archive stamped after this capture (a clock that ran ahead) is not the previous
+/// snapshot the kernel log continues from: its continuation point would skip what
+/// happened since the real previous one.
+#[test]
+fn kernel_log_continuation_passes_over_archives_from_the_future() {
+    let out = tempfile::tempdir().unwrap();
+    let log = out.path().join("kern.log");
+    std::fs::copy(host("kernel.log"), &log).unwrap();
+    let args = [
+        "--no-kubelet",
+        "--kernel-log",
+        log.to_str().unwrap(),
+        "--node-name",
+        "n",
+    ];
+    let dir = out.path().join("s");
+    let (_, first) = snapshot("v1-cgroupfs-docker", &dir, &args);
+    // The same archive as captured by a clock a century ahead, having read far more.
+    let mut raw = podmem_testkit::archive::raw_entries(&first);
+    let mut m: serde_json::Value = serde_json::from_slice(&raw[0].1).unwrap();
+    m["captured_at"] = "2099-01-01T00:00:00Z".into();
+    m["kernel_log"]["next"] = "999999999".into();
+    raw[0].1 = serde_json::to_vec(&m).unwrap();
+    podmem_testkit::archive::write_raw_entries(
+        &dir.join("podmem-n-20990101T000000.000Z.tar.gz"),
+        &raw,
+    );
+    let line = "Nov 28 05:00:00 node-v2 kernel: Memory cgroup out of memory: Killed process 4242 (between) total-vm:1kB";
+    writeln!(
+        std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+        "{line}"
+    )
+    .unwrap();
+    let (_, second) = snapshot("v1-cgroupfs-docker", &dir, &args);
+    let es = entries(&second);
+    let text = String::from_utf8_lossy(entry(&es, "kernel/syslog.log").unwrap()).into_owned();
+    assert_eq!(text.matches("Killed process").count(), 1, "{text}");
+    assert!(text.contains("4242 (between)"), "{text}");
+}
+
 #[test]
 fn no_kubernetes_says_where_it_looked() {
     let h = tempfile::tempdir().unwrap();

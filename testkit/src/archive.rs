@@ -52,6 +52,27 @@ pub fn raw_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Writes `entries` (as [`raw_entries`] gives them) as a gzipped tar at `path`: an
+/// archive the tests alter (a manifest from another clock) before the programs read it.
+pub fn write_raw_entries(path: &Path, entries: &[(String, Vec<u8>)]) {
+    let f = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
+    for (name, data) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, data.as_slice())
+            .unwrap_or_else(|e| panic!("{}: {name}: {e}", path.display()));
+    }
+    b.into_inner()
+        .and_then(|gz| gz.finish())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
 /// The manifest, checked to be the first entry.
 pub fn manifest(entries: &[(String, Vec<u8>)]) -> Manifest {
     assert_eq!(
