@@ -130,32 +130,36 @@ fn ooms_reads_live_kmsg_without_blocking() {
         .unwrap();
     let dmesg_kills: Vec<serde_json::Value> = serde_json::from_slice(&from_dmesg.stdout).unwrap();
 
+    // Output goes to files, not pipes: a ring buffer holding many kills gives more JSON
+    // than a pipe holds, and an unread pipe would block the writer, not the reader.
+    let t = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (t.path().join("out.json"), t.path().join("err"));
     let start = Instant::now();
     let mut child = Command::new(BIN)
         .args(["ooms", "/dev/kmsg", "--format", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
     // Blocking would never end: a generous bound, far above the fraction of a second
     // it takes.
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if start.elapsed() > Duration::from_secs(120) {
             let _ = child.kill();
             panic!("ooms /dev/kmsg blocked at the end of the ring buffer");
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
+    };
     assert!(
-        out.status.success(),
+        status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&std::fs::read(&err_path).unwrap())
     );
-    let kills: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let out_bytes = std::fs::read(&out_path).unwrap();
+    let kills: Vec<serde_json::Value> = serde_json::from_slice(&out_bytes).unwrap();
     // Every kill dmesg showed a moment before is still there (the ring buffer only
     // loses records when it wraps, far beyond what a test run writes).
     for k in &dmesg_kills {
