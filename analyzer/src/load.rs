@@ -334,7 +334,13 @@ pub fn load_inputs_indexed(
         for i in order {
             let (idx, f) = &files[i];
             let idx = *idx;
-            sniff_file(f, limits, &mut inputs[idx], &mut |unit| send(idx, unit));
+            // The index already read its manifest as the first entry of a gzip: a
+            // snapshot archive, so it is not opened and peeked at a second time.
+            if keys[i].is_some() {
+                send(idx, Unit::File(f.clone()));
+            } else {
+                sniff_file(f, limits, &mut inputs[idx], &mut |unit| send(idx, unit));
+            }
         }
         drop(tx);
     });

@@ -262,25 +262,41 @@ fn summary_file_and_kernel_log_file_are_captured() {
     assert_eq!(src.status, Status::Ok);
 }
 
-#[test]
-fn kernel_log_continues_without_loss_or_repeat() {
-    let out = tempfile::tempdir().unwrap();
-    let log = out.path().join("kern.log");
+/// A copy of the host fixture's kernel log in `dir`, for runs that append to it.
+fn kernel_log_copy(dir: &Path) -> std::path::PathBuf {
+    let log = dir.join("kern.log");
     std::fs::copy(host("kernel.log"), &log).unwrap();
-    let args = [
+    log
+}
+
+/// Snapshot arguments reading the kernel log from `log`, as node `n`.
+fn kernel_log_args(log: &Path) -> [&str; 5] {
+    [
         "--no-kubelet",
         "--kernel-log",
         log.to_str().unwrap(),
         "--node-name",
         "n",
-    ];
-    let (_, first) = snapshot("v1-cgroupfs-docker", &out.path().join("s"), &args);
+    ]
+}
+
+/// Appends the kill of pid 4242 `(between)`, logged after a first snapshot.
+fn append_kill_between(log: &Path) {
     let line = "Nov 28 05:00:00 node-v2 kernel: Memory cgroup out of memory: Killed process 4242 (between) total-vm:1kB";
     writeln!(
-        std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+        std::fs::OpenOptions::new().append(true).open(log).unwrap(),
         "{line}"
     )
     .unwrap();
+}
+
+#[test]
+fn kernel_log_continues_without_loss_or_repeat() {
+    let out = tempfile::tempdir().unwrap();
+    let log = kernel_log_copy(out.path());
+    let args = kernel_log_args(&log);
+    let (_, first) = snapshot("v1-cgroupfs-docker", &out.path().join("s"), &args);
+    append_kill_between(&log);
     let (_, second) = snapshot("v1-cgroupfs-docker", &out.path().join("s"), &args);
     let (_, third) = snapshot("v1-cgroupfs-docker", &out.path().join("s"), &args);
     let count = |p: &Path| {
@@ -308,15 +324,8 @@ fn kernel_log_continues_without_loss_or_repeat() {
 #[test]
 fn kernel_log_continuation_passes_over_archives_from_the_future() {
     let out = tempfile::tempdir().unwrap();
-    let log = out.path().join("kern.log");
-    std::fs::copy(host("kernel.log"), &log).unwrap();
-    let args = [
-        "--no-kubelet",
-        "--kernel-log",
-        log.to_str().unwrap(),
-        "--node-name",
-        "n",
-    ];
+    let log = kernel_log_copy(out.path());
+    let args = kernel_log_args(&log);
     let dir = out.path().join("s");
     let (_, first) = snapshot("v1-cgroupfs-docker", &dir, &args);
     // The same archive as captured by a clock a century ahead, having read far more.
@@ -329,12 +338,7 @@ fn kernel_log_continuation_passes_over_archives_from_the_future() {
         &dir.join("podmem-n-20990101T000000.000Z.tar.gz"),
         &raw,
     );
-    let line = "Nov 28 05:00:00 node-v2 kernel: Memory cgroup out of memory: Killed process 4242 (between) total-vm:1kB";
-    writeln!(
-        std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
-        "{line}"
-    )
-    .unwrap();
+    append_kill_between(&log);
     let (_, second) = snapshot("v1-cgroupfs-docker", &dir, &args);
     let es = entries(&second);
     let text = String::from_utf8_lossy(entry(&es, "kernel/syslog.log").unwrap()).into_owned();

@@ -38,11 +38,7 @@ fn three_nodes_in_one_report() {
         .args(["html".as_ref(), "-o".as_ref(), html.as_os_str()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    podmem_testkit::exit::assert_exit(&out, 0);
     let dom = chromium::dump_dom(&html, "#draw-all");
     chromium::assert_page_ok(&dom, NODES.len() * PODS);
     assert_eq!(

@@ -59,11 +59,7 @@ fn image_archive_holds_the_static_collector_alone() {
         .env("CARGO_TARGET_DIR", t.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    podmem_testkit::exit::assert_exit(&out, 0);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let archive = PathBuf::from(stdout.lines().last().unwrap());
     assert!(archive.is_file(), "last line is not the archive: {stdout}");

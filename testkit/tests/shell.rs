@@ -74,11 +74,7 @@ fn completion_scripts_for_each_shell() {
             .arg(t.path())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        podmem_testkit::exit::assert_exit(&out, 0);
         let unknown = Command::new(&bin)
             .args(["completions", "tcsh"])
             .output()
