@@ -18,8 +18,8 @@
 #    10080), and the syscalls of both (strace -c, when strace is installed).
 # 4. hyperfine: the analyzer on 360, 720 and 1,440 snapshots (gen_series) to JSON and
 #    HTML.
-# 4b. A week of one node (10,080 snapshots) and a fleet (10 nodes x 1,008) to JSON and
-#    HTML, against two floors measured in the same run: the same archives only
+# 4b. A week of one node (10,080 snapshots) and a fleet (10 nodes x 1,008) to JSON,
+#    HTML and Parquet (export), against two floors measured in the same run: the same archives only
 #    inflated by the analyzer's own zlib-rs on all cores (examples/gunzip_floor), and
 #    `gzip -dc` on all cores. BENCH_WEEK=0 skips it; BENCH_WEEK_SNAPSHOTS,
 #    BENCH_FLEET_NODES, BENCH_FLEET_SNAPSHOTS and BENCH_WEEK_RUNS size it.
@@ -255,15 +255,23 @@ find "$1" -name '*.tar.gz' -print0 | xargs -0 -n 200 -P "$(nproc)" gzip -dc >/de
 SH
   for set in week fleet; do
     hyperfine -N --runs "${BENCH_WEEK_RUNS:-1}" --export-json "$work/$set.json" \
+      --prepare "rm -rf $work/$set.export" \
       -n floor "$rel/examples/gunzip_floor $work/$set" \
       -n gzip "bash $work/gzip-dc.sh $work/$set" \
       -n json "$analyzer report $work/$set --format json -o $work/$set.report.json" \
-      -n html "$analyzer report $work/$set --format html -o $work/$set.report.html" >&2
-    for fmt in json html; do
-      /usr/bin/time -f '%M %U %S' -o "$work/rss" "$analyzer" report "$work/$set" --format "$fmt" \
-        -o "$work/$set.report.$fmt" >/dev/null 2>"$work/rss.err" || true
+      -n html "$analyzer report $work/$set --format html -o $work/$set.report.html" \
+      -n parquet "$analyzer export $work/$set -o $work/$set.export" >&2
+    for fmt in json html parquet; do
+      rm -rf "$work/$set.export"
+      if [ "$fmt" = parquet ]; then
+        cmd=("$analyzer" export "$work/$set" -o "$work/$set.export")
+      else
+        cmd=("$analyzer" report "$work/$set" --format "$fmt" -o "$work/$set.report.$fmt")
+      fi
+      /usr/bin/time -f '%M %U %S' -o "$work/rss" "${cmd[@]}" >/dev/null 2>"$work/rss.err" || true
       read -r kib u s <"$work/rss"
-      week_rows+="$set $fmt $kib $(python3 -c "print(f'{$u + $s:.2f}')") $(stat -c %s "$work/$set.report.$fmt")"$'\n'
+      if [ "$fmt" = parquet ]; then size=$(du -sb "$work/$set.export" | cut -f1); else size=$(stat -c %s "$work/$set.report.$fmt"); fi
+      week_rows+="$set $fmt $kib $(python3 -c "print(f'{$u + $s:.2f}')") $size"$'\n'
     done
     /usr/bin/time -f '%M %U %S' -o "$work/rss" "$rel/examples/gunzip_floor" "$work/$set" 2>/dev/null || true
     read -r kib u s <"$work/rss"
@@ -330,7 +338,7 @@ if rows:
         what = {"week": f"one node, {int(E['week_n']):,} × 110",
                 "fleet": f"{E['fleet_nodes']} nodes × {int(E['fleet_n']):,} × 110"}[set_]
         for name, fmt, kib, cpu, size in (r for r in rows if r[0] == set_):
-            run = "gunzip floor (all cores)" if fmt == "floor" else f"analyzer → {fmt.upper()}"
+            run = {"floor": "gunzip floor (all cores)", "parquet": "analyzer export → Parquet"}.get(fmt, f"analyzer → {fmt.upper()}")
             out = f"{int(size)/1048576:.1f} MiB {'input' if fmt == 'floor' else ''}".strip()
             print(f"| {what} | {run} | {wall(t[fmt])} | {cpu} s | {mib(kib)} | {out} | {t[fmt]['mean']/floor:.2f}× | {t[fmt]['mean']/gz:.2f}× |")
         print(f"| {what} | `gzip -dc` (all cores) | {wall(t['gzip'])} | | | | {gz/floor:.2f}× | 1.00× |")

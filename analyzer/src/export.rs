@@ -28,12 +28,20 @@ use parquet::file::properties::WriterProperties;
 use podmem_schema::oom::OomEvent;
 use podmem_schema::report::{Finding, MemStats, PodReport};
 
+use crate::timeline::TapSample;
+
 /// Rows of one Parquet row group: large enough for scans to read long runs of a column,
 /// small enough that a reader's batch stays a few MiB per column.
 pub const ROW_GROUP_ROWS: usize = 256 * 1024;
 
 /// Rows buffered per partition before a part file is written.
 pub const PART_ROWS: usize = 4 * ROW_GROUP_ROWS;
+
+/// Rows of `samples` held, all partitions together, before the largest partition is
+/// written out: samples are streamed as they are folded, so a week or a fleet is
+/// exported in the memory of this many rows (a part file of `samples` is at most one
+/// row group).
+pub const SAMPLE_ROWS_HELD: usize = ROW_GROUP_ROWS;
 
 /// The partition value Hive, Spark and DuckDB read as NULL (a node or time unknown).
 pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -294,6 +302,18 @@ impl Buffer {
     }
 }
 
+/// The six figures of a [`MemStats`] in the tables' column order.
+fn mem(m: &MemStats) -> [V<'_>; 6] {
+    [
+        V::I(m.usage),
+        V::I(m.working_set),
+        V::I(m.rss),
+        V::I(m.cache),
+        V::I(m.shmem),
+        V::I(m.inactive_file),
+    ]
+}
+
 fn clamp(x: u64) -> i64 {
     i64::try_from(x).unwrap_or(i64::MAX)
 }
@@ -310,13 +330,30 @@ pub struct Part {
     pub batch: RecordBatch,
 }
 
-/// Turns pods, OOM events and findings into [`Part`]s, handed to `sink` as each
-/// partition fills up and by [`Exporter::finish`].
+/// Turns pod samples, pods, OOM events and findings into [`Part`]s, handed to `sink`
+/// as each partition fills up and by [`Exporter::finish`].
 #[derive(Default)]
 pub struct Exporter {
     open: BTreeMap<(usize, String, String), Buffer>,
+    /// Rows of `samples` in `open`.
+    held: usize,
+    /// Per node (partition value), the day of its latest sample.
+    day: BTreeMap<String, String>,
+    /// Per (node, pod UID), what the `pods` row says about all its samples.
+    pods: BTreeMap<(String, String), PodStats>,
     /// Rows per table, for the summary.
     pub rows: [u64; 6],
+}
+
+/// A pod's samples summed up as they stream by.
+#[derive(Default)]
+struct PodStats {
+    samples: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    max_usage: Option<u64>,
+    max_working_set: Option<u64>,
+    max_unattributed_shmem: Option<u64>,
 }
 
 /// A node name as a hive partition value: bytes other than letters, digits, `.`, `_`
@@ -380,7 +417,24 @@ impl Exporter {
             .or_insert_with(|| Buffer::new(table));
         buf.push(row);
         self.rows[table] += 1;
-        if buf.rows >= PART_ROWS {
+        if table == SAMPLES {
+            self.held += 1;
+            if buf.rows >= ROW_GROUP_ROWS {
+                self.flush(&key, sink)?;
+            }
+            while self.held > SAMPLE_ROWS_HELD {
+                let Some(largest) = self
+                    .open
+                    .iter()
+                    .filter(|(k, _)| k.0 == SAMPLES)
+                    .max_by_key(|(_, b)| b.rows)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                self.flush(&largest, sink)?;
+            }
+        } else if buf.rows >= PART_ROWS {
             let batch = buf.finish(table)?;
             sink(Part {
                 table: TABLES[table].0,
@@ -392,76 +446,119 @@ impl Exporter {
         Ok(())
     }
 
-    /// The rows of one pod: its samples (a pod row and a row per container per
-    /// snapshot), the pod, its containers and its tmpfs volumes. The pod, its containers
-    /// and volumes go to the day the pod was first seen (a container to its own).
+    /// Hands out the rows of one partition of `samples` and forgets it (its builders'
+    /// memory goes with it).
+    fn flush(
+        &mut self,
+        key: &(usize, String, String),
+        sink: &mut Sink<'_>,
+    ) -> Result<(), ParquetError> {
+        let Some(mut buf) = self.open.remove(key) else {
+            return Ok(());
+        };
+        self.held -= buf.rows;
+        let batch = buf.finish(key.0)?;
+        sink(Part {
+            table: TABLES[key.0].0,
+            node: key.1.clone(),
+            date: key.2.clone(),
+            batch,
+        })
+    }
+
+    /// The `samples` rows of one pod sample (a pod row and a row per live container),
+    /// as the fold gives it ([`crate::timeline::Tap`]): names are those known at that
+    /// capture. A node's partitions of earlier days are written out when its first
+    /// sample of a later day comes (the fold gives each node's samples in capture
+    /// order).
+    pub fn sample(&mut self, t: &TapSample<'_>, sink: &mut Sink<'_>) -> Result<(), ParquetError> {
+        let (pod, s) = (t.pod, t.sample);
+        let node = partition_value(Some(&pod.node));
+        let date = date_of(s.time);
+        if self.day.get(&node) != Some(&date) {
+            let earlier: Vec<_> = self
+                .open
+                .keys()
+                .filter(|k| k.0 == SAMPLES && k.1 == node && k.2 != date)
+                .cloned()
+                .collect();
+            for k in earlier {
+                self.flush(&k, sink)?;
+            }
+            self.day.insert(node.clone(), date);
+        }
+        let st = self
+            .pods
+            .entry((pod.node.clone(), pod.uid.clone()))
+            .or_default();
+        st.samples += 1;
+        st.first = match (st.first, s.time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        st.last = st.last.max(s.time);
+        st.max_usage = st.max_usage.max(s.pod.usage);
+        st.max_working_set = st.max_working_set.max(s.pod.working_set);
+        st.max_unattributed_shmem = st.max_unattributed_shmem.max(s.unattributed.shmem);
+        let uid = Some(pod.uid.as_str());
+        let (ns, pname) = (pod.namespace.as_deref(), pod.name.as_deref());
+        let head = |level: &'static str| {
+            [
+                V::T(s.time),
+                V::S(Some(t.archive)),
+                V::S(uid),
+                V::S(ns),
+                V::S(pname),
+                V::S(Some(level)),
+            ]
+        };
+        let u = &s.unattributed;
+        let mut row: Vec<V<'_>> = head("pod").into_iter().collect();
+        row.extend([V::S(None), V::S(None), V::S(pod.cgroup_path.as_deref())]);
+        row.extend(mem(&s.pod));
+        row.extend([
+            V::I(s.limit),
+            V::I(u.usage),
+            V::I(u.working_set),
+            V::I(u.rss),
+            V::I(u.cache),
+            V::I(u.shmem),
+            V::I(s.kubectl_top),
+        ]);
+        self.push(SAMPLES, &node, s.time, &row, sink)?;
+        for (cid, m) in &s.containers {
+            let outside = pod
+                .containers
+                .iter()
+                .find(|c| c.id == *cid)
+                .and_then(|c| c.outside_pod_cgroup.as_deref());
+            let mut row: Vec<V<'_>> = head("container").into_iter().collect();
+            row.extend([
+                V::S(Some(cid.as_str())),
+                V::S(t.container_names.get(cid).map(String::as_str)),
+                V::S(outside),
+            ]);
+            row.extend(mem(m));
+            row.extend((0..7).map(|_| V::I(None)));
+            self.push(SAMPLES, &node, s.time, &row, sink)?;
+        }
+        Ok(())
+    }
+
+    /// The rows of one pod: the pod, its containers and its tmpfs volumes (its samples
+    /// came through [`Exporter::sample`], which the `pods` row sums up). The pod, its
+    /// containers and volumes go to the day the pod was first seen (a container to its
+    /// own).
     pub fn pod(&mut self, pod: &PodReport, sink: &mut Sink<'_>) -> Result<(), ParquetError> {
         let node = partition_value(Some(&pod.node));
         let uid = Some(pod.uid.as_str());
         let ns = pod.namespace.as_deref();
         let pname = pod.name.as_deref();
-        let names: BTreeMap<&str, Option<&str>> = pod
-            .containers
-            .iter()
-            .map(|c| (c.id.as_str(), c.name.as_deref()))
-            .collect();
-        let outside: BTreeMap<&str, &str> = pod
-            .containers
-            .iter()
-            .filter_map(|c| Some((c.id.as_str(), c.outside_pod_cgroup.as_deref()?)))
-            .collect();
-        let mem = |m: &MemStats| {
-            [
-                V::I(m.usage),
-                V::I(m.working_set),
-                V::I(m.rss),
-                V::I(m.cache),
-                V::I(m.shmem),
-                V::I(m.inactive_file),
-            ]
-        };
-        for s in &pod.samples {
-            let head = |level: &'static str| {
-                [
-                    V::T(s.time),
-                    V::S(Some(s.snapshot.as_str())),
-                    V::S(uid),
-                    V::S(ns),
-                    V::S(pname),
-                    V::S(Some(level)),
-                ]
-            };
-            let u = &s.unattributed;
-            let mut row: Vec<V<'_>> = head("pod").into_iter().collect();
-            row.extend([V::S(None), V::S(None), V::S(pod.cgroup_path.as_deref())]);
-            row.extend(mem(&s.pod));
-            row.extend([
-                V::I(s.limit),
-                V::I(u.usage),
-                V::I(u.working_set),
-                V::I(u.rss),
-                V::I(u.cache),
-                V::I(u.shmem),
-                V::I(s.kubectl_top),
-            ]);
-            self.push(SAMPLES, &node, s.time, &row, sink)?;
-            for (cid, m) in &s.containers {
-                let mut row: Vec<V<'_>> = head("container").into_iter().collect();
-                row.extend([
-                    V::S(Some(cid.as_str())),
-                    V::S(names.get(cid.as_str()).copied().flatten()),
-                    V::S(outside.get(cid.as_str()).copied()),
-                ]);
-                row.extend(mem(m));
-                row.extend((0..7).map(|_| V::I(None)));
-                self.push(SAMPLES, &node, s.time, &row, sink)?;
-            }
-        }
-        let first = pod.samples.iter().filter_map(|s| s.time).min();
-        let last = pod.samples.iter().filter_map(|s| s.time).max();
-        let max = |f: fn(&podmem_schema::report::PodSample) -> Option<u64>| {
-            pod.samples.iter().filter_map(f).max()
-        };
+        let st = self
+            .pods
+            .remove(&(pod.node.clone(), pod.uid.clone()))
+            .unwrap_or_default();
+        let (first, last) = (st.first, st.last);
         let qos = pod.qos.as_ref().and_then(as_str);
         self.push(
             PODS,
@@ -476,11 +573,11 @@ impl Exporter {
                 V::I(pod.limit),
                 V::T(first),
                 V::T(last),
-                V::I(Some(pod.samples.len() as u64)),
+                V::I(Some(st.samples)),
                 V::I(Some(pod.containers.len() as u64)),
-                V::I(max(|s| s.pod.usage)),
-                V::I(max(|s| s.pod.working_set)),
-                V::I(max(|s| s.unattributed.shmem)),
+                V::I(st.max_usage),
+                V::I(st.max_working_set),
+                V::I(st.max_unattributed_shmem),
             ],
             sink,
         )?;
@@ -622,4 +719,83 @@ pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, w: W) -> Result<W, Pa
     let mut writer = ArrowWriter::try_new(w, batch.schema(), Some(props))?;
     writer.write(batch)?;
     writer.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podmem_schema::report::PodSample;
+
+    fn pod(node: &str, uid: &str) -> PodReport {
+        PodReport {
+            node: node.into(),
+            uid: uid.into(),
+            namespace: None,
+            name: None,
+            qos: None,
+            cgroup_path: Some(format!("kubepods/pod{uid}")),
+            limit: None,
+            containers: Vec::new(),
+            volumes: Vec::new(),
+            samples: Vec::new(),
+            transitions: Vec::new(),
+        }
+    }
+
+    /// Nodes and days interleaved, as bundles give them: every row is written once, no
+    /// part is larger than a row group, and never more than `SAMPLE_ROWS_HELD` rows
+    /// are held.
+    #[test]
+    fn samples_stream_in_bounded_memory() {
+        let pods: Vec<PodReport> = (0..3).map(|n| pod(&format!("n{n}"), "u")).collect();
+        let names = BTreeMap::new();
+        let mut ex = Exporter::new();
+        let mut parts: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut largest = 0;
+        let start: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        let per = 150_000;
+        let mut sink = |p: Part| {
+            largest = largest.max(p.batch.num_rows());
+            *parts.entry((p.node, p.date)).or_default() += p.batch.num_rows();
+            Ok(())
+        };
+        for i in 0..per {
+            // Three days per node, each node's samples in capture order.
+            let t = start + jiff::SignedDuration::from_secs(i as i64 * 3 * 86_400 / per as i64);
+            for p in &pods {
+                let s = PodSample {
+                    time: Some(t),
+                    ..PodSample::default()
+                };
+                let tap = TapSample {
+                    archive: "a.tar.gz",
+                    pod: p,
+                    container_names: &names,
+                    sample: &s,
+                };
+                ex.sample(&tap, &mut sink).unwrap();
+                assert!(ex.held <= SAMPLE_ROWS_HELD, "{} rows held", ex.held);
+            }
+        }
+        for p in &pods {
+            ex.pod(p, &mut sink).unwrap();
+        }
+        let rows = ex.finish(&mut sink).unwrap();
+        assert_eq!(rows[SAMPLES], 3 * per as u64);
+        assert!(largest <= ROW_GROUP_ROWS, "a part of {largest} rows");
+        let samples: usize = parts
+            .iter()
+            .filter(|((n, _), _)| n.starts_with('n'))
+            .map(|(_, r)| r)
+            .sum();
+        // The pods rows (one per pod) are in the same partitions.
+        assert_eq!(samples, 3 * per + 3);
+        for n in 0..3 {
+            let days = parts
+                .keys()
+                .filter(|(node, _)| *node == format!("n{n}"))
+                .count();
+            assert_eq!(days, 3, "{parts:?}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `export -o DIR`: where the tables of [`podmem_analyzer::export`] go on disk. The
-//! directory is created (or must be empty: an export is never mixed into older parts),
-//! each part is written to a hidden temporary name beside its final one and renamed
+//! directory must be new or empty (an export is never mixed into older parts) and is
+//! made when the first part is written; each part is written to a hidden temporary name beside its final one and renamed
 //! when complete, so a reader never sees half a file; parts are
 //! `DIR/<table>/node=<node>/date=<YYYY-MM-DD>/part-<N>.parquet`.
 
@@ -16,8 +16,8 @@ use podmem_analyzer::export::{self, Exporter, Part};
 use podmem_analyzer::{
     exit_status_of,
     load::{Limits, Progress},
-    prepare_with,
-    timeline::Budget,
+    prepare_tapped,
+    timeline::{Budget, Fold},
     Filter,
 };
 use podmem_schema::display;
@@ -37,11 +37,11 @@ struct OutDir {
 }
 
 impl OutDir {
-    /// Creates `root`, or takes it when it is an empty directory.
+    /// Takes `root` when it does not exist (it is made with the first part) or is an
+    /// empty directory.
     fn create(root: &Path) -> Result<OutDir> {
         match fs::symlink_metadata(root) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir_all(root)
-                .with_context(|| format!("{}: cannot create", display::path(root)))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).context(format!("{}: cannot inspect", display::path(root))),
             Ok(_) if !root.is_dir() => bail!(
                 "{}: exists and is not a directory; give a new or empty directory",
@@ -113,15 +113,28 @@ pub fn run(
         progress: Some(progress),
         ..Limits::default()
     };
-    // One row per captured cgroup per snapshot: the tables keep every sample.
-    let (mut prepared, _) = prepare_with(
+    let mut out = OutDir::create(output)?;
+    let mut ex = Exporter::new();
+    // One row per captured cgroup per snapshot: the tables keep every sample, streamed
+    // from the fold as each snapshot is folded; the report's own pods are thinned as
+    // `report`'s are, and give the pods, containers and volumes tables.
+    let mut failed = None;
+    let tap = |t: &podmem_analyzer::timeline::TapSample<'_>| {
+        if failed.is_none() {
+            failed = ex.sample(t, &mut |p| out.write(p)).err();
+        }
+    };
+    let (mut prepared, _) = prepare_tapped(
         inputs,
         &limits,
         jiff::Timestamp::now(),
         &Filter::default(),
-        Budget::ALL,
+        Fold::new(Budget::default()).with_tap(Box::new(tap)),
     );
     loaded();
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
     for input in &prepared.head.inputs {
         for p in &input.problems {
             eprintln!("podmem-analyzer: {}", display::escape(p));
@@ -132,8 +145,6 @@ pub fn run(
         eprintln!("podmem-analyzer: no usable snapshot in the inputs; nothing exported");
         return Ok(code);
     }
-    let mut out = OutDir::create(output)?;
-    let mut ex = Exporter::new();
     let rows = {
         let mut sink = |p: Part| out.write(p);
         for e in &prepared.head.oom_events {

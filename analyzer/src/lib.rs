@@ -152,7 +152,19 @@ pub fn prepare_with(
     filter: &Filter,
     budget: timeline::Budget,
 ) -> (Prepared, u64) {
-    let order = InOrder::new(timeline::Fold::new(budget));
+    prepare_tapped(paths, limits, now, filter, timeline::Fold::new(budget))
+}
+
+/// [`prepare_with`] into `fold`, which may hand every pod sample to a
+/// [`timeline::Tap`] as it is folded (the tap is dropped once every input is read).
+pub fn prepare_tapped(
+    paths: &[PathBuf],
+    limits: &Limits,
+    now: Timestamp,
+    filter: &Filter,
+    fold: timeline::Fold<'_>,
+) -> (Prepared, u64) {
+    let order = InOrder::new(fold);
     let left_out = std::sync::atomic::AtomicU64::new(0);
     let sink = |raw: load::RawSnapshot| {
         if !filter.keeps(&raw.manifest) {
@@ -188,22 +200,22 @@ pub fn prepare_with(
 /// threads finish in any order): a thread more than [`IN_ORDER_AHEAD`] ahead waits, so
 /// at most that many parsed snapshots are held, and the result does not depend on
 /// scheduling.
-struct InOrder {
-    state: std::sync::Mutex<InOrderState>,
+struct InOrder<'t> {
+    state: std::sync::Mutex<InOrderState<'t>>,
     turn: std::sync::Condvar,
 }
 
-struct InOrderState {
+struct InOrderState<'t> {
     next: u64,
     ready: std::collections::BTreeMap<u64, Option<model::Snapshot>>,
-    fold: timeline::Fold,
+    fold: timeline::Fold<'t>,
 }
 
 /// Parsed snapshots a reading thread may be ahead of the oldest one still being read.
 const IN_ORDER_AHEAD: u64 = 16;
 
-impl InOrder {
-    fn new(fold: timeline::Fold) -> Self {
+impl<'t> InOrder<'t> {
+    fn new(fold: timeline::Fold<'t>) -> Self {
         InOrder {
             state: std::sync::Mutex::new(InOrderState {
                 next: 1,
@@ -214,7 +226,7 @@ impl InOrder {
         }
     }
 
-    fn with(&self, f: impl FnOnce(&mut timeline::Fold)) {
+    fn with(&self, f: impl FnOnce(&mut timeline::Fold<'t>)) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut st.fold);
     }
@@ -251,7 +263,7 @@ impl InOrder {
 
     /// The fold, with whatever is still waiting (after every archive was read, only
     /// snapshots after a gap the loader never filled) folded in queue order.
-    fn finish(self) -> timeline::Fold {
+    fn finish(self) -> timeline::Fold<'t> {
         let st = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut fold = st.fold;
         for s in st.ready.into_values().flatten() {

@@ -416,12 +416,31 @@ struct NodeFold {
     early_names: BTreeMap<String, BTreeSet<NamePair>>,
 }
 
+/// Every pod sample as it is folded, before any thinning: what a [`Tap`] is given.
+pub struct TapSample<'a> {
+    /// Archive the sample comes from (`bundle!member` for a bundle member).
+    pub archive: &'a str,
+    /// The pod as known so far (names, cgroup path, containers with their cgroups
+    /// outside the pod's), its node and UID included.
+    pub pod: &'a PodReport,
+    /// Container names matched so far, by full id.
+    pub container_names: &'a BTreeMap<String, String>,
+    /// The sample.
+    pub sample: &'a PodSample,
+}
+
+/// Called with every pod sample folded, in capture order per node, whatever the
+/// [`Budget`] keeps: a consumer that wants every sample (the export) streams them from
+/// here instead of holding them.
+pub type Tap<'t> = Box<dyn FnMut(&TapSample<'_>) + Send + 't>;
+
 /// Folds snapshots, as they are read, into per-node and per-pod timelines of bounded
 /// size ([`Budget`]), and gathers the OOM kills. Snapshots may arrive in any order
 /// within [`REORDER_WINDOW`] of a node; duplicates and snapshots older than what was
 /// already folded are left out with a problem.
-pub struct Fold {
+pub struct Fold<'t> {
     budget: Budget,
+    tap: Option<Tap<'t>>,
     nodes_hint: usize,
     arrivals: u64,
     /// Snapshots waiting, all nodes together.
@@ -454,11 +473,12 @@ pub struct Folded {
     pub left_out: Vec<(String, String)>,
 }
 
-impl Fold {
+impl<'t> Fold<'t> {
     /// A fold keeping what `budget` allows.
     pub fn new(budget: Budget) -> Self {
         Fold {
             budget,
+            tap: None,
             nodes_hint: 1,
             arrivals: 0,
             waiting: 0,
@@ -468,6 +488,12 @@ impl Fold {
             per_snapshot_dropped: 0,
             left_out: Vec::new(),
         }
+    }
+
+    /// Hands every pod sample to `tap` as it is folded.
+    pub fn with_tap(mut self, tap: Tap<'t>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// How many nodes the inputs hold, as far as known before reading them: the budget
@@ -559,7 +585,7 @@ impl Fold {
                 event: e,
             });
         }
-        nf.fold(snap, per_pod);
+        nf.fold(snap, per_pod, &mut self.tap);
         if self.events.len() > COMPACT_OOMS_AT {
             let (kept, dropped) = crate::ooms::cap_report_boot(
                 crate::ooms::dedup_boot(std::mem::take(&mut self.events)),
@@ -636,7 +662,7 @@ impl NodeFold {
 
     /// Folds the next snapshot in capture order; `per_node` is this node's share of
     /// the budget.
-    fn fold(&mut self, mut snap: Snapshot, per_node: Option<usize>) {
+    fn fold(&mut self, mut snap: Snapshot, per_node: Option<usize>, tap: &mut Option<Tap<'_>>) {
         let new_boot = self.last_boot.as_ref().is_some_and(|b| *b != snap.boot_id);
         if new_boot {
             self.segment += 1;
@@ -690,6 +716,14 @@ impl NodeFold {
                 continue;
             };
             let o = observe(pf, obs, &mut snap, self.segment);
+            if let Some(tap) = tap {
+                tap(&TapSample {
+                    archive: &snap.archive,
+                    pod: &pf.pt.report,
+                    container_names: &pf.names,
+                    sample: &o.sample,
+                });
+            }
             pf.add(o, max_buckets);
         }
         // Names of pods this snapshot has no cgroup of still select them (`--pod`).
