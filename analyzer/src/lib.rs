@@ -1,5 +1,5 @@
 //! podmem-analyzer as a library: the pipeline from snapshot archives to a [`Report`]
-//! (`podmem-report/1`), one module per stage, data flowing one way (`docs/architecture.md`
+//! (`podmem-report/2`), one module per stage, data flowing one way (`docs/architecture.md`
 //! draws it); only the binary touches the command line and output files.
 //!
 //! 1. read, [`load`] (with `podmem_schema::tar`): archives, bundles and directories,
@@ -365,6 +365,15 @@ impl Prepared {
             k
         });
         if dropped > 0 {
+            // The tables list only archives of samples still in the report.
+            for (n, table) in self
+                .head
+                .nodes
+                .iter_mut()
+                .zip(self.builder.archive_tables())
+            {
+                n.archives = table;
+            }
             self.head.oom_events.retain(|e| {
                 e.pod_uid
                     .as_ref()

@@ -351,6 +351,20 @@ impl PodFold {
         }
     }
 
+    /// Calls `f` with the archive index (in its node's fold) of every sample kept.
+    fn archives_used(&self, mut f: impl FnMut(u32)) {
+        let tail = self.tail.iter().map(|(_, o, _)| o);
+        let must = self.kept.must.iter().map(|k| &k.item);
+        let buckets = self
+            .kept
+            .buckets
+            .iter()
+            .flat_map(|(_, b)| b.iter().map(|k| &k.item));
+        for o in tail.chain(must).chain(buckets) {
+            f(o.sample.snapshot);
+        }
+    }
+
     /// The pod's timeline: every kept sample, the containers' `gone` and names, and
     /// the transitions given the report's OOM kills.
     fn finish(mut self, ooms: &[OomEvent]) -> PodTimeline {
@@ -405,7 +419,9 @@ struct NodeFold {
     mode: Option<CgroupMode>,
     boots: Vec<String>,
     versions: BTreeSet<String>,
-    last_archive: String,
+    /// Archive of every folded snapshot, in capture order: a pod sample's archive is
+    /// its index here until [`Builder::archive_tables`] keeps only those referenced.
+    archives: Vec<String>,
     samples: Reducer<NodeSample>,
     last_sample: Option<(u64, NodeSample)>,
     pods: BTreeMap<String, PodFold>,
@@ -612,15 +628,22 @@ impl<'t> Fold<'t> {
             if nf.count == 0 {
                 continue;
             }
-            let (report, pods) = nf.into_report();
+            let (report, node) = nf.into_report();
             reports.push(report);
-            last_archive.insert(name.clone(), pods.1);
+            last_archive.insert(
+                name.clone(),
+                node.archives.last().cloned().unwrap_or_default(),
+            );
             let i = nodes.len();
-            queue.extend(pods.0.keys().map(|u| (i, u.clone())));
-            nodes.push((name, pods.0));
+            queue.extend(node.pods.keys().map(|u| (i, u.clone())));
+            nodes.push((name, node));
+        }
+        let mut builder = Builder { nodes, queue };
+        for (report, table) in reports.iter_mut().zip(builder.archive_tables()) {
+            report.archives = table;
         }
         Folded {
-            builder: Builder { nodes, queue },
+            builder,
             nodes: reports,
             last_archive,
             events: crate::ooms::dedup_boot(self.events)
@@ -650,7 +673,7 @@ impl NodeFold {
             mode: None,
             boots: Vec::new(),
             versions: BTreeSet::new(),
-            last_archive: String::new(),
+            archives: Vec::new(),
             samples: Reducer::new(keep_all),
             last_sample: None,
             pods: BTreeMap::new(),
@@ -680,7 +703,8 @@ impl NodeFold {
         self.last = Some(snap.captured_at);
         self.kernel = snap.kernel.clone();
         self.mode = Some(snap.mode);
-        self.last_archive = snap.archive.clone();
+        let archive = u32::try_from(self.archives.len()).unwrap_or(u32::MAX);
+        self.archives.push(snap.archive.clone());
         let seq = u64::from(self.count);
         self.count += 1;
         let ns = std::mem::take(&mut snap.node_sample);
@@ -715,7 +739,7 @@ impl NodeFold {
             let Some(pf) = self.pods.get_mut(&uid) else {
                 continue;
             };
-            let o = observe(pf, obs, &mut snap, self.segment);
+            let o = observe(pf, obs, &mut snap, archive, self.segment);
             if let Some(tap) = tap {
                 tap(&TapSample {
                     archive: &snap.archive,
@@ -762,8 +786,9 @@ impl NodeFold {
         }
     }
 
-    /// The node's report and its pods' folds with its last archive.
-    fn into_report(self) -> (NodeReport, (BTreeMap<String, PodFold>, String)) {
+    /// The node's report (its archive table still empty) and its pods' folds with the
+    /// archives of its snapshots.
+    fn into_report(self) -> (NodeReport, BuilderNode) {
         let mut samples = self.samples;
         if let Some((seq, s)) = self.last_sample {
             samples.push(
@@ -785,21 +810,69 @@ impl NodeFold {
             cgroup_mode: self.mode,
             collector_versions: self.versions.into_iter().collect(),
             boots: self.boots,
+            archives: Vec::new(),
             samples: samples.into_sorted().into_iter().map(|k| k.item).collect(),
         };
-        (report, (self.pods, self.last_archive))
+        let node = BuilderNode {
+            pods: self.pods,
+            archives: self.archives,
+            remap: Vec::new(),
+        };
+        (report, node)
     }
 }
 
 /// Builds the pods' timelines one at a time from a finished fold; the caller renders
 /// (or streams) each pod and drops it.
 pub struct Builder {
-    nodes: Vec<(String, BTreeMap<String, PodFold>)>,
+    nodes: Vec<(String, BuilderNode)>,
     /// (node index, uid), in node then uid order.
     queue: VecDeque<(usize, String)>,
 }
 
+/// One node's pods still to build.
+struct BuilderNode {
+    pods: BTreeMap<String, PodFold>,
+    /// Archive of every folded snapshot of the node, in capture order.
+    archives: Vec<String>,
+    /// Index in `archives` → index in the node's report table (the last
+    /// [`Builder::archive_tables`]).
+    remap: Vec<u32>,
+}
+
 impl Builder {
+    /// Each node's archive table (in the order of [`Folded::nodes`], which already hold
+    /// it): the archives the kept samples of the pods still to build come from, in
+    /// capture order. Built pods' samples index the last tables given: call again
+    /// after [`Builder::retain`], before building a pod.
+    pub fn archive_tables(&mut self) -> Vec<Vec<String>> {
+        self.nodes
+            .iter_mut()
+            .map(|(_, n)| {
+                let mut used = vec![false; n.archives.len()];
+                for p in n.pods.values() {
+                    p.archives_used(|i| {
+                        if let Some(u) = used.get_mut(i as usize) {
+                            *u = true;
+                        }
+                    });
+                }
+                let mut table = Vec::new();
+                n.remap = used
+                    .iter()
+                    .zip(&n.archives)
+                    .map(|(u, a)| {
+                        if *u {
+                            table.push(a.clone());
+                        }
+                        u32::try_from(table.len().saturating_sub(1)).unwrap_or(u32::MAX)
+                    })
+                    .collect();
+                table
+            })
+            .collect()
+    }
+
     /// Pods still to build.
     pub fn remaining(&self) -> usize {
         self.queue.len()
@@ -815,7 +888,8 @@ impl Builder {
         let before = self.queue.len();
         let nodes = &mut self.nodes;
         self.queue.retain(|(ni, uid)| {
-            let (name, pods) = &mut nodes[*ni];
+            let (name, node) = &mut nodes[*ni];
+            let pods = &mut node.pods;
             let names: Vec<(Option<&str>, Option<&str>)> = pods
                 .get(uid)
                 .map(|p| {
@@ -838,8 +912,13 @@ impl Builder {
     pub fn next_pod(&mut self, ooms: &[OomEvent]) -> Option<PodTimeline> {
         loop {
             let (ni, uid) = self.queue.pop_front()?;
-            if let Some(p) = self.nodes[ni].1.remove(&uid) {
-                return Some(p.finish(ooms));
+            let node = &mut self.nodes[ni].1;
+            if let Some(p) = node.pods.remove(&uid) {
+                let mut pt = p.finish(ooms);
+                for s in &mut pt.report.samples {
+                    s.snapshot = node.remap.get(s.snapshot as usize).copied().unwrap_or(0);
+                }
+                return Some(pt);
             }
         }
     }
@@ -847,7 +926,13 @@ impl Builder {
 
 /// One pod's observation in one snapshot, folded into the pod's running figures
 /// (containers, volumes, names), as the sample the rules and the report read.
-fn observe(pf: &mut PodFold, obs: PodObs, snap: &mut Snapshot, segment: usize) -> Obs {
+fn observe(
+    pf: &mut PodFold,
+    obs: PodObs,
+    snap: &mut Snapshot,
+    archive: u32,
+    segment: usize,
+) -> Obs {
     let uid = obs.uid.as_str();
     let pt = &mut pf.pt;
     let r = &mut pt.report;
@@ -960,7 +1045,7 @@ fn observe(pf: &mut PodFold, obs: PodObs, snap: &mut Snapshot, segment: usize) -
     Obs {
         sample: PodSample {
             time: Some(snap.captured_at),
-            snapshot: snap.archive.clone(),
+            snapshot: archive,
             pod: obs.stats,
             limit: obs.limit,
             containers,

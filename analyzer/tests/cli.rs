@@ -62,7 +62,7 @@ fn report_json_on_the_story() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["format"], "podmem-report/1");
+    assert_eq!(r["format"], "podmem-report/2");
     assert_eq!(r["nodes"][0]["snapshots"], 3);
     assert_eq!(r["findings"][0]["severity"], "critical");
     let ids: Vec<&str> = r["findings"]
@@ -126,7 +126,7 @@ fn output_file_is_the_only_thing_written() {
     assert_eq!(listing(inputs.path()), before_inputs);
     let r: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(r["format"], "podmem-report/1");
+    assert_eq!(r["format"], "podmem-report/2");
 }
 
 #[test]

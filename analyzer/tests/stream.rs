@@ -111,17 +111,34 @@ proptest! {
         let (f, s) = (&full.pods[0], &small.pods[0]);
         prop_assert_eq!(f.samples.len(), steps.len());
         prop_assert_eq!(js(&f.containers), js(&s.containers));
-        // Every kept sample is one of the full series, unchanged.
+        // Every kept sample is one of the full series, unchanged (its archive too, each
+        // report indexing its own table).
         for k in &s.samples {
-            let same = f.samples.iter().find(|x| x.time == k.time).map(|x| serde_json::to_string(x).unwrap());
-            prop_assert_eq!(same, Some(serde_json::to_string(k).unwrap()));
+            let same = f.samples.iter().find(|x| x.time == k.time).map(|x| with_archive(&full, x));
+            prop_assert_eq!(same, Some(with_archive(&small, k)));
         }
+        let tables = |r: &podmem_schema::report::Report| r.nodes[0].archives.len();
+        prop_assert_eq!(tables(&full), f.samples.len());
+        prop_assert_eq!(tables(&small), s.samples.len());
         // The transitions are the full analysis's, and the series is bounded: the
         // tail, 8 buckets' extremes, and both ends of each change.
         prop_assert_eq!(js(&f.transitions), js(&s.transitions));
         let changes = f.transitions.len() + steps.iter().filter(|s| s.reboot || s.orphan_mib > 0 || s.oom_lag.is_some()).count();
         prop_assert!(s.samples.len() <= podmem_analyzer::timeline::TAIL + 16 + 1 + 2 * changes, "{} samples kept", s.samples.len());
     }
+}
+
+/// A sample of the report's first node with its archive's name, for comparisons.
+fn with_archive(
+    r: &podmem_schema::report::Report,
+    s: &podmem_schema::report::PodSample,
+) -> (String, Option<String>) {
+    let archive = r.nodes[0].archive(s.snapshot).map(str::to_string);
+    let s = podmem_schema::report::PodSample {
+        snapshot: 0,
+        ..s.clone()
+    };
+    (js(&s), archive)
 }
 
 /// Serialization for comparisons.

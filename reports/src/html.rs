@@ -460,7 +460,8 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
     let mut pod_sparks = Vec::new();
     for (i, p) in report.pods.iter().enumerate() {
         let f = &facts[i];
-        let (view, spark) = pod_view(i, p, &f.ooms, f.worst, detailed[i].then_some(points));
+        let node = report.nodes.iter().find(|n| n.name == p.node);
+        let (view, spark) = pod_view(i, p, node, &f.ooms, f.worst, detailed[i].then_some(points));
         pods.push((f.worst, view));
         pod_sparks.push(spark);
     }

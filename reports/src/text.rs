@@ -529,7 +529,7 @@ mod tests {
         let live: u64 = ctrs.iter().map(|c| c.1).sum();
         PodSample {
             time: Some(jiff::Timestamp::from_second(1_795_000_000 + min * 60).unwrap()),
-            snapshot: format!("snap-{min}.tar.gz"),
+            snapshot: u32::try_from(min).unwrap(),
             pod: ms(pod, shmem),
             limit: Some(100 * mib),
             containers: ctrs
@@ -575,6 +575,7 @@ mod tests {
                 cgroup_mode: Some(podmem_schema::snapshot::CgroupMode::V1),
                 collector_versions: vec!["0.1.0".into()],
                 boots: vec!["b1".into()],
+                archives: (0..3).map(|m| format!("snap-{m}.tar.gz")).collect(),
                 samples: vec![],
             }],
             pods: vec![PodReport {

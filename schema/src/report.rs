@@ -1,9 +1,12 @@
 //! The analysis the analyzer produces and every renderer consumes: the JSON report
-//! format `podmem-report/1`. The JSON output is this structure serialized as is; HTML
-//! and text are pure functions of it.
+//! format `podmem-report/2`. The JSON output is this structure serialized as is; HTML
+//! and text are pure functions of it. [`read_json`] reads a saved report of either
+//! format, `/1` upgraded in memory.
 //!
 //! Conventions: byte amounts are `u64` bytes; absent values are `null` (never 0 or -1);
-//! times are RFC 3339 UTC; pod UIDs are dashed; container ids are full ids.
+//! times are RFC 3339 UTC; pod UIDs are dashed; container ids are full ids. A pod
+//! sample names its archive by index into its node's [`NodeReport::archives`] (`/1`
+//! repeated the archive's path in every sample).
 
 use std::collections::BTreeMap;
 
@@ -13,8 +16,11 @@ use serde::{Deserialize, Serialize};
 use crate::oom::OomEvent;
 use crate::snapshot::{CgroupMode, Qos};
 
-/// The `format` field of every report.
-pub const REPORT_FORMAT: &str = "podmem-report/1";
+/// The `format` field of every report this version writes.
+pub const REPORT_FORMAT: &str = "podmem-report/2";
+/// The previous format, still read by [`read_json`]: each pod sample carried its
+/// archive's path instead of an index.
+pub const REPORT_FORMAT_1: &str = "podmem-report/1";
 
 /// A whole analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,7 +157,7 @@ named!(InputStatus {
 });
 
 /// One node's capture history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
     /// Node name.
     pub name: String,
@@ -169,8 +175,19 @@ pub struct NodeReport {
     pub collector_versions: Vec<String>,
     /// Boot ids in order; more than one means the timeline was split by a reboot.
     pub boots: Vec<String>,
+    /// The archives this node's reported pod samples come from, each once, in capture
+    /// order (a path as given, or `bundle!member`); a [`PodSample::snapshot`] is an index
+    /// into it. Only archives some reported sample comes from are listed.
+    pub archives: Vec<String>,
     /// Node-level figures over time.
     pub samples: Vec<NodeSample>,
+}
+
+impl NodeReport {
+    /// The archive of index `i` ([`PodSample::snapshot`] of this node's pods).
+    pub fn archive(&self, i: u32) -> Option<&str> {
+        self.archives.get(i as usize).map(String::as_str)
+    }
 }
 
 /// Node-wide memory at one capture.
@@ -327,8 +344,9 @@ pub struct VolumeReport {
 pub struct PodSample {
     /// Capture time.
     pub time: Option<Timestamp>,
-    /// Archive the sample came from.
-    pub snapshot: String,
+    /// Archive the sample came from: an index into its node's
+    /// [`NodeReport::archives`] ([`NodeReport::archive`] gives the path).
+    pub snapshot: u32,
     /// Pod cgroup figures (hierarchical: includes dead containers' charges).
     pub pod: MemStats,
     /// Pod limit at this capture.
@@ -601,6 +619,181 @@ pub struct Evidence {
     pub value: String,
     /// Archive and entry it came from (`<archive>:<entry>`), when from one.
     pub source: Option<String>,
+}
+
+/// Why a saved report cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not JSON, or not a report of the format it names.
+    #[error("not a podmem report: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A `format` this version does not read.
+    #[error("report format {0:?} is not one this version reads ({f1} or {f2}): written by a newer analyzer?", f1 = REPORT_FORMAT_1, f2 = REPORT_FORMAT)]
+    Format(String),
+    /// A pod with samples on a node the report does not list.
+    #[error("pod {pod} is on node {node:?}, which is not among the report's nodes")]
+    NoNode {
+        /// The pod's UID.
+        pod: String,
+        /// Its node.
+        node: String,
+    },
+    /// A sample naming an archive its node's table does not have.
+    #[error("pod {pod}: sample {sample} names archive {index}, but node {node:?} lists {len}")]
+    Index {
+        /// The pod's UID.
+        pod: String,
+        /// Its node.
+        node: String,
+        /// Position of the sample in the pod's samples.
+        sample: usize,
+        /// The archive index it gives.
+        index: u32,
+        /// Archives the node lists.
+        len: usize,
+    },
+}
+
+/// Reads a saved JSON report of format `podmem-report/2` or `podmem-report/1`; a `/1`
+/// report is upgraded in memory (each node's [`NodeReport::archives`] built from its
+/// pods' samples in capture order, each sample's path replaced by its index), so the
+/// result is always in this version's shape. Every sample's index is checked against
+/// its node's table.
+pub fn read_json(bytes: &[u8]) -> Result<Report, ReadError> {
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+    }
+    let head: Head = serde_json::from_slice(bytes)?;
+    let report: Report = match head.format.as_str() {
+        REPORT_FORMAT => serde_json::from_slice(bytes)?,
+        REPORT_FORMAT_1 => upgrade_1(serde_json::from_slice(bytes)?)?,
+        other => return Err(ReadError::Format(other.to_string())),
+    };
+    check_archives(&report)?;
+    Ok(report)
+}
+
+/// A `podmem-report/1` document in the shape of `/2`. Each node's table lists the
+/// archives of its pods' samples by the earliest capture time a sample of each has,
+/// then by first appearance in the report (the order the analyzer writes).
+fn upgrade_1(mut v: serde_json::Value) -> Result<Report, ReadError> {
+    use serde_json::Value;
+    type Seen = BTreeMap<String, (Option<Timestamp>, usize)>;
+    let nodes: std::collections::BTreeSet<String> = v["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["name"].as_str().map(str::to_string))
+        .collect();
+    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut position = 0usize;
+    for pod in v["pods"].as_array().into_iter().flatten() {
+        let node = pod["node"].as_str().unwrap_or_default();
+        let samples = pod["samples"].as_array().map_or(&[][..], Vec::as_slice);
+        if samples.is_empty() {
+            continue;
+        }
+        if !nodes.contains(node) {
+            return Err(ReadError::NoNode {
+                pod: pod["uid"].as_str().unwrap_or_default().to_string(),
+                node: node.to_string(),
+            });
+        }
+        let table = seen.entry(node.to_string()).or_default();
+        for s in samples {
+            let Some(archive) = s["snapshot"].as_str() else {
+                continue;
+            };
+            let time = s["time"].as_str().and_then(|t| t.parse::<Timestamp>().ok());
+            let e = table.entry(archive.to_string()).or_insert((time, position));
+            position += 1;
+            if time.is_some() && (e.0.is_none() || time < e.0) {
+                e.0 = time;
+            }
+        }
+    }
+    // Archive → index, and the table, per node.
+    let mut index: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (node, archives) in seen {
+        let mut order: Vec<(String, (Option<Timestamp>, usize))> = archives.into_iter().collect();
+        order.sort_by_key(|a| a.1);
+        let map = index.entry(node.clone()).or_default();
+        for (i, (a, _)) in order.iter().enumerate() {
+            map.insert(a.clone(), i as u32);
+        }
+        tables.insert(node, order.into_iter().map(|(a, _)| a).collect());
+    }
+    // `get_mut`, not `[]`: indexing a mutable value that is not an object panics.
+    let arrays = |v: &mut Value, key: &str| -> Option<Vec<Value>> {
+        match v.get_mut(key)? {
+            Value::Array(a) => Some(std::mem::take(a)),
+            _ => None,
+        }
+    };
+    let mut pods = arrays(&mut v, "pods");
+    for pod in pods.iter_mut().flatten() {
+        let node = pod["node"].as_str().unwrap_or_default().to_string();
+        let samples = pod.get_mut("samples").and_then(Value::as_array_mut);
+        for s in samples.into_iter().flatten() {
+            let i = s["snapshot"]
+                .as_str()
+                .and_then(|a| index.get(&node)?.get(a).copied());
+            if let (Some(i), Some(obj)) = (i, s.as_object_mut()) {
+                obj.insert("snapshot".to_string(), Value::from(i));
+            }
+        }
+    }
+    let mut nodes = arrays(&mut v, "nodes");
+    for n in nodes.iter_mut().flatten() {
+        let name = n["name"].as_str().unwrap_or_default().to_string();
+        if let Some(obj) = n.as_object_mut() {
+            let table = tables.remove(&name).unwrap_or_default();
+            obj.insert("archives".to_string(), Value::from(table));
+        }
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("format".to_string(), Value::from(REPORT_FORMAT));
+        for (key, a) in [("pods", pods), ("nodes", nodes)] {
+            if let Some(a) = a {
+                obj.insert(key.to_string(), Value::Array(a));
+            }
+        }
+    }
+    Ok(serde_json::from_value(v)?)
+}
+
+/// Every sample's archive index is in its node's table.
+fn check_archives(r: &Report) -> Result<(), ReadError> {
+    let lens: BTreeMap<&str, usize> = r
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.archives.len()))
+        .collect();
+    for p in r.pods.iter().filter(|p| !p.samples.is_empty()) {
+        let Some(&len) = lens.get(p.node.as_str()) else {
+            return Err(ReadError::NoNode {
+                pod: p.uid.clone(),
+                node: p.node.clone(),
+            });
+        };
+        if let Some((sample, s)) = p
+            .samples
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.snapshot as usize >= len)
+        {
+            return Err(ReadError::Index {
+                pod: p.uid.clone(),
+                node: p.node.clone(),
+                sample,
+                index: s.snapshot,
+                len,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

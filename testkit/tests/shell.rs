@@ -50,7 +50,7 @@ fn version_names_the_formats() {
     let a = stdout(&bins::analyzer(), &["--version"]);
     assert!(a.starts_with("podmem-analyzer 0."), "{a}");
     assert!(a.contains("podmem-snapshot formats 1-2"), "{a}");
-    assert!(a.contains("podmem-report/1"), "{a}");
+    assert!(a.contains("writes podmem-report/2"), "{a}");
     // -V alike.
     assert_eq!(stdout(&bins::analyzer(), &["-V"]), a);
 }

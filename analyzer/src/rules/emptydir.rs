@@ -90,7 +90,11 @@ pub(super) fn emptydir_unbounded(
                 ev(
                     &format!("tmpfs `{}` size", v.name),
                     opt_bytes(v.size_bytes),
-                    Some(format!("{}:{}", last.snapshot, podmem_schema::snapshot::TMPFS_ENTRY)),
+                    Some(format!(
+                        "{}:{}",
+                        archive(node, last),
+                        podmem_schema::snapshot::TMPFS_ENTRY
+                    )),
                 ),
                 ev("pod limit", opt_bytes(r.limit), None),
             ],

@@ -1,7 +1,7 @@
 //! `hidden-from-kubectl-top`: pod working set well above the sum of its containers'
 //! (what `kubectl top pod --containers` shows).
 
-use podmem_schema::report::{Finding, Severity};
+use podmem_schema::report::{Finding, NodeReport, Severity};
 use podmem_schema::units::fmt_bytes;
 
 use super::thresholds::*;
@@ -9,7 +9,7 @@ use super::util::*;
 use super::RuleId;
 use crate::timeline::PodTimeline;
 
-pub(super) fn hidden_from_top(pt: &PodTimeline, out: &mut Vec<Finding>) {
+pub(super) fn hidden_from_top(pt: &PodTimeline, node: Option<&NodeReport>, out: &mut Vec<Finding>) {
     let r = &pt.report;
     let Some(last) = r.samples.last() else { return };
     let (Some(ws), Some(top)) = (last.pod.working_set, last.kubectl_top) else {
@@ -27,7 +27,7 @@ pub(super) fn hidden_from_top(pt: &PodTimeline, out: &mut Vec<Finding>) {
         ev(
             "pod working set",
             fmt_bytes(ws),
-            entry(&last.snapshot, &pt.pod_paths[i], "memory.stat"),
+            entry(archive(node, last), &pt.pod_paths[i], "memory.stat"),
         ),
         ev(
             "Σ container working sets (kubectl top)",
@@ -51,7 +51,7 @@ pub(super) fn hidden_from_top(pt: &PodTimeline, out: &mut Vec<Finding>) {
                 ),
                 Some(format!(
                     "{}:{}",
-                    last.snapshot,
+                    archive(node, last),
                     podmem_schema::snapshot::SUMMARY_ENTRY
                 )),
             ));

@@ -31,15 +31,16 @@ pub use thresholds::*;
 use crate::timeline::PodTimeline;
 use util::pod_label;
 
-/// The rules about one pod's timeline (its node's report gives node memory).
+/// The rules about one pod's timeline (its node's report gives node memory and the
+/// archive of each sample).
 pub fn pod_rules(pt: &PodTimeline, node: Option<&NodeReport>, ooms: &[OomEvent]) -> Vec<Finding> {
     let mut out = Vec::new();
-    outside_pod::container_outside_pod(pt, &mut out);
-    orphaned_shmem::orphaned_shmem(pt, &mut out);
-    hidden_from_top::hidden_from_top(pt, &mut out);
+    outside_pod::container_outside_pod(pt, node, &mut out);
+    orphaned_shmem::orphaned_shmem(pt, node, &mut out);
+    hidden_from_top::hidden_from_top(pt, node, &mut out);
     emptydir::emptydir_unbounded(pt, node, &mut out);
-    near_limit::near_limit(pt, &mut out);
-    oom::oom_restart_loop(pt, ooms, &mut out);
+    near_limit::near_limit(pt, node, &mut out);
+    oom::oom_restart_loop(pt, node, ooms, &mut out);
     out
 }
 

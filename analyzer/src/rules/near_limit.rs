@@ -1,6 +1,6 @@
 //! `near-limit`: a pod's working set close to its limit, with its trend.
 
-use podmem_schema::report::{Finding, Severity};
+use podmem_schema::report::{Finding, NodeReport, Severity};
 use podmem_schema::units::fmt_bytes;
 
 use super::thresholds::*;
@@ -22,7 +22,7 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
     (sxx > 0.0 && s.is_finite()).then_some(s)
 }
 
-pub(super) fn near_limit(pt: &PodTimeline, out: &mut Vec<Finding>) {
+pub(super) fn near_limit(pt: &PodTimeline, node: Option<&NodeReport>, out: &mut Vec<Finding>) {
     let r = &pt.report;
     let range = last_segment(pt);
     let Some(last_i) = range.clone().last() else {
@@ -84,7 +84,7 @@ pub(super) fn near_limit(pt: &PodTimeline, out: &mut Vec<Finding>) {
                 fmt_bytes(limit),
                 ratio * 100.0
             ),
-            entry(&last.snapshot, &pt.pod_paths[last_i], "memory.stat"),
+            entry(archive(node, last), &pt.pod_paths[last_i], "memory.stat"),
         ),
         ev(
             "unattributed working set",

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use podmem_schema::oom::{OomEvent, OomScope};
-use podmem_schema::report::{Evidence, Finding, PodSample, Severity};
+use podmem_schema::report::{Evidence, Finding, NodeReport, PodSample, Severity};
 use podmem_schema::units::fmt_bytes;
 
 use super::thresholds::*;
@@ -13,7 +13,12 @@ use super::util::*;
 use super::{PodInfos, RuleId};
 use crate::timeline::PodTimeline;
 
-pub(super) fn oom_restart_loop(pt: &PodTimeline, ooms: &[OomEvent], out: &mut Vec<Finding>) {
+pub(super) fn oom_restart_loop(
+    pt: &PodTimeline,
+    node: Option<&NodeReport>,
+    ooms: &[OomEvent],
+    out: &mut Vec<Finding>,
+) {
     let r = &pt.report;
     let range = last_segment(pt);
     if range.is_empty() {
@@ -77,7 +82,11 @@ pub(super) fn oom_restart_loop(pt: &PodTimeline, ooms: &[OomEvent], out: &mut Ve
     evidence.push(ev(
         &format!("unattributed {what} before the first kill → now"),
         format!("{} → {}", fmt_bytes(from), fmt_bytes(to)),
-        entry(&last.snapshot, &pt.pod_paths[range.end - 1], "memory.stat"),
+        entry(
+            archive(node, last),
+            &pt.pod_paths[range.end - 1],
+            "memory.stat",
+        ),
     ));
     out.push(Finding {
         id: RuleId::OomRestartLoop.into(),

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
-use podmem_schema::report::{Finding, Severity, VolumePlugin};
+use podmem_schema::report::{Finding, NodeReport, Severity, VolumePlugin};
 use podmem_schema::units::fmt_bytes;
 
 use super::thresholds::*;
@@ -14,7 +14,7 @@ use super::RuleId;
 use crate::attribution::{where_held, Held};
 use crate::timeline::PodTimeline;
 
-pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
+pub(super) fn orphaned_shmem(pt: &PodTimeline, node: Option<&NodeReport>, out: &mut Vec<Finding>) {
     let r = &pt.report;
     let range = last_segment(pt);
     let Some(last_i) = range.clone().last() else {
@@ -36,7 +36,7 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         ev(
             "pod cgroup shmem (hierarchical)",
             opt_bytes(last.pod.shmem),
-            entry(&last.snapshot, &pt.pod_paths[last_i], "memory.stat"),
+            entry(archive(node, last), &pt.pod_paths[last_i], "memory.stat"),
         ),
         ev(
             "Σ live containers' shmem",
@@ -125,13 +125,13 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
                 opt_bytes(*shmem),
                 pt.container_paths
                     .get(*id)
-                    .and_then(|p| entry(&a.snapshot, p, "memory.stat")),
+                    .and_then(|p| entry(archive(node, a), p, "memory.stat")),
             ));
         }
         evidence.push(ev(
             &format!("unattributed shmem {} → {}", time_of(a), time_of(b)),
             format!("{} → {}", fmt_bytes(before), fmt_bytes(after)),
-            entry(&b.snapshot, &pt.pod_paths[i], "memory.stat"),
+            entry(archive(node, b), &pt.pod_paths[i], "memory.stat"),
         ));
     }
     // Which memory volumes hold it.
@@ -166,7 +166,7 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
             fmt_bytes(*u),
             Some(format!(
                 "{}:{}",
-                last.snapshot,
+                archive(node, last),
                 podmem_schema::snapshot::TMPFS_ENTRY
             )),
         ));
@@ -175,7 +175,7 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         evidence.push(ev(
             "dying descendants of the pod cgroup",
             d.to_string(),
-            entry(&last.snapshot, &pt.pod_paths[last_i], "cgroup.stat"),
+            entry(archive(node, last), &pt.pod_paths[last_i], "cgroup.stat"),
         ));
     }
     let vol_text = if volumes.is_empty() {
@@ -195,7 +195,7 @@ pub(super) fn orphaned_shmem(pt: &PodTimeline, out: &mut Vec<Finding>) {
         evidence.push(ev(
             "pod cgroup's own shmem (children excluded)",
             fmt_bytes(own),
-            entry(&last.snapshot, &pt.pod_paths[last_i], "memory.stat"),
+            entry(archive(node, last), &pt.pod_paths[last_i], "memory.stat"),
         ));
     }
     let ids = || {

@@ -1,7 +1,7 @@
 //! `container-outside-pod-cgroup`: a pod's container whose cgroup is not under the pod's
 //! cgroup, so the pod limit does not bound it.
 
-use podmem_schema::report::{Evidence, Finding, Severity};
+use podmem_schema::report::{Evidence, Finding, NodeReport, Severity};
 use podmem_schema::units::fmt_bytes;
 
 use super::thresholds::*;
@@ -9,7 +9,11 @@ use super::util::*;
 use super::RuleId;
 use crate::timeline::PodTimeline;
 
-pub(super) fn container_outside_pod(pt: &PodTimeline, out: &mut Vec<Finding>) {
+pub(super) fn container_outside_pod(
+    pt: &PodTimeline,
+    node: Option<&NodeReport>,
+    out: &mut Vec<Finding>,
+) {
     let r = &pt.report;
     let range = last_segment(pt);
     let Some(i) = range.clone().rev().find(|i| !pt.outside[*i].is_empty()) else {
@@ -36,7 +40,7 @@ pub(super) fn container_outside_pod(pt: &PodTimeline, out: &mut Vec<Finding>) {
                     "{path} ({})",
                     opt_bytes(s.containers.get(id).and_then(|c| c.usage))
                 ),
-                entry(&s.snapshot, path, "memory.stat"),
+                entry(archive(node, s), path, "memory.stat"),
             )
         })
         .collect();
@@ -50,7 +54,7 @@ pub(super) fn container_outside_pod(pt: &PodTimeline, out: &mut Vec<Finding>) {
             ),
             None => "none captured".to_string(),
         },
-        pod_path.and_then(|p| entry(&s.snapshot, p, "memory.stat")),
+        pod_path.and_then(|p| entry(archive(node, s), p, "memory.stat")),
     ));
     let outside_usage = crate::attribution::sum_opt(
         ids.iter()

@@ -1,7 +1,7 @@
 //! Shared pieces of the rules' evidence and words: labels, times, archive entries.
 
 use jiff::Timestamp;
-use podmem_schema::report::{Evidence, PodSample};
+use podmem_schema::report::{Evidence, NodeReport, PodSample};
 use podmem_schema::units::fmt_bytes;
 
 use crate::timeline::PodTimeline;
@@ -29,6 +29,11 @@ pub(super) fn ev(label: &str, value: impl Into<String>, source: Option<String>) 
 
 pub(super) fn opt_bytes(v: Option<u64>) -> String {
     v.map(fmt_bytes).unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The archive a sample of a pod on `node` came from.
+pub(super) fn archive<'a>(node: Option<&'a NodeReport>, s: &PodSample) -> &'a str {
+    node.and_then(|n| n.archive(s.snapshot)).unwrap_or_default()
 }
 
 pub(super) fn entry(archive: &str, cgroup_path: &str, file: &str) -> Option<String> {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use podmem_schema::oom::OomEvent;
-use podmem_schema::report::{MemStats, PodReport, PodSample, Severity, Transition};
+use podmem_schema::report::{MemStats, NodeReport, PodReport, PodSample, Severity, Transition};
 use serde::Serialize;
 
 use super::format::{bytes, kib, opt_bytes, opt_time, short_id, time};
@@ -227,11 +227,13 @@ pub(super) fn container_label(p: &PodReport, id: &str) -> String {
     }
 }
 
-/// One pod's view; `points` is its chart budget, `None` for a pod shown as an index
-/// row only (no chart, moment, containers or compare blocks are built for it).
+/// One pod's view; `node` is its node (whose table names the samples' archives);
+/// `points` is its chart budget, `None` for a pod shown as an index row only (no chart,
+/// moment, containers or compare blocks are built for it).
 pub(super) fn pod_view(
     index: usize,
     p: &PodReport,
+    node: Option<&NodeReport>,
     ooms: &[&OomEvent],
     worst: Option<Severity>,
     points: Option<usize>,
@@ -295,7 +297,10 @@ pub(super) fn pod_view(
         let s = &samples[i];
         MomentView {
             time: opt_time(s.time),
-            snapshot: s.snapshot.clone(),
+            snapshot: node
+                .and_then(|n| n.archive(s.snapshot))
+                .unwrap_or_default()
+                .to_string(),
             why,
             point: moment_point,
             rows: moment_rows(p, s, &order),

@@ -65,7 +65,7 @@ pub fn fixture_report() -> Report {
         let top: u64 = containers.values().filter_map(|m| m.working_set).sum();
         PodSample {
             time: Some(at(min, 0)),
-            snapshot: format!("podmem-{NODE}-20261127T10{min:02}00Z.tar.gz"),
+            snapshot: u32::try_from(min).unwrap(),
             kubelet: Some(KubeletView {
                 pod_working_set: pod.working_set,
                 containers: [("app".to_owned(), top)].into(),
@@ -283,6 +283,9 @@ pub fn fixture_report() -> Report {
             cgroup_mode: Some(CgroupMode::V1),
             collector_versions: vec!["0.1.0".into()],
             boots: vec!["6f1e0c6a-6c55-4f36-a3c0-2d9a3f3c8e11".into()],
+            archives: (0..5)
+                .map(|min| format!("podmem-{NODE}-20261127T10{min:02}00Z.tar.gz"))
+                .collect(),
             samples: node_samples,
         }],
         pods: vec![pod],
@@ -306,7 +309,7 @@ pub fn sparse_report() -> Report {
     unknown.name = None;
     unknown.namespace = None;
     unknown.samples = vec![PodSample {
-        snapshot: "s.tar.gz".into(),
+        snapshot: 0,
         ..PodSample::default()
     }];
     r.pods.push(empty);
@@ -392,7 +395,7 @@ pub fn hostile_report() -> Report {
             v.mount_point = next();
         }
         for s in &mut p.samples {
-            s.snapshot = next();
+            r.nodes[0].archives[s.snapshot as usize] = next();
             let kname = if s.containers.contains_key(&a) {
                 name_a.clone()
             } else {
@@ -491,7 +494,7 @@ pub fn synthetic_report(pods: usize, samples: usize) -> Report {
             let late = (i % 5) as u64 * 4096 + 12288;
             ss.push(PodSample {
                 time: Some(start + SignedDuration::from_secs(i as i64 * 60)),
-                snapshot: format!("podmem-node-big-{i:05}.tar.gz"),
+                snapshot: u32::try_from(i).unwrap(),
                 pod: pod.clone(),
                 limit: Some(2048 * MIB),
                 containers,
@@ -591,6 +594,9 @@ pub fn synthetic_report(pods: usize, samples: usize) -> Report {
     }
     let mut r = fixture_report();
     r.nodes[0].name = "node-big".into();
+    r.nodes[0].archives = (0..samples)
+        .map(|i| format!("podmem-node-big-{i:05}.tar.gz"))
+        .collect();
     r.nodes[0].samples = (0..samples)
         .map(|i| NodeSample {
             time: Some(start + SignedDuration::from_secs(i as i64 * 60)),
