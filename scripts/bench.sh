@@ -296,8 +296,9 @@ def res(f):
 c, s, a = res("collector.json"), res("shell.json"), res("analyzer.json")
 ck = res("collector-kept.json")[f"collector, {E['kept']} kept"]
 (sys_e, statx_e), (sys_k, statx_k) = E["sys_empty"].split(), E["sys_kept"].split()
-ms = lambda r: f'{r["mean"]*1e3:.1f} ± {r["stddev"]*1e3:.1f} ms (median {r["median"]*1e3:.1f})'
-sec = lambda r: f'{r["mean"]:.2f} ± {r["stddev"]:.2f} s'
+# hyperfine gives no standard deviation for a single run.
+ms = lambda r: f'{r["mean"]*1e3:.1f} ± {(r["stddev"] or 0)*1e3:.1f} ms (median {r["median"]*1e3:.1f})'
+sec = lambda r: f'{r["mean"]:.2f} ± {(r["stddev"] or 0):.2f} s'
 mib = lambda kib: f"{int(kib)/1024:.1f} MiB"
 print(f"Tree: {E['ncg']} cgroups, {E['tree_kind']}.\n")
 print("| run | time (hyperfine, wall) | peak RSS | output |")
