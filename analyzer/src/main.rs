@@ -7,14 +7,14 @@
 //! problems but a report was produced; 2 no input was usable, or a usage or output
 //! error. A closed pipe on stdout (`| head`) is not an error.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use podmem_analyzer::{
-    complete, exit_status_of,
+    complete, exit_status, exit_status_of,
     load::{Limits, Progress},
     ooms_in_log, prepare_with, Filter,
 };
@@ -41,8 +41,10 @@ static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         BUNDLE_FORMAT_NAME, BUNDLE_FORMAT_VERSION, FORMAT_NAME, FORMAT_VERSION,
     };
     format!(
-        "{} (reads {FORMAT_NAME} formats 1-{FORMAT_VERSION}, {BUNDLE_FORMAT_NAME} format {BUNDLE_FORMAT_VERSION}; writes {})",
+        "{} (reads {FORMAT_NAME} formats 1-{FORMAT_VERSION}, {BUNDLE_FORMAT_NAME} format {BUNDLE_FORMAT_VERSION}, {} and {}; writes {})",
         env!("CARGO_PKG_VERSION"),
+        podmem_schema::report::REPORT_FORMAT_1,
+        podmem_schema::report::REPORT_FORMAT,
         podmem_schema::report::REPORT_FORMAT
     )
 });
@@ -128,6 +130,33 @@ enum Command {
             default_value = "-"
         )]
         output: PathBuf,
+    },
+    /// Render a saved JSON report (`report --format json`; `podmem-report/1` or `/2`)
+    /// as HTML, text or JSON, without the snapshots it came from.
+    ///
+    /// Exit status as `report`'s for the saved report's inputs: 0 all were good, 1 some
+    /// were refused or had problems; 2 when REPORT cannot be read or is not a report, or
+    /// a usage/output error.
+    Render {
+        /// The saved JSON report; `-` reads standard input.
+        #[arg(value_name = "REPORT")]
+        report: PathBuf,
+        /// Output format (`json` writes the current format, `podmem-report/2`).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Output file; `-` (the default) writes to standard output. `--out` alike.
+        #[arg(
+            short,
+            long,
+            visible_alias = "out",
+            value_name = "FILE",
+            default_value = "-"
+        )]
+        output: PathBuf,
+        /// No closing "wrote FILE" line on stderr (problems are still said). It is
+        /// shown only when stderr is a terminal anyway.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Write the report's data as tables for SQL engines (DuckDB, Spark, Trino,
     /// Polars): samples, pods, containers, tmpfs_volumes, oom_events, findings, each
@@ -322,6 +351,56 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             }
             Ok(code)
+        }
+        Command::Render {
+            report,
+            format,
+            output,
+            quiet,
+        } => {
+            let bytes = if report.as_os_str() == "-" {
+                let mut b = Vec::new();
+                io::stdin()
+                    .lock()
+                    .read_to_end(&mut b)
+                    .context("reading the report from standard input")?;
+                b
+            } else {
+                std::fs::read(&report)
+                    .with_context(|| format!("{}: cannot read", display::path(&report)))?
+            };
+            let name = if report.as_os_str() == "-" {
+                "standard input".to_string()
+            } else {
+                display::path(&report).to_string()
+            };
+            let saved = podmem_schema::report::read_json(&bytes)
+                .with_context(|| format!("{name}: cannot read as a podmem JSON report"))?;
+            drop(bytes);
+            for input in &saved.inputs {
+                for p in &input.problems {
+                    eprintln!("podmem-analyzer: {}", display::escape(p));
+                }
+            }
+            let critical = saved
+                .findings
+                .iter()
+                .filter(|f| f.severity == podmem_schema::report::Severity::Critical)
+                .count();
+            let bytes = match format {
+                ReportFormat::Html => {
+                    podmem_reports::render_html(&saved).context("rendering the HTML report")?
+                }
+                ReportFormat::Text => podmem_reports::render_text(&saved).into_bytes(),
+                ReportFormat::Json => podmem_reports::render_json(&saved),
+            };
+            write_output(&output, |w| Ok(w.write_all(&bytes)?))?;
+            say_written(
+                &output,
+                (format != ReportFormat::Json).then_some(critical),
+                quiet,
+            );
+            Ok(exit_status(&saved))
         }
         Command::Export {
             inputs,

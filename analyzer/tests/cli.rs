@@ -404,3 +404,107 @@ fn ooms_dates_yearless_syslog_times_by_the_file_or_by_year() {
         .code()
         .is_some_and(|c| c != 0));
 }
+
+/// The repository's root: `fixtures/reports/demo-report-1.json` was written there by
+/// `report fixtures/demo --format json` of the analyzer before `podmem-report/2`, so
+/// its input paths are relative to it.
+fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `args` run from the repository's root: (exit code, stdout).
+fn run_at_root(args: &[&str]) -> (Option<i32>, Vec<u8>) {
+    let out = analyzer()
+        .current_dir(repo_root())
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code(), out.stdout)
+}
+
+/// The lines of `a` and `b` that differ, by position (both have as many lines).
+fn differing_lines(a: &[u8], b: &[u8]) -> Vec<(String, String)> {
+    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+    assert_eq!(a.lines().count(), b.lines().count());
+    a.lines()
+        .zip(b.lines())
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| (x.to_string(), y.to_string()))
+        .collect()
+}
+
+#[test]
+fn render_reads_a_saved_report_of_either_format() {
+    // A `podmem-report/1` report saved by the earlier analyzer, rendered as text, is
+    // the text `report` writes now from the same archives, but for the one line that
+    // carries the generation time: the header (`generated ...`, the fixture's time
+    // against now). Its format reads `/2`: the report was upgraded when read.
+    let (code, rendered) = run_at_root(&["render", "fixtures/reports/demo-report-1.json"]);
+    assert_eq!(code, Some(0), "every input of the demo was good");
+    let (code, fresh) = run_at_root(&["report", "fixtures/demo", "--format", "text"]);
+    assert_eq!(code, Some(0));
+    let diff = differing_lines(&rendered, &fresh);
+    assert_eq!(diff.len(), 1, "{diff:#?}");
+    for line in [&diff[0].0, &diff[0].1] {
+        assert!(
+            line.starts_with("podmem report (podmem-report/2, analyzer ")
+                && line.contains("generated "),
+            "{line}"
+        );
+    }
+
+    // A fresh `/2` JSON report rendered as HTML is `report --format html`, but for the
+    // line saying when it was generated (the two analyses ran at different times).
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("r.json");
+    let (code, _) = run_at_root(&[
+        "report",
+        "fixtures/demo",
+        "--format",
+        "json",
+        "-o",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0));
+    let (code, rendered) = run_at_root(&["render", json.to_str().unwrap(), "--format", "html"]);
+    assert_eq!(code, Some(0));
+    let (_, fresh) = run_at_root(&["report", "fixtures/demo", "--format", "html"]);
+    for (a, b) in differing_lines(&rendered, &fresh) {
+        for line in [a, b] {
+            assert!(line.contains("class=\"meta\">Generated "), "{line}");
+        }
+    }
+
+    // `--format json` writes the report back as read: `/2`, the same bytes.
+    let out = d.path().join("again.json");
+    let (code, _) = run_at_root(&[
+        "render",
+        json.to_str().unwrap(),
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0));
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&json).unwrap());
+}
+
+#[test]
+fn render_refuses_what_is_not_a_report_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let newer = d.path().join("newer.json");
+    std::fs::write(&newer, br#"{"format":"podmem-report/9"}"#).unwrap();
+    let gz = repo_root().join("fixtures/demo/podmem-demo-node-20261128T104641.540Z.tar.gz");
+    for (path, says) in [
+        (newer.as_path(), "\"podmem-report/9\""),
+        (gz.as_path(), "not a podmem report"),
+        (Path::new("missing.json"), "cannot read"),
+    ] {
+        let out = analyzer().arg("render").arg(path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(err.contains(name) && err.contains(says), "{err}");
+    }
+}

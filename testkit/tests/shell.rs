@@ -36,7 +36,7 @@ fn binaries() -> Vec<(PathBuf, &'static str, &'static [&'static str])> {
         (
             bins::analyzer(),
             "docs/analyzer.md",
-            &["report", "ooms", "export", "completions"],
+            &["report", "render", "ooms", "export", "completions"],
         ),
     ]
 }
