@@ -229,15 +229,16 @@ fn header(raw: &RawSnapshot) -> Snapshot {
 fn cgroup_dirs<'p>(
     packs: &'p [(String, Vec<u8>)],
     raw: &mut RawSnapshot,
-) -> Vec<(String, CgFiles<'p>)> {
+) -> Vec<(Cow<'p, str>, CgFiles<'p>)> {
     let archive = raw.archive.as_str();
     // One allocation per directory, not per file: a node has thousands of them.
     // A hash map while grouping: the directory names share long prefixes, which made
     // every ordered-map lookup a string of long comparisons; sorted once at the end.
-    let mut by_dir: HashMap<String, CgFiles> = HashMap::new();
+    // Keyed by the packs' own names (format 1's names are taken out of `raw.files`).
+    let mut by_dir: HashMap<Cow<'p, str>, CgFiles> = HashMap::new();
     for (dir, pack) in packs {
         let entry = || cgroup_files::entry_name(dir);
-        let slot = by_dir.entry(dir.clone()).or_default();
+        let slot = by_dir.entry(Cow::Borrowed(dir.as_str())).or_default();
         if std::mem::replace(&mut slot.packed, true) {
             raw.problems.push(format!(
                 "{archive}:{}: appears twice; the last copy is used",
@@ -272,7 +273,7 @@ fn cgroup_dirs<'p>(
         };
         let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
         if !by_dir.contains_key(dir) {
-            by_dir.insert(dir.to_string(), CgFiles::default());
+            by_dir.insert(Cow::Owned(dir.to_string()), CgFiles::default());
         }
         let Some(target) = by_dir.get_mut(dir).and_then(|slot| slot.slot(file)) else {
             continue;
@@ -284,23 +285,23 @@ fn cgroup_dirs<'p>(
             &mut raw.problems,
         )));
     }
-    let mut dirs: Vec<(String, CgFiles)> = by_dir.into_iter().collect();
+    let mut dirs: Vec<(Cow<str>, CgFiles)> = by_dir.into_iter().collect();
     dirs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     dirs
 }
 
 /// The figures of every cgroup directory, by directory.
-fn parse_cgroups(
+fn parse_cgroups<'d>(
     archive: &str,
-    dirs: &[(String, CgFiles)],
+    dirs: &'d [(Cow<str>, CgFiles)],
     mode: CgroupMode,
     problems: &mut Vec<String>,
-) -> BTreeMap<String, CgParsed> {
+) -> BTreeMap<&'d str, CgParsed> {
     // Already in order: the map is built in bulk, without a search per insert.
     dirs.iter()
         .map(|(dir, files)| {
             (
-                dir.clone(),
+                dir.as_ref(),
                 parse_cgroup(archive, dir, files, mode, problems),
             )
         })
@@ -311,7 +312,7 @@ fn parse_cgroups(
 /// believed, with a problem); None when they agree or no file decides.
 fn files_mode(
     archive: &str,
-    dirs: &[(String, CgFiles)],
+    dirs: &[(Cow<str>, CgFiles)],
     manifest_mode: CgroupMode,
     problems: &mut Vec<String>,
 ) -> Option<CgroupMode> {
@@ -348,24 +349,31 @@ struct Tree<'c> {
 /// Names every directory with [`cgroup_path::identify`]: pods, their direct children
 /// (containers or anything else living there), containers placed outside their pod
 /// cgroup, and the kubepods cgroup.
-fn classify(cgroups: &BTreeMap<String, CgParsed>) -> Tree<'_> {
+fn classify<'c>(cgroups: &'c BTreeMap<&str, CgParsed>) -> Tree<'c> {
     let mut pods: BTreeMap<String, PodObs> = BTreeMap::new();
-    let mut children: Vec<(String, ChildObs)> = Vec::new();
+    let mut children: Vec<(&str, ChildObs)> = Vec::new();
     let mut outside: Vec<(String, Option<Qos>, ChildObs)> = Vec::new();
     let mut kubepods: Option<(&str, &CgParsed)> = None;
-    for (dir, p) in cgroups {
-        let ident = cgroup_path::identify(&format!("/{dir}"));
+    for (&dir, p) in cgroups {
+        // Without a copy: the identity read here is the same for `dir` as for `/dir`
+        // (only prefixes, not read here, keep the caller's spelling), unless `dir`
+        // starts with whitespace, which `identify` trims from the whole path.
+        let ident = if dir.starts_with(char::is_whitespace) {
+            cgroup_path::identify(&format!("/{dir}"))
+        } else {
+            cgroup_path::identify(dir)
+        };
         match ident.level {
             Level::Pod => {
                 let Some(uid) = ident.pod_uid.clone() else {
                     continue;
                 };
                 pods.insert(
-                    dir.clone(),
+                    dir.to_string(),
                     PodObs {
                         uid,
                         qos: ident.qos,
-                        cgroup_path: dir.clone(),
+                        cgroup_path: dir.to_string(),
                         stats: p.stats.clone(),
                         limit: p.limit,
                         dying: p.dying,
@@ -391,7 +399,7 @@ fn classify(cgroups: &BTreeMap<String, CgParsed>) -> Tree<'_> {
                     ChildObs {
                         id,
                         runtime: own.runtime,
-                        dir: dir.clone(),
+                        dir: dir.to_string(),
                         stats: p.stats.clone(),
                     },
                 ));
@@ -404,7 +412,7 @@ fn classify(cgroups: &BTreeMap<String, CgParsed>) -> Tree<'_> {
             let is_container =
                 ident.level == Level::Container && ident.runtime.as_deref() != Some("crio-conmon");
             children.push((
-                parent.to_string(),
+                parent,
                 ChildObs {
                     id: if is_container {
                         ident
@@ -422,7 +430,7 @@ fn classify(cgroups: &BTreeMap<String, CgParsed>) -> Tree<'_> {
         }
     }
     for (parent, child) in children {
-        if let Some(pod) = pods.get_mut(&parent) {
+        if let Some(pod) = pods.get_mut(parent) {
             pod.children.push(child);
         }
     }

@@ -367,24 +367,14 @@ pub enum ManifestError {
 /// Checks the format name and version before deserializing the rest, so a newer
 /// snapshot is refused for being newer rather than for a field it renamed.
 pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-    // Fast path for the common case, a good manifest: the format fields alone, then the
-    // typed manifest straight from the bytes (no intermediate JSON tree of the 100+
-    // pods). Anything unusual takes the checked path below,
-    // whose messages are the ones users see.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        format: Option<serde_json::Value>,
-        format_version: Option<serde_json::Value>,
-    }
-    if let Ok(head) = serde_json::from_slice::<Head>(bytes) {
-        let version = head.format_version.as_ref().and_then(|v| v.as_u64());
-        let known = version.is_some_and(|v| v > 0 && v <= u64::from(FORMAT_VERSION));
-        if head.format.as_ref().and_then(|f| f.as_str()) == Some(FORMAT_NAME) && known {
-            if let Ok(m) = serde_json::from_slice::<Manifest>(bytes) {
-                if !m.node.trim().is_empty() {
-                    return Ok(m);
-                }
-            }
+    // Fast path for the common case, a good manifest: the typed manifest straight from
+    // the bytes in one pass (no intermediate JSON tree of the 100+ pods), believed only
+    // when its format fields say it is one this reader knows. Anything unusual takes
+    // the checked path below, whose messages are the ones users see.
+    if let Ok(m) = serde_json::from_slice::<Manifest>(bytes) {
+        let known = m.format_version > 0 && m.format_version <= FORMAT_VERSION;
+        if m.format == FORMAT_NAME && known && !m.node.trim().is_empty() {
+            return Ok(m);
         }
     }
     parse_manifest_checked(bytes)

@@ -11,7 +11,7 @@
 //! the filesystem.
 
 use std::borrow::Cow;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 /// Longest GNU long-name or PAX header data accepted.
 const MAX_META_BYTES: u64 = 64 * 1024;
@@ -231,8 +231,16 @@ impl<R: BufRead> TarStream<R> {
 
     /// Reads the current entry's data (at most `cap` bytes are accepted) and its padding.
     pub fn read_data(&mut self, size: u64) -> io::Result<Vec<u8>> {
-        let mut v = vec![0; size as usize];
-        self.r.read_exact(&mut v)?;
+        // Filled straight from the stream's buffer, not zeroed first: every kept entry
+        // of every archive passes here.
+        let mut v = Vec::with_capacity(size as usize);
+        (&mut self.r).take(size).read_to_end(&mut v)?;
+        if (v.len() as u64) < size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "archive ends inside an entry",
+            ));
+        }
         self.pending = self.pending.saturating_sub(size);
         Ok(v)
     }

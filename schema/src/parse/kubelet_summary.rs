@@ -179,6 +179,16 @@ pub fn parse_summary(text: &str) -> Result<Summary, super::ParseError> {
         reason,
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Fastest path, one pass: a summary whose `node` or `pods` decode, as the typed
+    // decode below would give it. Anything else takes the paths below unchanged.
+    if let Ok(seen) = serde_json::from_str::<Seen>(text) {
+        if seen.node.is_some() || seen.pods.is_some() {
+            return Ok(Summary {
+                node: seen.node.flatten(),
+                pods: seen.pods.unwrap_or_default(),
+            });
+        }
+    }
     // Fast path: the top-level keys alone, skipping the values without building them
     // (a tree of a 110-pod summary cost as much as the typed decode). Anything odd
     // (not an object, duplicate keys) takes the path below, whose messages users see.
@@ -231,6 +241,25 @@ struct Shape {
     node: bool,
     #[serde(default, deserialize_with = "present")]
     pods: bool,
+}
+
+/// [`Summary`] as it decodes, and whether each of its keys was there at all.
+#[derive(Deserialize)]
+struct Seen {
+    #[serde(default, deserialize_with = "node_seen")]
+    node: Option<Option<NodeStats>>,
+    #[serde(default, deserialize_with = "pods_seen")]
+    pods: Option<Vec<PodStats>>,
+}
+
+fn node_seen<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<NodeStats>>, D::Error> {
+    Option::<NodeStats>::deserialize(d).map(Some)
+}
+
+fn pods_seen<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<PodStats>>, D::Error> {
+    null_as_empty(d).map(Some)
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {

@@ -132,60 +132,61 @@ pub fn parse_figure_keys(text: &str) -> FigureKeys {
 /// fields, the value a `u64`; other lines are skipped. `select` sees the key first and
 /// the value is parsed only for a key it maps to `Some`, which `put` then receives.
 ///
-/// One pass over the bytes: a long series parses hundreds of thousands of these files
-/// and most lines hold a key the caller skips. The fields are those of
-/// `split_whitespace` on every `\n`-separated line (a `\r` is whitespace like any
-/// other): ASCII bytes are scanned as bytes, and a line whose key does not start and
-/// end on ASCII is read with `char`s.
+/// The fields are those of `split_whitespace` on every `\n`-separated line. A long
+/// series parses hundreds of thousands of these files, so the kernel's own line shape
+/// (`<printable ASCII key> <decimal digits>\n`) is read in one pass over the bytes,
+/// where both fields are plain; any other line goes through `split_whitespace`.
 fn scan<'t, K>(
     text: &'t str,
     mut select: impl FnMut(&'t str) -> Option<K>,
     mut put: impl FnMut(K, u64),
 ) {
     let b = text.as_bytes();
-    let line_end = |from: usize| {
-        b[from..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |p| from + p)
-    };
-    // The vertical tab is whitespace to `split_whitespace` but not ASCII whitespace.
-    let ends_key = |c: u8| c.is_ascii_whitespace() || c == 0x0b || !c.is_ascii();
     let mut start = 0;
     while start < b.len() {
         let mut i = start;
-        while i < b.len() && !ends_key(b[i]) {
+        while i < b.len() && matches!(b[i], 0x21..=0x7e) {
             i += 1;
         }
-        let end;
-        let (key, rest) = if i > start && b.get(i).is_none_or(|c| c.is_ascii()) {
-            if b.get(i).is_none_or(|&c| c == b'\n') {
-                start = i + 1; // one field: no value
+        if i > start && b.get(i) == Some(&b' ') {
+            let mut j = i + 1;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > i + 1 && b.get(j).is_none_or(|&c| c == b'\n') {
+                if let Some(key) = select(&text[start..i]) {
+                    // Only an overflow fails here, which `u64::from_str` refuses too.
+                    if let Some(v) = decimal(&b[i + 1..j]) {
+                        put(key, v);
+                    }
+                }
+                start = j + 1;
                 continue;
             }
-            end = line_end(i);
-            (&text[start..i], &text[i..end])
-        } else {
-            end = line_end(i);
-            let line = text[start..end].trim_start();
-            let k = line.find(char::is_whitespace).unwrap_or(line.len());
-            (&line[..k], &line[k..])
-        };
-        start = end + 1;
-        if key.is_empty() {
-            continue; // a blank line
         }
-        let Some(key) = select(key) else {
+        let end = b[start..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |p| start + p);
+        let mut fields = text[start..end].split_whitespace();
+        start = end + 1;
+        let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
             continue;
         };
-        let mut fields = rest.split_whitespace();
-        let (Some(value), None) = (fields.next(), fields.next()) else {
+        let Some(key) = select(key) else {
             continue;
         };
         if let Ok(v) = value.parse::<u64>() {
             put(key, v);
         }
     }
+}
+
+/// ASCII decimal digits as a `u64`, None on overflow.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |v, &d| {
+        v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// Parses a single-value cgroup file (`memory.current`, `usage_in_bytes`,
