@@ -48,6 +48,7 @@ seed mountinfo "$real"/mountinfo/*
 seed oom_log "$real"/oom_logs/*
 seed kmsg "$real"/oom_logs/*kmsg*
 seed kubelet_summary "$real"/kubelet_summary/*
+seed report_json "$repo"/fixtures/reports/*.json
 # /dev/kmsg records: this machine's own (read without blocking), and the real-world OOM
 # logs rewritten as records (`prio,seq,usec,flags;text`) from their `[ secs.usec]` stamps.
 dd if=/dev/kmsg of="$work/kmsg" iflag=nonblock bs=8192 2>/dev/null || true
