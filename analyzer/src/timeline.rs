@@ -91,6 +91,10 @@ const NODE_BUCKETS: usize = 600;
 /// inputs arrive in about that order (plain archives are read sorted by their
 /// manifests), so only bundles packed out of order need more.
 pub const REORDER_WINDOW: usize = 32;
+/// A node's archive names are compacted to those its kept samples name once this many
+/// (or twice as many as the last compaction kept) are held, so they follow the samples
+/// kept, not the snapshots.
+const COMPACT_ARCHIVES_AT: usize = 64;
 /// OOM kill times kept per pod to mark the samples around them.
 const MAX_OOM_TIMES: usize = 4096;
 /// Deduplicated OOM events are capped once this many are held.
@@ -351,17 +355,18 @@ impl PodFold {
         }
     }
 
-    /// Calls `f` with the archive index (in its node's fold) of every sample kept.
-    fn archives_used(&self, mut f: impl FnMut(u32)) {
-        let tail = self.tail.iter().map(|(_, o, _)| o);
-        let must = self.kept.must.iter().map(|k| &k.item);
+    /// Calls `f` with the archive index (in its node's table) of every sample kept, to
+    /// read or to renumber.
+    fn archive_indices(&mut self, mut f: impl FnMut(&mut u32)) {
+        let tail = self.tail.iter_mut().map(|(_, o, _)| o);
+        let must = self.kept.must.iter_mut().map(|k| &mut k.item);
         let buckets = self
             .kept
             .buckets
-            .iter()
-            .flat_map(|(_, b)| b.iter().map(|k| &k.item));
+            .iter_mut()
+            .flat_map(|(_, b)| b.iter_mut().map(|k| &mut k.item));
         for o in tail.chain(must).chain(buckets) {
-            f(o.sample.snapshot);
+            f(&mut o.sample.snapshot);
         }
     }
 
@@ -419,9 +424,11 @@ struct NodeFold {
     mode: Option<CgroupMode>,
     boots: Vec<String>,
     versions: BTreeSet<String>,
-    /// Archive of every folded snapshot, in capture order: a pod sample's archive is
-    /// its index here until [`Builder::archive_tables`] keeps only those referenced.
+    /// Archives of the folded snapshots that kept samples may name, in capture order;
+    /// a pod sample's archive is its index here. Compacted ([`compact_archives`]) when
+    /// it reaches `compact_at`.
     archives: Vec<String>,
+    compact_at: usize,
     samples: Reducer<NodeSample>,
     last_sample: Option<(u64, NodeSample)>,
     pods: BTreeMap<String, PodFold>,
@@ -674,6 +681,7 @@ impl NodeFold {
             boots: Vec::new(),
             versions: BTreeSet::new(),
             archives: Vec::new(),
+            compact_at: COMPACT_ARCHIVES_AT,
             samples: Reducer::new(keep_all),
             last_sample: None,
             pods: BTreeMap::new(),
@@ -703,6 +711,10 @@ impl NodeFold {
         self.last = Some(snap.captured_at);
         self.kernel = snap.kernel.clone();
         self.mode = Some(snap.mode);
+        if self.archives.len() >= self.compact_at {
+            compact_archives(&mut self.archives, &mut self.pods);
+            self.compact_at = (2 * self.archives.len()).max(COMPACT_ARCHIVES_AT);
+        }
         let archive = u32::try_from(self.archives.len()).unwrap_or(u32::MAX);
         self.archives.push(snap.archive.clone());
         let seq = u64::from(self.count);
@@ -816,7 +828,6 @@ impl NodeFold {
         let node = BuilderNode {
             pods: self.pods,
             archives: self.archives,
-            remap: Vec::new(),
         };
         (report, node)
     }
@@ -833,11 +844,43 @@ pub struct Builder {
 /// One node's pods still to build.
 struct BuilderNode {
     pods: BTreeMap<String, PodFold>,
-    /// Archive of every folded snapshot of the node, in capture order.
+    /// The archives their samples index, in capture order (and possibly others until
+    /// [`Builder::archive_tables`] compacts it).
     archives: Vec<String>,
-    /// Index in `archives` → index in the node's report table (the last
-    /// [`Builder::archive_tables`]).
-    remap: Vec<u32>,
+}
+
+/// Keeps the archives some kept sample of `pods` names, in order, and renumbers the
+/// samples' indices to match.
+fn compact_archives(archives: &mut Vec<String>, pods: &mut BTreeMap<String, PodFold>) {
+    let mut used = vec![false; archives.len()];
+    for p in pods.values_mut() {
+        p.archive_indices(|i| {
+            if let Some(u) = used.get_mut(*i as usize) {
+                *u = true;
+            }
+        });
+    }
+    let mut next = 0u32;
+    let renumber: Vec<u32> = used
+        .iter()
+        .map(|u| {
+            let n = next;
+            next += u32::from(*u);
+            n
+        })
+        .collect();
+    for p in pods.values_mut() {
+        p.archive_indices(|i| {
+            if let Some(n) = renumber.get(*i as usize) {
+                *i = *n;
+            }
+        });
+    }
+    let mut k = 0;
+    archives.retain(|_| {
+        k += 1;
+        used[k - 1]
+    });
 }
 
 impl Builder {
@@ -849,26 +892,8 @@ impl Builder {
         self.nodes
             .iter_mut()
             .map(|(_, n)| {
-                let mut used = vec![false; n.archives.len()];
-                for p in n.pods.values() {
-                    p.archives_used(|i| {
-                        if let Some(u) = used.get_mut(i as usize) {
-                            *u = true;
-                        }
-                    });
-                }
-                let mut table = Vec::new();
-                n.remap = used
-                    .iter()
-                    .zip(&n.archives)
-                    .map(|(u, a)| {
-                        if *u {
-                            table.push(a.clone());
-                        }
-                        u32::try_from(table.len().saturating_sub(1)).unwrap_or(u32::MAX)
-                    })
-                    .collect();
-                table
+                compact_archives(&mut n.archives, &mut n.pods);
+                n.archives.clone()
             })
             .collect()
     }
@@ -912,13 +937,8 @@ impl Builder {
     pub fn next_pod(&mut self, ooms: &[OomEvent]) -> Option<PodTimeline> {
         loop {
             let (ni, uid) = self.queue.pop_front()?;
-            let node = &mut self.nodes[ni].1;
-            if let Some(p) = node.pods.remove(&uid) {
-                let mut pt = p.finish(ooms);
-                for s in &mut pt.report.samples {
-                    s.snapshot = node.remap.get(s.snapshot as usize).copied().unwrap_or(0);
-                }
-                return Some(pt);
+            if let Some(p) = self.nodes[ni].1.pods.remove(&uid) {
+                return Some(p.finish(ooms));
             }
         }
     }
