@@ -397,8 +397,12 @@ fn manifest_key(path: &Path) -> Option<(String, jiff::Timestamp)> {
     }
     let mut buf = Vec::new();
     entry.take(MAX_MANIFEST).read_to_end(&mut buf).ok()?;
-    let m = parse_manifest(&buf).ok()?;
-    Some((m.node, m.captured_at))
+    // The two fields alone; a manifest they do not read from is asked of the whole
+    // parser, so the key is the one the reader will find.
+    podmem_schema::snapshot::manifest_key(&buf).or_else(|| {
+        let m = parse_manifest(&buf).ok()?;
+        Some((m.node, m.captured_at))
+    })
 }
 
 /// What a non-regular file is, in words.

@@ -219,9 +219,12 @@ impl<'a> Records<'a> {
             .strip_prefix(MARK)
             .ok_or(bad("does not start with `--- `"))?;
         let line = std::str::from_utf8(line).map_err(|_| bad("not ASCII"))?;
-        let (name, len) = line
-            .rsplit_once(' ')
+        // By bytes: a `char` search costs more than the rest of the header.
+        let space = line
+            .bytes()
+            .rposition(|b| b == b' ')
             .ok_or(bad("no length after the name"))?;
+        let (name, len) = (&line[..space], &line[space + 1..]);
         if !valid_name(name) {
             return Err(bad("invalid file name"));
         }

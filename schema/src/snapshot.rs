@@ -380,6 +380,24 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     parse_manifest_checked(bytes)
 }
 
+/// The node and capture time of a manifest, read without the rest of it: for an index
+/// that orders many archives before reading them (each is checked whole when read).
+/// None when the format fields, the node or the capture time do not read as
+/// [`parse_manifest`]'s fast path reads them; a caller wanting its answer then asks it.
+pub fn manifest_key(bytes: &[u8]) -> Option<(String, Timestamp)> {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        format: String,
+        format_version: u32,
+        node: String,
+        captured_at: Timestamp,
+    }
+    let k: Key = serde_json::from_slice(bytes).ok()?;
+    let known = k.format_version > 0 && k.format_version <= FORMAT_VERSION;
+    (k.format == FORMAT_NAME && known && !k.node.trim().is_empty())
+        .then_some((k.node, k.captured_at))
+}
+
 fn parse_manifest_checked(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(ManifestError::Json)?;
     let format = value.get("format").and_then(|f| f.as_str());

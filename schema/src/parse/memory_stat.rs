@@ -134,8 +134,11 @@ pub fn parse_figure_keys(text: &str) -> FigureKeys {
 ///
 /// The fields are those of `split_whitespace` on every `\n`-separated line. A long
 /// series parses hundreds of thousands of these files, so the kernel's own line shape
-/// (`<printable ASCII key> <decimal digits>\n`) is read in one pass over the bytes,
-/// where both fields are plain; any other line goes through `split_whitespace`.
+/// (`<printable ASCII key> <decimal digits>\n`) is read without a second look at its
+/// bytes, eight at a time where it can: a line whose first field ends at a space and
+/// is not selected is skipped to its end unread (nothing else on it can be used), and
+/// a selected one is read as plain digits. Any other line goes through
+/// `split_whitespace`.
 fn scan<'t, K>(
     text: &'t str,
     mut select: impl FnMut(&'t str) -> Option<K>,
@@ -144,30 +147,31 @@ fn scan<'t, K>(
     let b = text.as_bytes();
     let mut start = 0;
     while start < b.len() {
-        let mut i = start;
-        while i < b.len() && matches!(b[i], 0x21..=0x7e) {
-            i += 1;
-        }
+        let i = printable_end(b, start);
         if i > start && b.get(i) == Some(&b' ') {
+            let Some(key) = select(&text[start..i]) else {
+                start = line_end(b, i) + 1;
+                continue;
+            };
             let mut j = i + 1;
-            while j < b.len() && b[j].is_ascii_digit() {
+            let mut value = Some(0u64);
+            while let Some(&c) = b.get(j) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                // Only an overflow fails, which `u64::from_str` refuses too.
+                value = value.and_then(|v| v.checked_mul(10)?.checked_add(u64::from(c - b'0')));
                 j += 1;
             }
             if j > i + 1 && b.get(j).is_none_or(|&c| c == b'\n') {
-                if let Some(key) = select(&text[start..i]) {
-                    // Only an overflow fails here, which `u64::from_str` refuses too.
-                    if let Some(v) = decimal(&b[i + 1..j]) {
-                        put(key, v);
-                    }
+                if let Some(v) = value {
+                    put(key, v);
                 }
                 start = j + 1;
                 continue;
             }
         }
-        let end = b[start..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |p| start + p);
+        let end = line_end(b, start);
         let mut fields = text[start..end].split_whitespace();
         start = end + 1;
         let (Some(key), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
@@ -182,11 +186,53 @@ fn scan<'t, K>(
     }
 }
 
-/// ASCII decimal digits as a `u64`, None on overflow.
-fn decimal(digits: &[u8]) -> Option<u64> {
-    digits.iter().try_fold(0u64, |v, &d| {
-        v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The eight bytes at `i` as a little-endian word (byte `i` lowest), if there are eight.
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// The first flagged byte of a word of `0x80` flags (exact for the lowest one, which is
+/// all that is read: borrows and carries only spill into higher bytes).
+fn first_flag(flags: u64) -> usize {
+    (flags.trailing_zeros() / 8) as usize
+}
+
+/// The index of the first byte from `i` on that is not printable ASCII (`!` to `~`),
+/// or the length.
+fn printable_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(b, i) {
+        // Below `!`: the subtraction borrows into the high bit of a byte whose own high
+        // bit is clear; `~` and above: the high bit is set, or set by adding one.
+        let flags = ((w.wrapping_sub(0x21 * ONES) & !w) | w | w.wrapping_add(ONES)) & HIGHS;
+        if flags != 0 {
+            return i + first_flag(flags);
+        }
+        i += 8;
+    }
+    while i < b.len() && matches!(b[i], 0x21..=0x7e) {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the first `\n` from `i` on, or the length.
+fn line_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(b, i) {
+        let x = w ^ (u64::from(b'\n') * ONES);
+        let flags = x.wrapping_sub(ONES) & !x & HIGHS;
+        if flags != 0 {
+            return i + first_flag(flags);
+        }
+        i += 8;
+    }
+    b[i.min(b.len())..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| i + p)
 }
 
 /// Parses a single-value cgroup file (`memory.current`, `usage_in_bytes`,
@@ -333,6 +379,26 @@ mod tests {
         assert_eq!(parse_figure_keys("  rss\t 3 \n").stat("rss"), Some(3));
         let odd = "rss\u{a0}4\nshmem\x0b5\n\u{2003}anon 6\nfile\n";
         assert_eq!(parse_figure_keys(odd).entries().len(), 3);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_searches_find_what_a_byte_loop_finds(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::sample::select(vec![0x20u8, 0x21, 0x7e, 0x7f, 0x80, 0xff, b'\n', 0]),
+                ],
+                0..40,
+            )
+        ) {
+            for i in 0..=b.len() {
+                let printable = (i..b.len()).find(|&k| !matches!(b[k], 0x21..=0x7e)).unwrap_or(b.len());
+                proptest::prop_assert_eq!(printable_end(&b, i), printable);
+                let nl = (i..b.len()).find(|&k| b[k] == b'\n').unwrap_or(b.len());
+                proptest::prop_assert_eq!(line_end(&b, i), nl);
+            }
+        }
     }
 
     #[test]
