@@ -139,3 +139,84 @@ fn other_formats_and_bad_indices_are_refused() {
         assert!(read_json(text.as_bytes()).is_err(), "{text}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// The `/1` fixture with bytes changed, cut or its values swapped for others of
+    /// the same text: never a panic, and a report read writes back as one that reads.
+    #[test]
+    fn damaged_reports_are_refused_or_read(
+        edits in proptest::collection::vec((0usize..1 << 20, proptest::prelude::any::<u8>()), 1..8),
+        cut in proptest::option::of(0usize..1 << 20),
+        swap in proptest::option::of((0usize..1 << 20, 0usize..1 << 20)),
+    ) {
+        let (mut bytes, _) = demo_1();
+        for (at, b) in edits {
+            let at = at % bytes.len();
+            bytes[at] = b;
+        }
+        if let Some((a, b)) = swap {
+            // A value of another field, moved over this one: `"snapshot":"…"` over a
+            // number, a number over a string.
+            let (a, b) = (a % bytes.len(), b % bytes.len());
+            let (lo, hi) = (a.min(b), a.max(b));
+            bytes[lo..hi].reverse();
+        }
+        if let Some(c) = cut {
+            bytes.truncate(c % (bytes.len() + 1));
+        }
+        if let Ok(r) = read_json(&bytes) {
+            let back = serde_json::to_vec(&r).unwrap();
+            read_json(&back).unwrap();
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// The `/1` fixture with values of the wrong kind where the upgrade looks (a
+    /// sample's archive, a pod's node, a node's name, the format): refused or read,
+    /// never a panic; a report read has every index in its node's table.
+    #[test]
+    fn odd_values_where_the_upgrade_looks(
+        ops in proptest::collection::vec((0usize..7, 0usize..64, 0usize..64), 1..6),
+    ) {
+        let (_, mut v) = demo_1();
+        let odd = [
+            Value::Null,
+            Value::from(3),
+            Value::from(-1),
+            Value::from("elsewhere.tar.gz"),
+            serde_json::json!({"a": 1}),
+            Value::from(1e30),
+        ];
+        for (op, i, j) in ops {
+            let pods = v["pods"].as_array().unwrap().len();
+            let pod = &mut v["pods"][i % pods];
+            match op {
+                0..=2 => {
+                    let n = pod["samples"].as_array().map_or(0, Vec::len);
+                    if n > 0 {
+                        pod["samples"][j % n]["snapshot"] = odd[j % odd.len()].clone();
+                    }
+                }
+                3 => pod["node"] = odd[j % odd.len()].clone(),
+                4 => v["nodes"][0]["name"] = odd[j % odd.len()].clone(),
+                5 => v["format"] = Value::from(REPORT_FORMAT),
+                _ => pod["samples"] = odd[j % odd.len()].clone(),
+            }
+        }
+        if let Ok(r) = read_json(&serde_json::to_vec(&v).unwrap()) {
+            for p in r.pods.iter().filter(|p| !p.samples.is_empty()) {
+                let node = r.nodes.iter().find(|n| n.name == p.node).unwrap();
+                for s in &p.samples {
+                    proptest::prop_assert!(node.archive(s.snapshot).is_some());
+                }
+            }
+            let back = serde_json::to_vec(&r).unwrap();
+            read_json(&back).unwrap();
+        }
+    }
+}
