@@ -516,15 +516,10 @@ impl Exporter {
         let mut row: Vec<V<'_>> = head("pod").into_iter().collect();
         row.extend([V::S(None), V::S(None), V::S(pod.cgroup_path.as_deref())]);
         row.extend(mem(&s.pod));
-        row.extend([
-            V::I(s.limit),
-            V::I(u.usage),
-            V::I(u.working_set),
-            V::I(u.rss),
-            V::I(u.cache),
-            V::I(u.shmem),
-            V::I(s.kubectl_top),
-        ]);
+        row.push(V::I(s.limit));
+        // The unattributed columns are the first five figures (no inactive file).
+        row.extend(mem(u).into_iter().take(5));
+        row.push(V::I(s.kubectl_top));
         self.push(SAMPLES, &node, s.time, &row, sink)?;
         for (cid, m) in &s.containers {
             let outside = pod
@@ -582,29 +577,18 @@ impl Exporter {
             sink,
         )?;
         for c in &pod.containers {
-            let l = &c.last;
-            self.push(
-                CONTAINERS,
-                &node,
-                c.first_seen,
-                &[
-                    V::S(uid),
-                    V::S(Some(c.id.as_str())),
-                    V::S(c.name.as_deref()),
-                    V::S(c.runtime.as_deref()),
-                    V::T(c.first_seen),
-                    V::T(c.last_seen),
-                    V::B(c.gone),
-                    V::I(l.usage),
-                    V::I(l.working_set),
-                    V::I(l.rss),
-                    V::I(l.cache),
-                    V::I(l.shmem),
-                    V::I(l.inactive_file),
-                    V::S(c.outside_pod_cgroup.as_deref()),
-                ],
-                sink,
-            )?;
+            let mut row = vec![
+                V::S(uid),
+                V::S(Some(c.id.as_str())),
+                V::S(c.name.as_deref()),
+                V::S(c.runtime.as_deref()),
+                V::T(c.first_seen),
+                V::T(c.last_seen),
+                V::B(c.gone),
+            ];
+            row.extend(mem(&c.last));
+            row.push(V::S(c.outside_pod_cgroup.as_deref()));
+            self.push(CONTAINERS, &node, c.first_seen, &row, sink)?;
         }
         for v in &pod.volumes {
             self.push(
