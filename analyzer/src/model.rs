@@ -235,7 +235,8 @@ fn cgroup_dirs<'p>(
     // A hash map while grouping: the directory names share long prefixes, which made
     // every ordered-map lookup a string of long comparisons; sorted once at the end.
     // Keyed by the packs' own names (format 1's names are taken out of `raw.files`).
-    let mut by_dir: HashMap<Cow<'p, str>, CgFiles> = HashMap::new();
+    // Sized for the packs (one per directory) up front: no rehash while grouping.
+    let mut by_dir: HashMap<Cow<'p, str>, CgFiles> = HashMap::with_capacity(packs.len());
     for (dir, pack) in packs {
         let entry = || cgroup_files::entry_name(dir);
         let slot = by_dir.entry(Cow::Borrowed(dir.as_str())).or_default();

@@ -209,9 +209,8 @@ impl<'a> Records<'a> {
         let offset = self.pos;
         let rest = &self.data[offset..];
         let bad = |why| PackError::Header { offset, why };
-        let line_end = rest
+        let line_end = rest[..rest.len().min(MAX_HEADER)]
             .iter()
-            .take(MAX_HEADER)
             .position(|b| *b == b'\n')
             .ok_or(bad("no end of line within 300 bytes"))?;
         let line = &rest[..line_end];
