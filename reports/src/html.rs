@@ -28,7 +28,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use minijinja::value::{Serde, Value};
 use minijinja::{context, Environment, UndefinedBehavior};
 use podmem_schema::oom::{OomEvent, OomScope};
-use podmem_schema::report::{Finding, NodeReport, PodReport, Report, Severity};
+use podmem_schema::report::{
+    Finding, InputReport, InputStatus, NodeReport, PodReport, Report, Severity,
+};
 use serde::Serialize;
 
 use fleet::{
@@ -197,10 +199,30 @@ struct Page {
     /// Findings shown as a brief table row rather than a card.
     findings_brief: usize,
     inputs: Vec<InputView>,
+    /// Inputs read without problems beyond the first [`OK_INPUTS`], not listed.
+    inputs_ok_omitted: usize,
     findings: Vec<FindingView>,
     pods: Vec<PodView>,
     ooms: Vec<OomView>,
     nodes: Vec<NodeView>,
+}
+
+/// Inputs read without problems listed in the inputs table; every input with a
+/// problem is listed. A week of one-a-minute archives would otherwise make this table
+/// 10,080 rows, 40 % of the page (the JSON report lists every input).
+const OK_INPUTS: usize = 100;
+
+/// The inputs the table lists, in the report's order: every one with problems, and the
+/// first [`OK_INPUTS`] read without.
+fn listed_inputs(inputs: &[InputReport]) -> impl Iterator<Item = &InputReport> {
+    let mut ok = 0;
+    inputs.iter().filter(move |i| {
+        if i.status != InputStatus::Ok {
+            return true;
+        }
+        ok += 1;
+        ok <= OK_INPUTS
+    })
 }
 
 /// Most OOM kills listed with their kernel excerpt before only the first and the last
@@ -504,9 +526,7 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
         analyzer_version: report.analyzer_version.clone(),
         format: report.format.clone(),
         summary,
-        inputs: report
-            .inputs
-            .iter()
+        inputs: listed_inputs(&report.inputs)
             .map(|i| InputView {
                 path: i.path.clone(),
                 kind: i.kind.to_string(),
@@ -515,6 +535,12 @@ fn build_page(report: &Report, opts: &HtmlOptions) -> Built {
                 problems: i.problems.clone(),
             })
             .collect(),
+        inputs_ok_omitted: report
+            .inputs
+            .iter()
+            .filter(|i| i.status == InputStatus::Ok)
+            .count()
+            .saturating_sub(OK_INPUTS),
         fleet,
         findings_brief: findings.iter().filter(|f| !f.card).count(),
         findings,

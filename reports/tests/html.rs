@@ -140,3 +140,42 @@ fn sparse_pods_render() {
     assert!(html.contains("none &#x2f; unknown"));
     assert!(html.contains("66666666-2222-3333-4444-555555555555</h3>"));
 }
+
+#[test]
+fn many_good_inputs_are_counted_and_every_bad_one_listed() {
+    use podmem_schema::report::{InputKind, InputReport, InputStatus};
+    let mut r = fixture_report();
+    let input = |i: usize, status: InputStatus| InputReport {
+        path: format!("week/snap-{i:05}.tar.gz"),
+        kind: InputKind::Snapshot,
+        snapshots: u32::from(status != InputStatus::Rejected),
+        status,
+        problems: match status {
+            InputStatus::Ok => Vec::new(),
+            _ => vec![format!("week/snap-{i:05}.tar.gz: truncated")],
+        },
+    };
+    // 250 good inputs with three bad ones among the last.
+    r.inputs = (0..253)
+        .map(|i| match i {
+            200 => input(i, InputStatus::Partial),
+            230 | 252 => input(i, InputStatus::Rejected),
+            _ => input(i, InputStatus::Ok),
+        })
+        .collect();
+    let html = markup_only(&r);
+    let inputs = &html[html.find(r#"<section id="inputs">"#).unwrap()..];
+    let rows = inputs.matches(r#"<td class="mono path">"#).count();
+    assert_eq!(rows, 100 + 3, "the first 100 good inputs and every bad one");
+    for bad in [200, 230, 252] {
+        assert!(
+            html.contains(&format!("snap-{bad:05}.tar.gz: truncated")),
+            "{bad}"
+        );
+    }
+    assert!(
+        !html.contains("snap-00101.tar.gz"),
+        "good inputs past 100 are counted"
+    );
+    assert!(html.contains("… and 150 more inputs read without problems"));
+}
