@@ -60,18 +60,8 @@ enum Command {
         /// them (searched recursively), from one or many nodes.
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-        format: ReportFormat,
-        /// Output file; `-` (the default) writes to standard output. `--out` alike.
-        #[arg(
-            short,
-            long,
-            visible_alias = "out",
-            value_name = "FILE",
-            default_value = "-"
-        )]
-        output: PathBuf,
+        #[command(flatten)]
+        out: ReportOut,
         /// Threads reading archives (0 = one per core).
         #[arg(short, long, value_name = "N", default_value_t = 0)]
         jobs: usize,
@@ -141,18 +131,8 @@ enum Command {
         /// The saved JSON report; `-` reads standard input.
         #[arg(value_name = "REPORT")]
         report: PathBuf,
-        /// Output format (`json` writes the current format, `podmem-report/2`).
-        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-        format: ReportFormat,
-        /// Output file; `-` (the default) writes to standard output. `--out` alike.
-        #[arg(
-            short,
-            long,
-            visible_alias = "out",
-            value_name = "FILE",
-            default_value = "-"
-        )]
-        output: PathBuf,
+        #[command(flatten)]
+        out: ReportOut,
         /// No closing "wrote FILE" line on stderr (problems are still said). It is
         /// shown only when stderr is a terminal anyway.
         #[arg(short, long)]
@@ -194,6 +174,23 @@ enum Command {
         /// Directory the pages go to.
         dir: PathBuf,
     },
+}
+
+/// Where and how `report` and `render` write a report.
+#[derive(Debug, clap::Args)]
+struct ReportOut {
+    /// Output format (`json` writes `podmem-report/2`).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+    /// Output file; `-` (the default) writes to standard output. `--out` alike.
+    #[arg(
+        short,
+        long,
+        visible_alias = "out",
+        value_name = "FILE",
+        default_value = "-"
+    )]
+    output: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -244,8 +241,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Report {
             inputs,
-            format,
-            output,
+            out: ReportOut { format, output },
             jobs,
             names,
             node,
@@ -354,8 +350,7 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Render {
             report,
-            format,
-            output,
+            out: ReportOut { format, output },
             quiet,
         } => {
             let bytes = if report.as_os_str() == "-" {
