@@ -111,15 +111,8 @@ enum Command {
         /// the file was last modified (the current year for standard input).
         #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i16).range(1970..=9999))]
         year: Option<i16>,
-        /// Output file; `-` (the default) writes to standard output. `--out` alike.
-        #[arg(
-            short,
-            long,
-            visible_alias = "out",
-            value_name = "FILE",
-            default_value = "-"
-        )]
-        output: PathBuf,
+        #[command(flatten)]
+        out: OutFile,
     },
     /// Render a saved JSON report (`report --format json`; `podmem-report/1` or `/2`)
     /// as HTML, text or JSON, without the snapshots it came from.
@@ -182,6 +175,13 @@ struct ReportOut {
     /// Output format (`json` writes `podmem-report/2`).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     format: ReportFormat,
+    #[command(flatten)]
+    file: OutFile,
+}
+
+/// The `-o/--output` file of `report`, `render` and `ooms`.
+#[derive(Debug, clap::Args)]
+struct OutFile {
     /// Output file; `-` (the default) writes to standard output. `--out` alike.
     #[arg(
         short,
@@ -241,7 +241,11 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Report {
             inputs,
-            out: ReportOut { format, output },
+            out:
+                ReportOut {
+                    format,
+                    file: OutFile { output },
+                },
             jobs,
             names,
             node,
@@ -350,7 +354,11 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Render {
             report,
-            out: ReportOut { format, output },
+            out:
+                ReportOut {
+                    format,
+                    file: OutFile { output },
+                },
             quiet,
         } => {
             let bytes = if report.as_os_str() == "-" {
@@ -423,7 +431,7 @@ fn run(cli: Cli) -> Result<u8> {
             files,
             format,
             year,
-            output,
+            out: OutFile { output },
         } => {
             let mut events = Vec::new();
             let mut reports = Vec::new();

@@ -33,6 +33,18 @@ fn snapshot(
     (o, stdout.into())
 }
 
+/// A snapshot of the containerd fixture host into `out` (no kubelet, no kernel log):
+/// its archive and manifest.
+fn containerd_archive(out: &Path) -> (std::path::PathBuf, podmem_schema::snapshot::Manifest) {
+    let (_, path) = snapshot(
+        "v2-systemd-containerd",
+        out,
+        &["--no-kubelet", "--kernel-log", "none"],
+    );
+    let m = manifest(&entries(&path));
+    (path, m)
+}
+
 fn check_fixture(
     name: &str,
     mode: CgroupMode,
@@ -465,12 +477,7 @@ fn unwritable_output_is_fatal_with_the_path() {
 fn same_millisecond_archives_do_not_collide() {
     use podmem_collector::archive::{write_archive, Entries};
     let out = tempfile::tempdir().unwrap();
-    let (_, path) = snapshot(
-        "v2-systemd-containerd",
-        out.path(),
-        &["--no-kubelet", "--kernel-log", "none"],
-    );
-    let m = manifest(&entries(&path));
+    let (path, m) = containerd_archive(out.path());
     let e = Entries::new(1 << 20);
     let p2 = write_archive(out.path(), &m.node, &m, &e).unwrap();
     let p3 = write_archive(out.path(), &m.node, &m, &e).unwrap();
@@ -511,12 +518,7 @@ fn archives_round_trip_through_the_schema_reader() {
     use podmem_schema::cgroup_files;
     use podmem_schema::snapshot::MANIFEST_ENTRY;
     let out = tempfile::tempdir().unwrap();
-    let (_, path) = snapshot(
-        "v2-systemd-containerd",
-        out.path(),
-        &["--no-kubelet", "--kernel-log", "none"],
-    );
-    let m = manifest(&entries(&path));
+    let (path, m) = containerd_archive(out.path());
     let deep = "kubepods.slice/kubepods-burstable.slice/".repeat(4);
     let deep = deep.trim_end_matches('/');
     let written: Vec<(String, Vec<u8>)> = vec![

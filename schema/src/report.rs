@@ -118,6 +118,23 @@ pub enum InputStatus {
     Rejected,
 }
 
+/// `Display` and comparison with a name, from an enumeration's `as_str` (shared by
+/// `named!` and `open_named!`).
+macro_rules! name_impls {
+    ($ty:ty) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
 /// The names these enumerations have in the JSON report, for the text and HTML ones
 /// and for comparisons with a name (`status == "ok"`).
 macro_rules! named {
@@ -130,16 +147,7 @@ macro_rules! named {
                 }
             }
         }
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl PartialEq<&str> for $ty {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
+        name_impls!($ty);
     };
 }
 
@@ -563,16 +571,7 @@ macro_rules! open_named {
                 s.serialize_str(self.as_str())
             }
         }
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl PartialEq<&str> for $ty {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
+        name_impls!($ty);
         impl PartialEq<str> for $ty {
             fn eq(&self, other: &str) -> bool {
                 self.as_str() == other
